@@ -1,0 +1,65 @@
+# dlbook: two commands from a fresh clone.
+#   make book   build the HTML book into _build/html
+#   make test   run every test (unit, parity, gradient checks, nbval on every notebook)
+# Every target bootstraps .venv first; a second run installs nothing.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := chapters exercises
+SANITIZE ?= tests/nbval_sanitize.cfg
+PYTEST_NB = --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with $(SANITIZE)
+export PYTHONHASHSEED := 0
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+export MPLBACKEND := Agg
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv book test test-unit test-notebooks test-gpu lint execute clean distclean
+
+venv: $(STAMP)
+
+# Re-install only when a pin changes.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "dlbook needs Python 3.11 ($(PYTHON) not found). Set PYTHON=/path/to/python3.11."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build/html
+	$(BIN)/jupyter-book build . --warningiserror --keep-going --builder html
+	@echo "The book is in _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) $(PYTEST_NB) --durations=15
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest $(NOTEBOOKS) $(PYTEST_NB)
+
+# On a CUDA machine: the same notebooks, compared with tolerances (numbers are
+# rounded by a second sanitize file, since GPU kernels sum in another order).
+test-gpu: $(STAMP)
+	DLBOOK_EXPECT_CUDA=1 $(MAKE) test SANITIZE=tests/nbval_sanitize_gpu.cfg
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+# Re-execute every notebook in place (after editing one): stores fresh outputs.
+execute: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py $(NOTEBOOKS)
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,61 @@
+"""Building blocks of neural networks, in three backends with one API (chapter 1).
+
+Pick a backend module; all three export the same names::
+
+    from dlbook.nn import numpy_backend as nn_np        # from scratch, explicit backward
+    from dlbook.nn import torch_backend as nn_torch     # torch.nn.Module
+    from dlbook.nn import tensorflow_backend as nn_tf   # tf.Module
+    nn = dlbook.nn.backend("torch")                     # the same, by name
+
+Shared API (``T`` is the backend's array type: ndarray, torch.Tensor or tf.Tensor):
+
+=====================================  ==============================================
+``sigmoid, tanh, relu, gelu(x)``        elementwise activations; ``gelu`` is the exact
+                                        erf form ``x * Phi(x)``
+``softmax(x, axis=-1)``                 numerically stable softmax
+``log_softmax(x, axis=-1)``             numerically stable log-softmax
+``mse_loss(pred, target)``              mean of squared errors over all elements
+``cross_entropy(logits, labels)``       mean over the batch of ``-log softmax(logits)[y]``
+``linear(x, W, b)``                     ``x @ W + b`` with ``W`` of shape (D_in, D_out)
+``Linear(d_in, d_out, *, seed, dtype)`` a layer holding ``W`` and ``b``
+``MLP(sizes, activation, *, seed,``     Linear -> activation -> ... -> Linear (logits)
+``dtype)``
+``loss_and_grads(model, x, y)``         cross-entropy loss (float) and gradients as a
+                                        dict of NumPy arrays in the canonical layout
+``predict(model, x)``                   class indices, as a NumPy array
+``make_optimizer(model, config)``       SGD with momentum, the backend's own
+``train_step(model, opt, x, y)``        one SGD step on a batch; returns the loss
+=====================================  ==============================================
+
+The NumPy backend adds ``<name>_backward`` next to each forward function, and
+``forward``/``backward`` methods on its layers.
+
+**Canonical weight layout.** ``model.get_weights()`` returns, and
+``model.set_weights(w)`` takes, a dict ``{"W0": (D0, D1), "b0": (D1,), "W1": ...}``
+of NumPy arrays, with ``W`` stored as (in, out) so that a layer is ``x @ W + b``.
+PyTorch's ``nn.Linear`` stores the transpose, (out, in); the torch backend
+transposes when it copies. Copying weights across backends is therefore::
+
+    m_torch.set_weights(m_numpy.get_weights())
+
+**Initialisation** is shared too: every backend draws its initial weights from
+:func:`dlbook.nn.init.init_mlp_weights` with the same seed, so ``MLP(sizes, seed=0)``
+starts from identical weights in all three.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from dlbook.nn.init import init_mlp_weights
+from dlbook.nn.training import History, TrainConfig, accuracy, fit
+
+
+def backend(name: str) -> ModuleType:
+    """Return the ``dlbook.nn`` module for ``"numpy"``, ``"torch"`` or ``"tensorflow"``."""
+    from dlbook.backends import load_backend
+
+    return load_backend("nn", name)
+
+
+__all__ = ["History", "TrainConfig", "accuracy", "backend", "fit", "init_mlp_weights"]

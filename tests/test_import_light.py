@@ -1,0 +1,27 @@
+"""`import dlbook` must not load PyTorch or TensorFlow (non-negotiable 6)."""
+
+import subprocess
+import sys
+
+import pytest
+
+LIGHT_MODULES = ["dlbook", "dlbook.nn", "dlbook.nn.numpy_backend", "dlbook.data", "dlbook.optim",
+                 "dlbook.optim.numpy_backend", "dlbook.plotting"]
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_module_does_not_import_frameworks(module: str) -> None:
+    code = (
+        f"import sys, {module}\n"
+        "heavy = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import {module} loaded {out.stdout.strip()}"
+
+
+def test_torch_backend_does_load_torch() -> None:
+    """The check above can fail: importing a torch backend module does load torch."""
+    code = "import sys, dlbook.nn.torch_backend; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

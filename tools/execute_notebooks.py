@@ -1,0 +1,41 @@
+"""Execute notebooks in place, top to bottom in a fresh kernel, and store their outputs.
+
+    python tools/execute_notebooks.py chapters exercises          # all of them
+    python tools/execute_notebooks.py chapters/01_backprop.ipynb  # one
+
+Run it (or ``make execute``) after editing a notebook, then commit the outputs:
+nbval compares every later run against them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def notebooks(args: list[str]) -> list[Path]:
+    paths: list[Path] = []
+    for arg in args:
+        p = Path(arg)
+        paths += sorted(p.rglob("*.ipynb")) if p.is_dir() else [p]
+    return [p for p in paths if ".ipynb_checkpoints" not in p.parts]
+
+
+def execute(path: Path, timeout: int = 600) -> float:
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.perf_counter() - start
+    nb.metadata.pop("widgets", None)  # widget state holds random model ids
+    nbformat.write(nb, path)
+    return seconds
+
+
+if __name__ == "__main__":
+    for nb_path in notebooks(sys.argv[1:] or ["chapters", "exercises"]):
+        print(f"{nb_path}: {execute(nb_path):.1f} s", flush=True)
