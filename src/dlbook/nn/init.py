@@ -29,7 +29,10 @@ def init_linear_weights(
 
 
 def init_mlp_weights(
-    sizes: list[int], activation: str = "relu", *, seed: int | np.random.Generator = 0,
+    sizes: list[int],
+    activation: str = "relu",
+    *,
+    seed: int | np.random.Generator = 0,
     dtype: str = "float64",
 ) -> dict[str, np.ndarray]:
     """Initial weights of an MLP in the canonical layout ``{"W0", "b0", "W1", ...}``.
@@ -42,7 +45,8 @@ def init_mlp_weights(
     rng = make_rng(seed)
     weights: dict[str, np.ndarray] = {}
     n_layers = len(sizes) - 1
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         gain = 1.0 if i == n_layers - 1 else _GAIN[activation]
-        weights[f"W{i}"], weights[f"b{i}"] = init_linear_weights(d_in, d_out, rng, gain=gain, dtype=dtype)
+        W, b = init_linear_weights(d_in, d_out, rng, gain=gain, dtype=dtype)
+        weights[f"W{i}"], weights[f"b{i}"] = W, b
     return weights

@@ -10,12 +10,25 @@ and returns ``dL/d(input)`` by the chain rule. The finite-difference tests in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import erf
 
 from dlbook._validate import as_float_array, check_axis, check_labels, check_same_shape, check_sizes
-from dlbook.nn.init import init_mlp_weights
+from dlbook.nn.init import init_linear_weights, init_mlp_weights
+from dlbook.seeding import make_rng
+
+if TYPE_CHECKING:
+    from dlbook.nn.training import TrainConfig
+    from dlbook.optim.numpy_backend import SGD
+
+
+def _check_dtype(dtype: str) -> str:
+    if str(dtype) not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    return str(dtype)
+
 
 # ---------------------------------------------------------------------------
 # Activations: sigma(x) and d sigma / dx, side by side
@@ -162,7 +175,7 @@ def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
 def cross_entropy_backward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """dL/dlogits = (softmax(logits) - onehot(labels)) / B: prediction minus truth."""
     B, K = logits.shape
-    return (softmax(logits, axis=1) - one_hot(labels, K)) / B
+    return (softmax(logits, axis=1) - one_hot(labels, K).astype(logits.dtype)) / B
 
 
 # ---------------------------------------------------------------------------
@@ -196,12 +209,30 @@ def linear_backward(
 
 
 class Linear:
-    """A fully connected layer with explicit ``forward`` and ``backward``."""
+    """A fully connected layer with explicit ``forward`` and ``backward``.
 
-    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+    ``Linear(d_in, d_out, seed=0)`` draws ``W ~ N(0, 1/d_in)`` like every backend;
+    ``Linear.from_weights(W, b)`` wraps given arrays.
+    """
+
+    def __init__(self, d_in: int, d_out: int, *, seed: int = 0, dtype: str = "float32") -> None:
+        W, b = init_linear_weights(d_in, d_out, make_rng(seed), dtype=_check_dtype(dtype))
         self.params = {"W": W, "b": b}  # W (D, H), b (H,)
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self._x: np.ndarray | None = None
+
+    @classmethod
+    def from_weights(cls, W: np.ndarray, b: np.ndarray) -> Linear:
+        """A layer holding exactly ``W`` (D, H) and ``b`` (H,) (not copied)."""
+        if W.ndim != 2 or b.shape != (W.shape[1],):
+            raise ValueError(
+                f"Linear needs W of shape (D, H) and b of shape (H,); got {W.shape}, {b.shape}."
+            )
+        layer = cls.__new__(cls)
+        layer.params = {"W": W, "b": b}
+        layer.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        layer._x = None
+        return layer
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x  # cache the input: dL/dW needs it
@@ -242,19 +273,23 @@ class MLP:
     """
 
     def __init__(
-        self, sizes: Sequence[int], activation: str = "relu", *, seed: int = 0,
+        self,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        *,
+        seed: int = 0,
         dtype: str = "float32",
     ) -> None:
         self.sizes = check_sizes(sizes)
         _activation(activation)
         self.activation = activation
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(_check_dtype(dtype))
         w = init_mlp_weights(self.sizes, activation, seed=seed, dtype=dtype)
         self.layers: list[Linear | Activation] = []
         for i in range(len(self.sizes) - 1):
             if i > 0:
                 self.layers.append(Activation(activation))
-            self.layers.append(Linear(w[f"W{i}"], w[f"b{i}"]))
+            self.layers.append(Linear.from_weights(w[f"W{i}"], w[f"b{i}"]))
 
     @property
     def linears(self) -> list[Linear]:
@@ -291,16 +326,16 @@ class MLP:
         return out
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Load weights in the canonical layout (checked for names and shapes)."""
-        for i, layer in enumerate(self.linears):
-            for p in ("W", "b"):
-                key, value = f"{p}{i}", np.asarray(weights.get(f"{p}{i}"))
-                if f"{p}{i}" not in weights or value.shape != layer.params[p].shape:
-                    raise ValueError(
-                        f"set_weights: expected {key} of shape {layer.params[p].shape}, "
-                        f"got {None if key not in weights else value.shape}."
-                    )
-                layer.params[p][...] = value
+        """Load weights in the canonical layout (all names and shapes checked before any copy)."""
+        targets = {f"{p}{i}": layer.params[p] for i, layer in enumerate(self.linears) for p in "Wb"}
+        for key, target in targets.items():
+            shape = np.shape(weights[key]) if key in weights else None
+            if shape != target.shape:
+                raise ValueError(
+                    f"set_weights: expected {key} of shape {target.shape}, got {shape}."
+                )
+        for key, target in targets.items():
+            target[...] = weights[key]
 
     def get_grads(self) -> dict[str, np.ndarray]:
         """The accumulated gradients, in the same layout as :meth:`get_weights`."""
@@ -335,7 +370,7 @@ def predict(model: MLP, x: np.ndarray) -> np.ndarray:
     return model.forward(x).argmax(axis=1)
 
 
-def make_optimizer(model: MLP, config) -> "SGD":  # noqa: F821 - imported lazily below
+def make_optimizer(model: MLP, config: TrainConfig) -> SGD:
     """SGD with momentum over the model's parameters (the from-scratch optimizer)."""
     from dlbook.optim.numpy_backend import SGD
 

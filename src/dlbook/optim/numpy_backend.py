@@ -18,7 +18,10 @@ class SGD:
     """
 
     def __init__(
-        self, params: Sequence[np.ndarray], lr: float, momentum: float = 0.0,
+        self,
+        params: Sequence[np.ndarray],
+        lr: float,
+        momentum: float = 0.0,
         weight_decay: float = 0.0,
     ) -> None:
         if not lr > 0:
@@ -33,7 +36,7 @@ class SGD:
         """Update every parameter in place from its gradient."""
         if len(grads) != len(self.params):
             raise ValueError(f"Expected {len(self.params)} gradients, got {len(grads)}.")
-        for i, (w, g) in enumerate(zip(self.params, grads)):
+        for i, (w, g) in enumerate(zip(self.params, grads, strict=True)):
             if self.weight_decay:
                 g = g + self.weight_decay * w
             if self.momentum:
