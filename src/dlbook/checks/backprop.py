@@ -1,0 +1,477 @@
+"""Checks for the exercises of chapter 1 (backpropagation by hand).
+
+Each check compares a learner's function with :mod:`dlbook.nn.numpy_backend` and
+recognises the classic mistakes by name::
+
+    from dlbook.checks.backprop import check_softmax
+    check_softmax(softmax)   # ✅ softmax: correct on 5 test cases.
+
+Shape legend: B = batch size, D = features in, H = features out, K = classes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dlbook.checks._core import (
+    Call,
+    Case,
+    CheckResult,
+    FunctionCheck,
+    Mistake,
+    call_student,
+    describe_type,
+    error_hint,
+    fail,
+    type_hint,
+)
+from dlbook.nn import numpy_backend as nn_np
+
+# ---------------------------------------------------------------------------
+# 1. sigmoid_backward(x, grad_out) -> dL/dx
+# ---------------------------------------------------------------------------
+
+
+def _naive_sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.exp(x) / (1.0 + np.exp(x))  # inf / inf = NaN for x around 800
+
+
+def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
+    big = np.array([[-800.0, -40.0, -3.0, 0.0, 3.0, 40.0, 800.0]])  # (1, 7)
+    return [
+        Case((rng.normal(size=(3, 4)), rng.normal(size=(3, 4))), label="a (3, 4) batch"),
+        Case((rng.normal(size=5), rng.normal(size=5)), label="a vector of 5"),
+        Case((rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4))), label="a 3-d array"),
+        Case((big, rng.normal(size=big.shape)), label="large inputs up to |x| = 800"),
+    ]
+
+
+_s = nn_np.sigmoid  # the reference sigmoid, used to build the wrong answers below
+
+
+SIGMOID_BACKWARD = FunctionCheck(
+    name="sigmoid_backward",
+    reference=nn_np.sigmoid_backward,
+    make_cases=_sigmoid_cases,
+    task="Return dL/dx = grad_out * σ(x) * (1 - σ(x)), an array shaped like x.",
+    nan_hint="Compute σ(x) as 1 / (1 + np.exp(-x)): exp(x) / (1 + exp(x)) is inf / inf "
+    "for large x.",
+    mistakes=[
+        Mistake(
+            "your gradient has the wrong sign.",
+            lambda x, g: -g * _s(x) * (1 - _s(x)),
+            hint="σ is increasing, so σ'(x) = σ(x)(1 - σ(x)) is positive.",
+        ),
+        Mistake(
+            "you forgot to multiply by grad_out (the chain rule).",
+            lambda x, g: _s(x) * (1 - _s(x)),
+            hint="dL/dx = dL/dy * dy/dx: multiply the local derivative by grad_out.",
+        ),
+        Mistake(
+            "you used σ(x) as the derivative instead of σ(x)(1 - σ(x)).",
+            lambda x, g: g * _s(x),
+            hint="d σ/dx = σ(x) (1 - σ(x)).",
+        ),
+        Mistake(
+            "you returned the sigmoid itself, not its gradient.",
+            lambda x, g: _s(x),
+            hint="The backward pass returns dL/dx = grad_out * σ(x)(1 - σ(x)).",
+        ),
+        Mistake(
+            "you used x instead of σ(x) in x(1 - x).",
+            lambda x, g: g * x * (1 - x),
+            hint="The derivative is σ(x)(1 - σ(x)): apply the sigmoid first.",
+        ),
+        Mistake(
+            "your sigmoid is not numerically stable: e^x / (1 + e^x) is inf / inf = NaN "
+            "for large x.",
+            lambda x, g: g * _naive_sigmoid(x) * (1 - _naive_sigmoid(x)),
+            hint="Use 1 / (1 + np.exp(-x)), which never divides inf by inf.",
+        ),
+    ],
+)
+
+
+def check_sigmoid_backward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, grad_out) -> dL/dx`` for y = sigmoid(x)."""
+    return SIGMOID_BACKWARD.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. softmax(x, axis=-1), numerically stable
+# ---------------------------------------------------------------------------
+
+
+def _softmax_cases(rng: np.random.Generator) -> list[Case]:
+    large = 1000.0 + rng.normal(size=(2, 5))  # (2, 5)
+    large[1] -= 2000.0  # a row near -1000 too: naive exp underflows to 0 / 0
+    return [
+        Case((rng.normal(size=(3, 5)),), label="a (3, 5) batch"),
+        Case((rng.normal(size=6),), label="a vector of 6 logits"),
+        Case((rng.normal(size=(2, 3, 4)),), label="a 3-d array"),
+        Case((rng.normal(size=(4, 3)),), {"axis": 0}, label="normalising over axis 0"),
+        Case((large,), label="large logits near +1000 and -1000"),
+    ]
+
+
+def _exp_normalise(x: np.ndarray, axis: int | None) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+SOFTMAX = FunctionCheck(
+    name="softmax",
+    reference=nn_np.softmax,
+    make_cases=_softmax_cases,
+    task="Return exp(x - max) / sum(exp(x - max)) along `axis`, an array shaped like x.",
+    nan_hint="Your softmax is not numerically stable: subtract the max along the axis first "
+    "(x - x.max(axis=axis, keepdims=True)); exp then never overflows.",
+    mistakes=[
+        Mistake(
+            "your softmax is not numerically stable: exp(1000) overflows to inf, and "
+            "inf / inf (or 0 / 0) is NaN.",
+            lambda x, axis=-1: np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True),
+            hint="Subtract the max along the axis first: softmax(x) = softmax(x - max).",
+        ),
+        Mistake(
+            "you subtracted the max of the whole array, not of each slice: a slice far "
+            "below that max underflows to 0 / 0 = NaN.",
+            lambda x, axis=-1: (
+                np.exp(x - x.max()) / np.exp(x - x.max()).sum(axis=axis, keepdims=True)
+            ),
+            hint="Take the max along the axis: x.max(axis=axis, keepdims=True).",
+        ),
+        Mistake(
+            "you normalised over axis 0 instead of the axis you were given.",
+            lambda x, axis=-1: _exp_normalise(x, 0),
+            hint="Use axis=axis in both the max and the sum.",
+        ),
+        Mistake(
+            "you ignored the `axis` argument and always normalised over the last axis.",
+            lambda x, axis=-1: _exp_normalise(x, -1),
+            hint="Pass axis=axis to max and sum.",
+        ),
+        Mistake(
+            "your output is not normalised: each slice must sum to 1.",
+            lambda x, axis=-1: np.exp(x - np.max(x, axis=axis, keepdims=True)),
+            hint="Divide by the sum of the exponentials along the axis.",
+        ),
+        Mistake(
+            "you normalised over the whole array instead of along the axis.",
+            lambda x, axis=-1: _exp_normalise(x, None),
+            hint="Sum along `axis` with keepdims=True, not over every element.",
+        ),
+    ],
+)
+
+
+def check_softmax(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, axis=-1)``: a numerically stable softmax along ``axis``."""
+    return SOFTMAX.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. cross_entropy_grad(logits, labels) -> dL/dlogits of the mean cross-entropy
+# ---------------------------------------------------------------------------
+
+
+def _ce_cases(rng: np.random.Generator) -> list[Case]:
+    def case(B: int, K: int, label: str, scale: float = 1.0) -> Case:
+        return Case((scale * rng.normal(size=(B, K)), rng.integers(0, K, size=B)), label=label)
+
+    return [
+        case(4, 3, "B = 4 examples, K = 3 classes"),
+        case(6, 10, "B = 6, K = 10"),
+        case(3, 4, "large logits (hundreds)", scale=500.0),
+        case(1, 5, "a single example"),
+    ]
+
+
+def _p(logits: np.ndarray, axis: int = 1) -> np.ndarray:
+    return nn_np.softmax(logits, axis=axis)
+
+
+def _y(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return nn_np.one_hot(labels, logits.shape[1])
+
+
+CROSS_ENTROPY_GRAD = FunctionCheck(
+    name="cross_entropy_grad",
+    reference=nn_np.cross_entropy_backward,
+    make_cases=_ce_cases,
+    task="Return dL/dlogits = (softmax(logits) - onehot(labels)) / B, shape (B, K).",
+    nan_hint="Use a numerically stable softmax (subtract the max of each row first).",
+    mistakes=[
+        Mistake(
+            "you forgot to divide by the batch size B: the loss is a mean over the batch.",
+            lambda z, y: _p(z) - _y(z, y),
+            hint="Divide by B = logits.shape[0].",
+        ),
+        Mistake(
+            "your gradient has the wrong sign: it is prediction minus truth.",
+            lambda z, y: (_y(z, y) - _p(z)) / len(y),
+            hint="dL/dlogits = (softmax(logits) - onehot) / B.",
+        ),
+        Mistake(
+            "you used the raw logits where the softmax probabilities belong.",
+            lambda z, y: (z - _y(z, y)) / len(y),
+            hint="Turn logits into probabilities with softmax along axis 1 first.",
+        ),
+        Mistake(
+            "you used log-softmax where the softmax probabilities belong.",
+            lambda z, y: (nn_np.log_softmax(z, axis=1) - _y(z, y)) / len(y),
+            hint="The gradient of -log softmax(z)[y] is softmax(z) - onehot(y).",
+        ),
+        Mistake(
+            "you forgot to subtract the one-hot labels.",
+            lambda z, y: _p(z) / len(y),
+            hint="Subtract 1 at each example's true class: prediction minus truth.",
+        ),
+        Mistake(
+            "you divided by the number of classes K instead of the batch size B.",
+            lambda z, y: (_p(z) - _y(z, y)) / z.shape[1],
+            hint="The mean runs over the B examples: divide by logits.shape[0].",
+        ),
+        Mistake(
+            "you divided by B * K (np.mean over every entry) instead of by B.",
+            lambda z, y: (_p(z) - _y(z, y)) / z.size,
+            hint="Divide by B only.",
+        ),
+        Mistake(
+            "your softmax normalised over the batch (axis 0) instead of the classes.",
+            lambda z, y: (_p(z, axis=0) - _y(z, y)) / len(y),
+            hint="Each row of logits is one example: softmax along axis=1.",
+        ),
+        Mistake(
+            "your softmax is not numerically stable: exp overflows for large logits.",
+            lambda z, y: (np.exp(z) / np.exp(z).sum(1, keepdims=True) - _y(z, y)) / len(y),
+            hint="Subtract the max of each row before exp.",
+        ),
+    ],
+)
+
+
+def check_cross_entropy_grad(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(logits, labels) -> dL/dlogits`` for the mean cross-entropy over the batch."""
+    return CROSS_ENTROPY_GRAD.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. linear_backward(x, W, grad_out) -> (dx, dW, db)
+# ---------------------------------------------------------------------------
+
+
+def _linear_cases(rng: np.random.Generator) -> list[Case]:
+    def case(B: int, D: int, H: int, label: str) -> Case:
+        x, W, g = rng.normal(size=(B, D)), rng.normal(size=(D, H)), rng.normal(size=(B, H))
+        return Case((x, W, g), label=label)
+
+    return [
+        case(4, 3, 5, "B = 4, D = 3, H = 5"),
+        case(6, 4, 2, "B = 6, D = 4, H = 2"),
+        case(5, 3, 3, "a square W (D = H = 3)"),
+        case(1, 4, 3, "a single example"),
+    ]
+
+
+LINEAR_BACKWARD = FunctionCheck(
+    name="linear_backward",
+    reference=nn_np.linear_backward,
+    make_cases=_linear_cases,
+    output_names=("dx", "dW", "db"),
+    task="Return (dx, dW, db) with shapes (B, D), (D, H) and (H,) for y = x @ W + b.",
+    error_hint="Each gradient has the shape of what it differentiates: dx like x (B, D), "
+    "dW like W (D, H), db like b (H,); for dx, (B, H) @ (H, D) needs W.T.",
+    mistakes=[
+        Mistake(
+            "you returned the gradients in the wrong order: the first one must be dx.",
+            lambda x, W, g: x.T @ g,
+            output=0,
+            hint="Return (dx, dW, db) in this order.",
+        ),
+        Mistake(
+            "`dx` uses W instead of W.T.",
+            lambda x, W, g: g @ W,
+            output=0,
+            hint="dx = grad_out @ W.T: (B, H) @ (H, D) -> (B, D).",
+        ),
+        Mistake(
+            "`dW` is transposed: you computed grad_out.T @ x, of shape (H, D).",
+            lambda x, W, g: g.T @ x,
+            output=1,
+            hint="dW must have the shape of W, (D, H): x.T @ grad_out.",
+        ),
+        Mistake(
+            "`dW` is divided by the batch size, but grad_out already carries the 1/B.",
+            lambda x, W, g: x.T @ g / len(x),
+            output=1,
+            hint="dW = x.T @ grad_out.",
+        ),
+        Mistake(
+            "`db` was not summed over the batch: it has one row per example.",
+            lambda x, W, g: g,
+            output=2,
+            hint="b is shared by all B examples, so their gradients add up: sum over axis 0.",
+        ),
+        Mistake(
+            "`db` was averaged over the batch instead of summed.",
+            lambda x, W, g: g.mean(axis=0),
+            output=2,
+            hint="Use grad_out.sum(axis=0).",
+        ),
+        Mistake(
+            "`db` was summed over the wrong axis (the features instead of the batch).",
+            lambda x, W, g: g.sum(axis=1),
+            output=2,
+            hint="Sum over axis 0, the batch.",
+        ),
+        Mistake(
+            "`db` keeps an axis of length 1.",
+            lambda x, W, g: g.sum(axis=0, keepdims=True),
+            output=2,
+            hint="b has shape (H,): drop keepdims=True.",
+        ),
+    ],
+)
+
+
+def check_linear_backward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, W, grad_out) -> (dx, dW, db)`` for y = x @ W + b."""
+    return LINEAR_BACKWARD.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. train_mlp(data) -> a trained model; test accuracy on the digits
+# ---------------------------------------------------------------------------
+
+
+def _predict(model: Any, x: np.ndarray, seconds: float) -> Call:
+    """Call ``model.predict(x)``, or dlbook's ``predict`` for a NumPy-backend MLP."""
+    if isinstance(model, nn_np.MLP):
+        return call_student(nn_np.predict, (model, x), {}, seconds)
+    return call_student(model.predict, (x,), {}, seconds)
+
+
+def _prediction_problem(pred: Any, n: int, n_classes: int) -> tuple[str, str] | None:
+    """Message and hint when ``pred`` is not n integer class indices; None when it is."""
+    if not isinstance(pred, np.ndarray):
+        return (
+            f"predict returned {describe_type(pred)}, but a NumPy array of {n} class "
+            "indices was expected.",
+            type_hint(pred),
+        )
+    if pred.shape != (n,):
+        hint = (
+            "Take the most likely class: logits.argmax(axis=1)."
+            if pred.shape == (n, n_classes)
+            else "Return one class index per row of x."
+        )
+        return f"predict returned shape {pred.shape}, but ({n},) was expected.", hint
+    if not np.issubdtype(pred.dtype, np.integer):
+        return (
+            f"predict returned dtype {pred.dtype}, but integer class indices were expected.",
+            "argmax returns integers: predict with logits.argmax(axis=1).",
+        )
+    if n and (pred.min() < 0 or pred.max() >= n_classes):
+        return (
+            f"predict returned values from {pred.min()} to {pred.max()}, outside the classes "
+            f"0 to {n_classes - 1}.",
+            "Return class indices, e.g. logits.argmax(axis=1).",
+        )
+    return None
+
+
+def _call_problem(call: Call, doing: str, time_budget: float) -> CheckResult | None:
+    """The message for a call (training or predicting) that timed out or raised."""
+    if call.timed_out:
+        return fail(
+            "train_mlp",
+            f"too slow: {doing} did not finish within {time_budget:g} s.",
+            "Vectorise over the batch (no Python loop over examples), use fewer epochs, "
+            "or a larger learning rate.",
+        )
+    if isinstance(call.error, NotImplementedError):
+        return fail(
+            "train_mlp",
+            "not implemented yet.",
+            "Train an MLP on data.x_train and "
+            "data.y_train and return it; the model needs a predict(x) method.",
+        )
+    if call.error is not None:
+        err = call.error
+        return fail(
+            "train_mlp",
+            f"{doing} raised {type(err).__name__}: {str(err).strip()}.",
+            error_hint(err),
+        )
+    return None
+
+
+def _model_problem(model: Any) -> CheckResult | None:
+    """Refuse anything that cannot predict."""
+    if isinstance(model, nn_np.MLP) or callable(getattr(model, "predict", None)):
+        return None
+    return fail(
+        "train_mlp",
+        f"returned {describe_type(model)}, but a model with a predict(x) method was expected.",
+        type_hint(model)
+        if model is None
+        else "Return an object with a predict(x) method, or a dlbook numpy MLP.",
+    )
+
+
+def check_mlp_training(
+    train_fn: Callable[..., Any],
+    *,
+    threshold: float = 0.97,
+    time_budget: float = 30.0,
+    data: Any = None,
+) -> CheckResult:
+    """Call ``train_fn(data)``; its model must reach ``threshold`` test accuracy on the digits.
+
+    ``data`` defaults to :func:`dlbook.data.load_digits_split`. The model is any object
+    with ``predict(x) -> labels`` or a ``dlbook.nn.numpy_backend.MLP``. Training and
+    prediction together must finish within ``time_budget`` seconds.
+    """
+    if not callable(train_fn):
+        return fail(
+            "train_mlp",
+            f"expected a function, got {describe_type(train_fn)}.",
+            "Pass the function itself, `train_mlp`, not `train_mlp(...)`.",
+        )
+    if data is None:
+        from dlbook.data import load_digits_split
+
+        data = load_digits_split()
+    deadline = time.perf_counter() + time_budget
+    trained = call_student(train_fn, (data,), {}, time_budget)
+    failure = _call_problem(trained, "training", time_budget) or _model_problem(trained.value)
+    if failure is not None:
+        return failure
+    pred = _predict(trained.value, data.x_test.copy(), deadline - time.perf_counter())
+    failure = _call_problem(pred, "training and predicting", time_budget)
+    return failure or _accuracy_verdict(pred.value, data, threshold)
+
+
+def _accuracy_verdict(pred: Any, data: Any, threshold: float) -> CheckResult:
+    """Accept the predictions if they are well formed and accurate enough."""
+    problem = _prediction_problem(pred, len(data.y_test), data.n_classes)
+    if problem is not None:
+        return fail("train_mlp", *problem)
+    acc = float(np.mean(pred == data.y_test))
+    if acc >= threshold:
+        return CheckResult(
+            True, "train_mlp", f"test accuracy {acc:.1%} (at least {threshold:.0%} needed)."
+        )
+    if acc < 2.0 / data.n_classes:
+        hint = (
+            "That is close to guessing: check that the weights change (the sign of the update "
+            "is w -= lr * grad) and that each gradient matches its check above."
+        )
+    else:
+        hint = "Train for more epochs, try another learning rate (0.1 to 1), or a wider layer."
+    return fail("train_mlp", f"test accuracy {acc:.1%} is below the {threshold:.0%} needed.", hint)
