@@ -4,7 +4,9 @@ from dlbook.backends import BACKENDS, check_backend, load_backend
 from dlbook.device import device_name
 
 
-@pytest.mark.parametrize("alias,name", [("np", "numpy"), ("PyTorch", "torch"), ("tf", "tensorflow")])
+@pytest.mark.parametrize(
+    "alias,name", [("np", "numpy"), ("PyTorch", "torch"), ("tf", "tensorflow")]
+)
 def test_aliases(alias, name) -> None:
     assert check_backend(alias) == name
 
@@ -16,9 +18,23 @@ def test_unknown_backend_lists_the_choices() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_backend_exports_the_shared_api(backend) -> None:
-    shared = ["sigmoid", "tanh", "relu", "gelu", "softmax", "log_softmax", "mse_loss",
-              "cross_entropy", "linear", "Linear", "MLP", "loss_and_grads", "predict",
-              "make_optimizer", "train_step"]
+    shared = [
+        "sigmoid",
+        "tanh",
+        "relu",
+        "gelu",
+        "softmax",
+        "log_softmax",
+        "mse_loss",
+        "cross_entropy",
+        "linear",
+        "Linear",
+        "MLP",
+        "loss_and_grads",
+        "predict",
+        "make_optimizer",
+        "train_step",
+    ]
     module = load_backend("nn", backend)
     missing = [name for name in shared if not hasattr(module, name)]
     assert not missing, f"dlbook.nn.{backend}_backend lacks {missing}"

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from dlbook.data import (load_digits_split, make_blobs, make_circles, make_moons, make_spirals,
-                         make_xor, minibatches)
+from dlbook.data import (
+    load_digits_split,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+    minibatches,
+)
 
 
 def test_digits_split_sizes_and_disjointness() -> None:

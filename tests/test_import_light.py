@@ -5,8 +5,15 @@ import sys
 
 import pytest
 
-LIGHT_MODULES = ["dlbook", "dlbook.nn", "dlbook.nn.numpy_backend", "dlbook.data", "dlbook.optim",
-                 "dlbook.optim.numpy_backend", "dlbook.plotting"]
+LIGHT_MODULES = [
+    "dlbook",
+    "dlbook.nn",
+    "dlbook.nn.numpy_backend",
+    "dlbook.data",
+    "dlbook.optim",
+    "dlbook.optim.numpy_backend",
+    "dlbook.plotting",
+]
 
 
 @pytest.mark.parametrize("module", LIGHT_MODULES)

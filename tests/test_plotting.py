@@ -41,7 +41,10 @@ def test_decision_boundary_plot() -> None:
 def test_curves_plot_uses_backend_colours() -> None:
     ax = plotting.plot_curves({"torch": [3, 2, 1]}, title="loss")
     _assert_labelled(ax)
-    assert matplotlib.colors.to_hex(ax.lines[0].get_color()) == plotting.BACKEND_COLORS["torch"].lower()
+    assert (
+        matplotlib.colors.to_hex(ax.lines[0].get_color())
+        == plotting.BACKEND_COLORS["torch"].lower()
+    )
 
 
 def test_draw_graph_shows_every_node() -> None:

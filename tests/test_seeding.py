@@ -35,8 +35,12 @@ def test_seed_everything_makes_every_library_repeat() -> None:
     tf = import_tensorflow()
 
     def draw():
-        return (random.random(), np.random.rand(), torch.rand(1).item(),
-                float(tf.random.uniform(())))
+        return (
+            random.random(),
+            np.random.rand(),
+            torch.rand(1).item(),
+            float(tf.random.uniform(())),
+        )
 
     seed_everything(7)
     first = draw()

@@ -10,4 +10,11 @@ from dlbook.seeding import make_rng, seed_everything
 
 __version__ = "0.1.0"
 
-__all__ = ["BACKENDS", "__version__", "check_backend", "load_backend", "make_rng", "seed_everything"]
+__all__ = [
+    "BACKENDS",
+    "__version__",
+    "check_backend",
+    "load_backend",
+    "make_rng",
+    "seed_everything",
+]

@@ -61,7 +61,9 @@ def check_sizes(sizes: Any) -> list[int]:
     try:
         out = [int(s) for s in sizes]
     except (TypeError, ValueError):
-        raise TypeError(f"sizes must be a sequence of integers like [64, 128, 10], got {sizes!r}.")
+        raise TypeError(
+            f"sizes must be a sequence of integers like [64, 128, 10], got {sizes!r}."
+        ) from None
     if len(out) < 2 or any(s <= 0 for s in out) or any(int(s) != s for s in sizes):
         raise ValueError(
             f"sizes must list at least two positive integers (input width first, "

@@ -20,8 +20,14 @@ from typing import Literal
 Backend = Literal["numpy", "torch", "tensorflow"]
 BACKENDS: tuple[Backend, ...] = ("numpy", "torch", "tensorflow")
 
-_ALIASES = {"np": "numpy", "numpy": "numpy", "torch": "torch", "pytorch": "torch",
-            "tf": "tensorflow", "tensorflow": "tensorflow"}
+_ALIASES = {
+    "np": "numpy",
+    "numpy": "numpy",
+    "torch": "torch",
+    "pytorch": "torch",
+    "tf": "tensorflow",
+    "tensorflow": "tensorflow",
+}
 
 
 def check_backend(name: str) -> Backend:

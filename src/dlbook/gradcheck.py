@@ -18,7 +18,7 @@ import numpy as np
 def numerical_gradient(
     f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6
 ) -> np.ndarray:
-    """Central-difference gradient of scalar ``f`` at ``x`` (float64). ``x`` is restored after use."""
+    """Central-difference gradient of scalar ``f`` at float64 ``x``; ``x`` is restored after."""
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise TypeError(
             "numerical_gradient needs a float64 NumPy array: in float32 the differences "
@@ -47,10 +47,14 @@ def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 1e-12) -> float:
 
 
 def check_gradient(
-    f: Callable[[np.ndarray], float], x: np.ndarray, analytic: np.ndarray, *,
-    eps: float = 1e-6, tol: float = 1e-6,
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    analytic: np.ndarray,
+    *,
+    eps: float = 1e-6,
+    tol: float = 1e-6,
 ) -> float:
-    """Raise AssertionError if ``analytic`` differs from the numerical gradient; return the error."""
+    """Raise AssertionError if ``analytic`` is not the numerical gradient; return the error."""
     err = relative_error(analytic, numerical_gradient(f, x, eps))
     if not err < tol:
         raise AssertionError(f"gradient check failed: relative error {err:.2e} >= {tol:.0e}")

@@ -82,7 +82,9 @@ def plot_decision_boundary(
         raise ValueError(f"plot_decision_boundary needs 2-D points of shape (N, 2), got {x.shape}.")
     ax = _axes(ax)
     lo, hi = x.min(axis=0) - 0.5, x.max(axis=0) + 0.5
-    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    g0, g1 = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     grid = np.stack([g0.ravel(), g1.ravel()], axis=1)  # (resolution^2, 2)
     z = np.asarray(predict(grid)).reshape(g0.shape)  # (resolution, resolution)
     ax.contourf(g0, g1, z, levels=20, cmap="RdBu", alpha=0.35)
@@ -118,7 +120,7 @@ def show_digits(
     n = len(images)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9, nrows * 1.0))
-    for ax, img, lab in zip(np.ravel(axes), images, labels):
+    for ax, img, lab in zip(np.ravel(axes), images, labels, strict=False):  # spare axes stay blank
         ax.imshow(np.asarray(img).reshape(8, 8), cmap="gray_r")  # (64,) -> (8, 8)
         ax.set_title(str(lab), fontsize=9)
     for ax in np.ravel(axes):
@@ -127,7 +129,9 @@ def show_digits(
     return fig
 
 
-def _graph_layout(nodes: Sequence[Any], edges: Sequence[tuple[Any, Any]]) -> dict[int, tuple[float, float]]:
+def _graph_layout(
+    nodes: Sequence[Any], edges: Sequence[tuple[Any, Any]]
+) -> dict[int, tuple[float, float]]:
     """Place each node at (depth, row): depth = longest path from an input, rows spread evenly."""
     depth: dict[int, int] = {}
     for node in nodes:  # topological order: parents first
@@ -160,13 +164,23 @@ def draw_graph(root: Any, *, title: str = "computational graph", ax: Any = None)
         ax = plt.subplots(figsize=(2.3 * width + 1, 1.1 * height + 1))[1]
     for parent, child in edges:
         (x0, y0), (x1, y1) = pos[id(parent)], pos[id(child)]
-        ax.annotate("", xy=(x1 - 0.28, y1), xytext=(x0 + 0.28, y0),
-                    arrowprops=dict(arrowstyle="->", color="0.4"))
+        ax.annotate(
+            "",
+            xy=(x1 - 0.28, y1),
+            xytext=(x0 + 0.28, y0),
+            arrowprops=dict(arrowstyle="->", color="0.4"),
+        )
     for node in nodes:
         name = node.label or node.op or "const"
         op = f" ({node.op})" if node.label and node.op else ""
-        ax.text(*pos[id(node)], f"{name}{op}\n{node.data:.3f} / {node.grad:.3f}", ha="center",
-                va="center", fontsize=9, bbox=dict(boxstyle="round", fc="#EAF1FB", ec="#4C72B0"))
+        ax.text(
+            *pos[id(node)],
+            f"{name}{op}\n{node.data:.3f} / {node.grad:.3f}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox=dict(boxstyle="round", fc="#EAF1FB", ec="#4C72B0"),
+        )
     ax.set_xlim(-0.6, width - 0.4)
     ax.set_ylim(-height / 2, height / 2)
     ax.set_xticks([])

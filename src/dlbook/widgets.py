@@ -42,7 +42,10 @@ def neuron_figure(
 
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
     plot_decision_boundary(
-        lambda g: neuron_predict(g, (w1, w2), b, activation), x, y, ax=ax0,
+        lambda g: neuron_predict(g, (w1, w2), b, activation),
+        x,
+        y,
+        ax=ax0,
         title=f"{activation}({w1:.1f}·x₁ + {w2:.1f}·x₂ + {b:.1f})",
     )
     z = np.linspace(-6, 6, 241)
