@@ -14,7 +14,6 @@ PYTEST_NB = --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitiz
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
-export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: venv book test test-unit test-notebooks test-gpu lint execute clean distclean

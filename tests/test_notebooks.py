@@ -30,7 +30,7 @@ def test_there_are_notebooks() -> None:
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_first_code_cell_seeds_and_prints_versions(path: Path) -> None:
     first = _code_cells(path)[0].source
-    assert "seed_everything(" in first, "the first code cell must seed through dlbook.seed_everything"
+    assert "seed_everything(" in first, "seed in the first code cell (dlbook.seed_everything)"
     assert "print(" in first and "__version__" in first, "the first code cell must print versions"
 
 
@@ -85,4 +85,4 @@ def test_chapters_import_rather_than_define(path: Path) -> None:
     for cell in _code_cells(path):
         defined = re.findall(r"^(?:def|class) (\w+)", cell.source, flags=re.MULTILINE)
         allowed = {name for name in defined if name.startswith(("loss_of_", "_"))}
-        assert set(defined) <= allowed, f"chapter defines {set(defined) - allowed}; move it to dlbook"
+        assert set(defined) <= allowed, f"chapter defines {set(defined) - allowed}; move to dlbook"

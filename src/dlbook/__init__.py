@@ -5,12 +5,15 @@ when a backend module (``dlbook.<concept>.torch_backend`` or
 ``.tensorflow_backend``) is first imported.
 """
 
+from dlbook._lazy import import_tensorflow, import_torch
 from dlbook.backends import BACKENDS, check_backend, load_backend
 from dlbook.seeding import make_rng, seed_everything
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "import_tensorflow",
+    "import_torch",
     "BACKENDS",
     "__version__",
     "check_backend",

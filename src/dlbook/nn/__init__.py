@@ -46,9 +46,20 @@ starts from identical weights in all three.
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 from dlbook.nn.init import init_mlp_weights
 from dlbook.nn.training import History, TrainConfig, accuracy, fit
+
+
+def copy_weights(src: Any, dst: Any) -> Any:
+    """Copy the weights of one MLP into another, across backends: ``dst`` gets ``src``'s.
+
+    Works between any two of the NumPy, PyTorch and TensorFlow models, since all
+    speak the canonical layout; shapes are checked. Returns ``dst``.
+    """
+    dst.set_weights(src.get_weights())
+    return dst
 
 
 def backend(name: str) -> ModuleType:
@@ -58,4 +69,12 @@ def backend(name: str) -> ModuleType:
     return load_backend("nn", name)
 
 
-__all__ = ["History", "TrainConfig", "accuracy", "backend", "fit", "init_mlp_weights"]
+__all__ = [
+    "History",
+    "TrainConfig",
+    "accuracy",
+    "backend",
+    "copy_weights",
+    "fit",
+    "init_mlp_weights",
+]
