@@ -8,6 +8,7 @@ when a backend module (``dlbook.<concept>.torch_backend`` or
 from dlbook._lazy import import_tensorflow, import_torch
 from dlbook.backends import BACKENDS, check_backend, load_backend
 from dlbook.seeding import make_rng, seed_everything
+from dlbook.versioning import require
 
 __version__ = "0.1.0"
 
@@ -20,4 +21,5 @@ __all__ = [
     "load_backend",
     "make_rng",
     "seed_everything",
+    "require",
 ]
