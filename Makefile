@@ -32,6 +32,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 book: $(STAMP)
 	rm -rf _build/html
+	$(BIN)/python tools/exec_stats_page.py
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --builder html
 	@echo "The book is in _build/html/index.html"
 
@@ -50,7 +51,7 @@ test-gpu: $(STAMP)
 	DLBOOK_EXPECT_CUDA=1 $(MAKE) test SANITIZE=tests/nbval_sanitize_gpu.cfg
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools conftest.py
 
 # Re-execute every notebook in place (after editing one): stores fresh outputs.
 execute: $(STAMP)

@@ -38,7 +38,7 @@ def numerical_gradient(
 
 
 def relative_error(a: np.ndarray, b: np.ndarray, floor: float = 1e-12) -> float:
-    """max |a - b| / max(|a|, |b|, floor), over all elements: scale-free agreement."""
+    """``max|a - b| / max(|a|, |b|, floor)`` over all elements: scale-free agreement."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"relative_error: shapes differ, {a.shape} vs {b.shape}.")

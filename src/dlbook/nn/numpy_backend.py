@@ -36,7 +36,7 @@ def _check_dtype(dtype: str) -> str:
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """sigma(x) = 1 / (1 + e^{-x}), computed without overflow for large |x|."""
+    """sigma(x) = 1 / (1 + e^{-x}), computed without overflow for large ``|x|``."""
     x = as_float_array(x, "x")
     e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))

@@ -81,7 +81,7 @@ def _numpy(t: Any) -> np.ndarray:
 
 
 def sigmoid(x: Any) -> tf.Tensor:
-    """sigma(x) = 1 / (1 + e^{-x}); TF's kernel is stable for large |x|."""
+    """sigma(x) = 1 / (1 + e^{-x}); TF's kernel is stable for large ``|x|``."""
     return tf.math.sigmoid(_tensor(x, "x"))
 
 

@@ -73,7 +73,7 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 
 def sigmoid(x: Any) -> torch.Tensor:
-    """sigma(x) = 1 / (1 + e^{-x}); torch's kernel is stable for large |x|."""
+    """sigma(x) = 1 / (1 + e^{-x}); torch's kernel is stable for large ``|x|``."""
     return torch.sigmoid(_tensor(x, "x"))
 
 
