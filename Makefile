@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv book test test-unit test-notebooks test-gpu lint execute clean distclean
+.PHONY: venv browser book test test-unit test-notebooks test-gpu lint execute clean distclean
 
 venv: $(STAMP)
 
@@ -36,11 +36,23 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --builder html
 	@echo "The book is in _build/html/index.html"
 
-test: $(STAMP)
-	$(BIN)/python -m pytest tests $(NOTEBOOKS) $(PYTEST_NB) --durations=15
+# Every test: units, parity and gradient checks, nbval on every notebook (which
+# records the execution statistics), then the book is built and checked in a
+# real browser (Debian's Chromium, installed here if missing), offline.
+test: $(STAMP) browser
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) --ignore=tests/book $(PYTEST_NB) --durations=15
+	$(MAKE) --no-print-directory book
+	$(BIN)/python -m pytest tests/book
+
+# Debian's Chromium for tests/book (Playwright drives it; nothing downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "tests/book need Chromium at $(CHROMIUM): sudo apt-get install chromium"; exit 1; fi; }
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/book
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest $(NOTEBOOKS) $(PYTEST_NB)
