@@ -1,0 +1,113 @@
+"""Layer normalisation on PyTorch: the API of ``numpy_backend``, with autograd.
+
+Shape legend: ``x`` is (..., C), e.g. (B, C) or (B, T, C); ``gamma``, ``beta`` are (C,).
+
+:func:`layer_norm` is ``torch.nn.functional.layer_norm`` (fused, fast);
+:func:`layer_norm_explicit` writes the same formula out, and
+``tests/normalization`` shows that the two agree with the NumPy backend.
+:class:`LayerNorm` *is* a ``torch.nn.LayerNorm`` (parameters ``weight`` = gamma
+and ``bias`` = beta) with the book's constructor.
+
+**Device.** Arrays are converted to tensors on :func:`dlbook.device.get_device`;
+tensors stay where they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlbook._lazy import import_torch
+from dlbook._validate import as_float_array
+from dlbook.device import get_device
+from dlbook.normalization import (
+    DEFAULT_EPS,
+    check_dim,
+    check_eps,
+    check_layer_input,
+    check_layer_norm_shapes,
+)
+
+torch = import_torch()
+F = torch.nn.functional
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _torch_dtype(dtype: Any) -> torch.dtype:
+    name = np.dtype(dtype).name
+    if name not in _DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    return _DTYPES[name]
+
+
+def _tensor(x: Any, name: str, device: Any = None) -> torch.Tensor:
+    """A floating tensor: tensors are kept (so autograd sees them), arrays are converted."""
+    if isinstance(x, torch.Tensor):
+        return x if x.is_floating_point() else x.to(torch.float64)
+    arr = as_float_array(x, name)  # learner-friendly TypeError for strings, objects, ...
+    return torch.as_tensor(arr, device=device if device is not None else get_device())
+
+
+def _inputs(x: Any, gamma: Any, beta: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x, gamma, beta as tensors of one dtype on x's device, shapes checked."""
+    x = _tensor(x, "x")
+    gamma, beta = _tensor(gamma, "gamma", x.device), _tensor(beta, "beta", x.device)
+    check_layer_norm_shapes(tuple(x.shape), tuple(gamma.shape), tuple(beta.shape))
+    dtype = torch.promote_types(torch.promote_types(x.dtype, gamma.dtype), beta.dtype)
+    return x.to(dtype), gamma.to(dtype), beta.to(dtype)
+
+
+def layer_norm(x: Any, gamma: Any, beta: Any, eps: float = DEFAULT_EPS) -> torch.Tensor:
+    """y = gamma * (x - mu) / sqrt(var + eps) + beta over the last axis (``F.layer_norm``)."""
+    x, gamma, beta = _inputs(x, gamma, beta)
+    C = x.shape[-1]
+    return F.layer_norm(x, (C,), gamma, beta, check_eps(eps))  # (..., C)
+
+
+def layer_norm_explicit(x: Any, gamma: Any, beta: Any, eps: float = DEFAULT_EPS) -> torch.Tensor:
+    """The same, written out: what ``F.layer_norm`` computes in one fused kernel."""
+    x, gamma, beta = _inputs(x, gamma, beta)
+    mu = x.mean(dim=-1, keepdim=True)  # (..., 1)
+    var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)  # (..., 1), biased
+    return gamma * (x - mu) / torch.sqrt(var + check_eps(eps)) + beta  # (..., C)
+
+
+class LayerNorm(torch.nn.LayerNorm):
+    """``torch.nn.LayerNorm(dim, eps)`` with the book's constructor and weight dicts.
+
+    ``weight`` is gamma (ones) and ``bias`` is beta (zeros); no random numbers
+    are drawn. ``get_weights()`` / ``set_weights(w)`` speak ``{"gamma", "beta"}``.
+    """
+
+    def __init__(self, dim: int, *, eps: float = DEFAULT_EPS, dtype: str = "float32") -> None:
+        super().__init__(
+            check_dim(dim), eps=check_eps(eps), device=get_device(), dtype=_torch_dtype(dtype)
+        )
+
+    def forward(self, x: Any) -> torch.Tensor:
+        """(..., C) -> (..., C); arrays are converted and moved to the layer first."""
+        x = _tensor(x, "x", self.weight.device).to(self.weight.dtype)
+        check_layer_input(tuple(x.shape), self.normalized_shape[0])
+        return super().forward(x)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of ``{"gamma": (C,), "beta": (C,)}`` as NumPy arrays."""
+        return {
+            "gamma": self.weight.detach().cpu().numpy().copy(),
+            "beta": self.bias.detach().cpu().numpy().copy(),
+        }
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Load ``{"gamma": (C,), "beta": (C,)}`` (shapes checked before any copy)."""
+        targets = {"gamma": self.weight, "beta": self.bias}
+        for key, target in targets.items():
+            got = np.shape(weights[key]) if key in weights else None
+            if got != tuple(target.shape):
+                raise ValueError(
+                    f"set_weights: expected {key} of shape {tuple(target.shape)}, got {got}."
+                )
+        with torch.no_grad():
+            for key, target in targets.items():
+                target.copy_(torch.as_tensor(np.asarray(weights[key])))
