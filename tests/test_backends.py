@@ -32,6 +32,7 @@ def test_every_backend_exports_the_shared_api(backend) -> None:
         "MLP",
         "loss_and_grads",
         "predict",
+        "evaluate_loss",
         "make_optimizer",
         "train_step",
     ]

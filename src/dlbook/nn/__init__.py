@@ -23,7 +23,9 @@ Shared API (``T`` is the backend's array type: ndarray, torch.Tensor or tf.Tenso
 ``loss_and_grads(model, x, y)``         cross-entropy loss (float) and gradients as a
                                         dict of NumPy arrays in the canonical layout
 ``predict(model, x)``                   class indices, as a NumPy array
-``make_optimizer(model, config)``       SGD with momentum, the backend's own
+``evaluate_loss(model, x, y)``          cross-entropy as a float, no gradients
+``make_optimizer(model, config)``       ``config.optimizer`` (SGD with momentum by
+                                        default), the backend's own
 ``train_step(model, opt, x, y)``        one SGD step on a batch; returns the loss
 =====================================  ==============================================
 

@@ -21,7 +21,7 @@ from dlbook.seeding import make_rng
 
 if TYPE_CHECKING:
     from dlbook.nn.training import TrainConfig
-    from dlbook.optim.numpy_backend import SGD
+    from dlbook.optim.numpy_backend import Optimizer
 
 
 def _check_dtype(dtype: str) -> str:
@@ -365,20 +365,25 @@ def loss_and_grads(model: MLP, x: np.ndarray, y: np.ndarray) -> tuple[float, dic
     return loss, model.get_grads()
 
 
+def evaluate_loss(model: MLP, x: np.ndarray, y: np.ndarray) -> float:
+    """Mean cross-entropy of ``model`` on (x, y), without touching any gradient."""
+    return cross_entropy(model.forward(x), y)
+
+
 def predict(model: MLP, x: np.ndarray) -> np.ndarray:
     """Index of the largest logit for each row of x."""
     return model.forward(x).argmax(axis=1)
 
 
-def make_optimizer(model: MLP, config: TrainConfig) -> SGD:
-    """SGD with momentum over the model's parameters (the from-scratch optimizer)."""
-    from dlbook.optim.numpy_backend import SGD
+def make_optimizer(model: MLP, config: TrainConfig) -> Optimizer:
+    """The from-scratch ``config.optimizer`` over the model's parameters [W0, b0, W1, ...]."""
+    from dlbook.optim import numpy_backend as optim
 
     params = [layer.params[p] for layer in model.linears for p in ("W", "b")]
-    return SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return optim.make(config.optimizer, params, **config.optimizer_hparams())
 
 
-def train_step(model: MLP, optimizer, x: np.ndarray, y: np.ndarray) -> float:
+def train_step(model: MLP, optimizer: Optimizer, x: np.ndarray, y: np.ndarray) -> float:
     """Forward, backward, one optimizer step; returns the batch loss."""
     loss = forward_backward(model, x, y)
     grads = [layer.grads[p] for layer in model.linears for p in ("W", "b")]

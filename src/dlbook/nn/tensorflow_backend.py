@@ -271,32 +271,36 @@ def loss_and_grads(model: MLP, x: Any, y: Any) -> tuple[float, dict[str, np.ndar
     return float(loss), {name: g.numpy() for name, g in zip(names, grads, strict=True)}
 
 
+def evaluate_loss(model: MLP, x: Any, y: Any) -> float:
+    """Mean cross-entropy of ``model`` on (x, y) (no tape is recording here)."""
+    return float(cross_entropy(model(x), y))
+
+
 def predict(model: MLP, x: Any) -> np.ndarray:
     """Index of the largest logit for each row of x, as a NumPy array."""
     return tf.argmax(model(x), axis=1).numpy()
 
 
 def make_optimizer(model: MLP, config: Any) -> Any:
-    """``keras.optimizers.SGD`` with momentum, built for the model's variables.
+    """Keras's ``config.optimizer``, built for the model's variables, torch's semantics kept.
 
-    Keras writes momentum as  v = m v - lr g;  w = w + v,  torch as  v = m v + g;
-    w = w - lr v.  With a constant lr, Keras's v is exactly -lr times torch's
-    (both start from v = 0 before the first step), so the weights follow the same
-    path. Two details make the match exact:
+    :func:`dlbook.optim.tensorflow_backend.make` translates torch's names and
+    meanings. For the default, SGD with momentum: Keras writes momentum as
+    v = m v - lr g;  w = w + v,  torch as  v = m v + g;  w = w - lr v.  With a
+    constant lr, Keras's v is exactly -lr times torch's (both start from v = 0
+    before the first step), so the weights follow the same path. Two details make
+    the match exact:
 
     * Keras stores a float learning rate in a float32 variable, and casts a Python
-      float momentum through float32 too (0.9 becomes 0.89999998). NumPy float64
-      scalars keep every digit for float64 models; the lr goes in as a callable.
+      float momentum through float32 too (0.9 becomes 0.89999998). The lr goes in
+      as a float64 variable and every other number as a NumPy float64 scalar.
     * Keras's ``weight_decay`` is decoupled (AdamW-style); torch's is coupled L2,
-      g + wd w, so :func:`train_step` adds ``wd w`` to the gradient itself.
+      g + wd w. The optimizer carries ``coupled_weight_decay``, and the compiled
+      step adds ``wd w`` to the gradient itself (AdamW keeps Keras's own decay).
     """
-    import keras  # loads with TensorFlow; imported here to keep the module header short
+    from dlbook.optim import tensorflow_backend as optim
 
-    lr, momentum = np.float64(config.lr), np.float64(config.momentum)
-    optimizer = keras.optimizers.SGD(learning_rate=lambda: lr, momentum=momentum)
-    optimizer.build(model.params)  # create the momentum slots now, outside tf.function
-    optimizer.coupled_weight_decay = float(config.weight_decay)
-    return optimizer
+    return optim.make(config.optimizer, model.params, **config.optimizer_hparams())
 
 
 def _compile_step(model: MLP, optimizer: Any) -> Any:

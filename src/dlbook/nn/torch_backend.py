@@ -280,20 +280,23 @@ def loss_and_grads(model: MLP, x: Any, y: Any) -> tuple[float, dict[str, np.ndar
     return loss.item(), grads
 
 
+def evaluate_loss(model: MLP, x: Any, y: Any) -> float:
+    """Mean cross-entropy of ``model`` on (x, y), without building a graph."""
+    with torch.no_grad():
+        return float(cross_entropy(model(x), y))
+
+
 def predict(model: MLP, x: Any) -> np.ndarray:
     """Index of the largest logit for each row of x, as a NumPy array."""
     with torch.no_grad():
         return _numpy(model(x).argmax(dim=1))
 
 
-def make_optimizer(model: MLP, config: Any) -> torch.optim.SGD:
-    """``torch.optim.SGD``: g += wd * w;  v = momentum * v + g;  w -= lr * v."""
-    return torch.optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+def make_optimizer(model: MLP, config: Any) -> torch.optim.Optimizer:
+    """``torch.optim``'s ``config.optimizer`` (default SGD: g += wd w; v = mu v + g; w -= lr v)."""
+    from dlbook.optim import torch_backend as optim
+
+    return optim.make(config.optimizer, model.parameters(), **config.optimizer_hparams())
 
 
 def train_step(model: MLP, optimizer: torch.optim.Optimizer, x: Any, y: Any) -> float:
