@@ -1,0 +1,1267 @@
+"""Checks for the exercises of chapter 2 (gradient descent and optimisation).
+
+Each check compares a learner's function with dlbook's own implementation and
+recognises the classic mistakes by name::
+
+    from dlbook.checks.optimization import check_adam_step
+    check_adam_step(adam_step)   # ✅ adam_step: correct on 3 test cases.
+
+The update rules are compared (to a relative 1e-5) with
+:mod:`dlbook.optim.numpy_backend`, whose optimizers follow ``torch.optim`` step
+for step: each reference sets an optimizer's ``state`` to the m, v and t it is
+given, and takes one step.
+Random draws (dropout masks, initial weights) cannot equal a reference draw, so
+their checks judge them by their statistics on large arrays, with tolerances
+derived in the comments, plus exact checks given the mask the learner returns.
+A learning-rate schedule is judged as a whole curve, so that a mistake is named
+by the shape it gives the schedule rather than by one value.
+
+Shape legend: w, g, m, v share any shape (a parameter and its gradient and
+moments); x and mask share any shape; W is (d_in, d_out), the book's layout.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dlbook.checks._core import (
+    Call,
+    Case,
+    CheckResult,
+    FunctionCheck,
+    Mistake,
+    call_student,
+    describe_type,
+    error_hint,
+    fail,
+    first_mismatch,
+    shape_hint,
+    type_hint,
+)
+from dlbook.nn.init import init_weights
+from dlbook.optim import numpy_backend as optim_np
+from dlbook.optim.schedules import WarmupCosine
+from dlbook.regularization import numpy_backend as reg_np
+
+# (message, hint) when an output is wrong; None when it is right
+Judgement = tuple[str, str] | None
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the checks of this chapter
+# ---------------------------------------------------------------------------
+
+
+class _SeededRng(np.random.Generator):
+    """A ``np.random.default_rng(seed)`` that shows as such in a check's messages.
+
+    The learner receives a deep copy, which is a plain ``Generator`` in the same state.
+    """
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(np.random.PCG64(seed))
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"np.random.default_rng({self.seed})"
+
+
+def _each_output(
+    explanation: str, fn: Callable[..., tuple[Any, ...]], n: int, hint: str = ""
+) -> list[Mistake]:
+    """One :class:`Mistake` per output of a wrong function that returns a tuple of ``n``.
+
+    Whichever output of the learner's tuple is the first to differ, the mistake is named.
+    """
+    return [
+        Mistake(explanation, lambda *a, _k=k, **kw: fn(*a, **kw)[_k], output=k, hint=hint)
+        for k in range(n)
+    ]
+
+
+@dataclass
+class JudgedCheck(FunctionCheck):
+    """A :class:`FunctionCheck` whose outputs are judged by ``judge`` instead of compared.
+
+    For outputs that cannot equal the reference's: random draws, judged by their
+    statistics, and functions judged as a whole curve. Everything else (stubs,
+    exceptions, time budget, inputs changed in place, the structure of a tuple)
+    is the base class's. ``judge(check, outputs, case)`` returns ``(message,
+    hint)`` or None; it may call the learner's function again through
+    :meth:`call_again`, within what is left of the time budget.
+    """
+
+    judge: Callable[[JudgedCheck, tuple[Any, ...], Case], Judgement] | None = None
+
+    def run(self, fn: Any, *, time_budget: float = 10.0) -> CheckResult:
+        self._fn, self._deadline = fn, time.perf_counter() + time_budget
+        return super().run(fn, time_budget=time_budget)
+
+    def call_again(self, *args: Any, **kwargs: Any) -> Call:
+        """Call the learner's function on copies of ``args`` within the remaining budget."""
+        seconds = self._deadline - time.perf_counter()
+        return call_student(self._fn, copy.deepcopy(args), copy.deepcopy(kwargs), seconds)
+
+    def _case_failure(self, value: Any, case: Case, where: str) -> CheckResult | None:
+        outputs = self._split_outputs(value, where)
+        if isinstance(outputs, CheckResult):
+            return outputs
+        assert self.judge is not None, "a JudgedCheck needs a judge"
+        problem = self.judge(self, outputs, case)
+        return None if problem is None else fail(self.name, f"{problem[0]} {where}.", problem[1])
+
+
+def _again_problem(call: Call) -> Judgement:
+    """What to say when a second call of the learner's function went wrong."""
+    if call.timed_out:
+        return (
+            "too slow: calling your function a second time ran out of the time budget",
+            "Replace Python loops over elements with whole-array NumPy operations (vectorise).",
+        )
+    if call.error is not None:
+        err = call.error
+        return (
+            f"called a second time, your function raised {type(err).__name__}: {str(err).strip()}",
+            error_hint(err),
+        )
+    return None
+
+
+def _array_problem(value: Any, shape: tuple[int, ...], label: str) -> Judgement:
+    """Refuse anything but a finite numeric array of ``shape``."""
+    if not isinstance(value, np.ndarray):
+        return (
+            f"{label} is {describe_type(value)}, but a NumPy array of shape {shape} was expected",
+            type_hint(value),
+        )
+    if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+        return f"{label} has dtype {value.dtype}, not numbers", "Compute with NumPy float arrays."
+    if value.shape != shape:
+        return (
+            f"{label} has shape {value.shape} but should have shape {shape}",
+            shape_hint(value.shape, shape),
+        )
+    bad = ~np.isfinite(value)
+    if bad.any():
+        return (
+            f"{label} contains NaN or inf ({int(bad.sum())} of {value.size} values)",
+            "Look for a division by zero, e.g. by 1 - p with p = 1.",
+        )
+    return None
+
+
+def _first_array(value: Any) -> np.ndarray | None:
+    """The first output of a call (the whole value if it is not a tuple), as an array."""
+    if isinstance(value, (tuple, list)) and value:
+        value = value[0]
+    return value if isinstance(value, np.ndarray) else None
+
+
+def _rng_problem(check: JudgedCheck, case: Case, first: np.ndarray, rng_index: int) -> Judgement:
+    """Refuse a random draw that does not come from the ``rng`` argument.
+
+    The same generator state must give the same draw (no ``np.random.*`` global
+    state), and another state another draw (no generator of its own, seeded inside).
+    """
+    again = check.call_again(*case.args, **case.kwargs)
+    problem = _again_problem(again)
+    if problem is not None:
+        return problem
+    same = _first_array(again.value)
+    if same is None or same.shape != first.shape or not np.array_equal(same, first):
+        return (
+            "two calls with generators in the same state gave different results: your "
+            "function does not draw from `rng`",
+            "Draw with the generator you are given (rng.random, rng.normal, ...): np.random.* "
+            "uses the global random state, which nobody controls.",
+        )
+    args = list(case.args)
+    args[rng_index] = np.random.default_rng(12345)
+    other = check.call_again(*args, **case.kwargs)
+    problem = _again_problem(other)
+    if problem is not None:
+        return problem
+    different = _first_array(other.value)
+    if (
+        different is not None
+        and different.shape == first.shape
+        and np.array_equal(different, first)
+    ):
+        return (
+            "generators in different states gave exactly the same result: your function "
+            "ignores `rng` (does it create its own, e.g. np.random.default_rng(0)?)",
+            "Draw from the `rng` argument, so that the caller decides the randomness.",
+        )
+    return None
+
+
+# ---------------------------------------------------------------------------
+# 1. momentum_step(w, g, v, lr, mu) -> (w_new, v_new), torch's convention
+# ---------------------------------------------------------------------------
+
+
+def _momentum_reference(w: np.ndarray, g: np.ndarray, v: np.ndarray, lr: float, mu: float):
+    """One step of ``optim_np.SGD(momentum=mu)`` from velocity ``v`` (torch's momentum buffer)."""
+    w_new = np.array(w, dtype=float)  # the optimizer updates in place: work on a copy
+    opt = optim_np.SGD([w_new], lr=lr, momentum=mu)
+    opt.state[0]["momentum_buffer"] = np.array(v, dtype=float)  # v of the earlier steps
+    opt.step([g])
+    return w_new, opt.state[0]["momentum_buffer"]
+
+
+def _momentum_cases(rng: np.random.Generator) -> list[Case]:
+    def case(shape: tuple[int, ...], lr: float, mu: float, label: str, v0: bool = False) -> Case:
+        w, g = rng.normal(size=shape), rng.normal(size=shape)
+        v = np.zeros(shape) if v0 else rng.normal(size=shape)
+        return Case((w, g, v, lr, mu), label=label)
+
+    return [
+        case((3, 4), 0.1, 0.9, "a (3, 4) parameter, lr = 0.1, mu = 0.9"),
+        case((6,), 0.05, 0.5, "a vector, lr = 0.05, mu = 0.5"),
+        case((2, 3, 2), 0.01, 0.99, "the first step (v = 0)", v0=True),
+    ]
+
+
+_CONVENTION = "This book follows torch.optim.SGD: v ← μ·v + g, then w ← w − lr·v."
+
+MOMENTUM_STEP = FunctionCheck(
+    name="momentum_step",
+    reference=_momentum_reference,
+    make_cases=_momentum_cases,
+    output_names=("w_new", "v_new"),
+    task="Return (w_new, v_new) with v_new = mu * v + g and w_new = w - lr * v_new.",
+    nan_hint="A momentum step has no division: is an array made with np.empty (uninitialised)?",
+    mistakes=[
+        *_each_output(
+            "you moved uphill: w + lr·v climbs along the gradient.",
+            lambda w, g, v, lr, mu: (w + lr * (mu * v + g), mu * v + g),
+            2,
+            hint="In torch's convention v points along the gradient: w_new = w - lr * v_new.",
+        ),
+        Mistake(
+            "you added the velocity as Keras does (w ← w + v), but with torch's velocity "
+            "v = μ·v + g, which points uphill and carries no lr.",
+            lambda w, g, v, lr, mu: w + (mu * v + g),
+            hint=_CONVENTION + " (Keras stores −lr times this v and adds it.)",
+        ),
+        *_each_output(
+            "you used Keras' convention, v ← μ·v − lr·g and w ← w + v. Its velocity is −lr "
+            "times torch's, so with the v you are given (torch's) the step is wrong.",
+            lambda w, g, v, lr, mu: (w + mu * v - lr * g, mu * v - lr * g),
+            2,
+            hint=_CONVENTION,
+        ),
+        *_each_output(
+            "you put lr inside the velocity (v ← μ·v + lr·g, w ← w − v). That convention "
+            "(Sutskever et al., 2013) is valid too: with a constant lr its v is lr times "
+            "torch's and the path is the same. But v here is torch's, so the step differs.",
+            lambda w, g, v, lr, mu: (w - (mu * v + lr * g), mu * v + lr * g),
+            2,
+            hint=_CONVENTION,
+        ),
+        Mistake(
+            "you ignored the velocity: this is plain gradient descent, w − lr·g.",
+            lambda w, g, v, lr, mu: w - lr * g,
+            hint="Update the velocity first, v_new = mu * v + g, then step along it.",
+        ),
+        Mistake(
+            "you stepped with the old velocity v instead of the updated one.",
+            lambda w, g, v, lr, mu: w - lr * v,
+            hint="Compute v_new = mu * v + g first, then w_new = w - lr * v_new.",
+        ),
+        *_each_output(
+            "you swapped mu and lr (v ← lr·v + g, w ← w − mu·v).",
+            lambda w, g, v, lr, mu: (w - mu * (lr * v + g), lr * v + g),
+            2,
+            hint="mu (about 0.9) multiplies the old velocity; lr (small) multiplies the step.",
+        ),
+        *_each_output(
+            "you averaged, v ← μ·v + (1 − μ)·g: that is an exponential moving average "
+            "(torch's dampening = mu, or Adam's m), not heavy-ball momentum.",
+            lambda w, g, v, lr, mu: (w - lr * (mu * v + (1 - mu) * g), mu * v + (1 - mu) * g),
+            2,
+            hint="Momentum adds the whole gradient: v_new = mu * v + g.",
+        ),
+        Mistake(
+            "you forgot the learning rate: w − v.",
+            lambda w, g, v, lr, mu: w - (mu * v + g),
+            hint="w_new = w - lr * v_new.",
+        ),
+        Mistake(
+            "you forgot to update the velocity: `v_new` is the old v.",
+            lambda w, g, v, lr, mu: v,
+            output=1,
+            hint="Return the new velocity, v_new = mu * v + g: the next step needs it.",
+        ),
+        Mistake(
+            "`v_new` forgets the old velocity: it is just g.",
+            lambda w, g, v, lr, mu: g,
+            output=1,
+            hint="v_new = mu * v + g.",
+        ),
+    ],
+)
+
+
+def check_momentum_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(w, g, v, lr, mu) -> (w_new, v_new)``: one step of SGD with momentum."""
+    return MOMENTUM_STEP.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. adam_step(w, g, m, v, t, lr, beta1, beta2, eps) -> (w_new, m_new, v_new)
+# ---------------------------------------------------------------------------
+
+
+def _run_adam(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
+    """Step ``t`` of ``optim_np.Adam`` (or AdamW) from moments m and v: (w_new, m_new, v_new)."""
+    w_new = np.array(w, dtype=float)  # the optimizer updates in place: work on a copy
+    cls = optim_np.AdamW if decoupled else optim_np.Adam
+    opt = cls([w_new], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+    opt.state[0].update(exp_avg=np.array(m, dtype=float), exp_avg_sq=np.array(v, dtype=float))
+    opt.step_count = t - 1  # step() counts this step as t
+    opt.step([np.asarray(g, dtype=float)])
+    return w_new, opt.state[0]["exp_avg"], opt.state[0]["exp_avg_sq"]
+
+
+def _adam_reference(w, g, m, v, t, lr, beta1, beta2, eps):
+    """Adam's step t as torch.optim.Adam takes it."""
+    return _run_adam(w, g, m, v, t, lr, beta1, beta2, eps)
+
+
+def _adam(
+    w, g, m, v, t, lr, beta1, beta2, eps,
+    *, corrected="mv", t_shift=0, eps_in_sqrt=False, keras_eps=False, square=True,
+    swap=False, sign=1.0, average=True, root=True, old_moments=False, extra=0.0, g_v=None,
+):  # fmt: skip
+    """Adam written out, with switches that reproduce the classic mistakes.
+
+    ``extra`` is added to m_hat in the step; ``g_v`` is the gradient that v averages (g).
+    """
+    if swap:
+        beta1, beta2 = beta2, beta1
+    g_v = g if g_v is None else g_v
+    a1, a2 = (1 - beta1, 1 - beta2) if average else (1.0, 1.0)
+    m_new = beta1 * m + a1 * g
+    v_new = beta2 * v + a2 * (g_v * g_v if square else g_v)
+    mm, vv = (m, v) if old_moments else (m_new, v_new)
+    c1 = 1 - beta1 ** (t + t_shift) if "m" in corrected else 1.0
+    c2 = 1 - beta2 ** (t + t_shift) if "v" in corrected else 1.0
+    if keras_eps:  # eps added to the uncorrected sqrt(v): lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
+        denom = (np.sqrt(vv) + eps) / np.sqrt(c2)
+    elif eps_in_sqrt:
+        denom = np.sqrt(vv / c2 + eps)
+    else:
+        denom = (np.sqrt(vv / c2) if root else vv / c2) + eps
+    return w - sign * lr * (mm / c1 + extra) / denom, m_new, v_new
+
+
+def _adam_cases(rng: np.random.Generator) -> list[Case]:
+    def case(shape, t, lr, b1, b2, eps, label, scale=1.0, first=False) -> Case:
+        w, g = rng.normal(size=shape), scale * rng.normal(size=shape)
+        m = np.zeros(shape) if first else scale * rng.normal(size=shape)
+        v = np.zeros(shape) if first else scale**2 * rng.uniform(0.5, 2.0, size=shape)
+        return Case((w, g, m, v, t, lr, b1, b2, eps), label=label)
+
+    return [
+        case((3, 4), 3, 0.1, 0.9, 0.999, 0.01, "step t = 3, gradients near 0.1", scale=0.1),
+        case((5,), 1, 1e-3, 0.9, 0.999, 1e-8, "the first step (t = 1, m = v = 0)", first=True),
+        case((2, 3, 2), 100, 0.01, 0.8, 0.99, 1e-8, "step t = 100, beta1 = 0.8, beta2 = 0.99"),
+    ]
+
+
+def _adam_mistakes() -> list[Mistake]:
+    """Adam's classic mistakes: :func:`_adam` with one switch flipped, on every output."""
+
+    def wrong(explanation: str, hint: str, **switches: Any) -> list[Mistake]:
+        return _each_output(explanation, lambda *a: _adam(*a, **switches), 3, hint)
+
+    return [
+        *wrong(
+            "you forgot the bias correction: m and v start at 0, so in the first steps "
+            "they are far too small without dividing by 1 − β₁ᵗ and 1 − β₂ᵗ.",
+            "m_hat = m_new / (1 - beta1**t), v_hat = v_new / (1 - beta2**t).",
+            corrected="",
+        ),
+        *wrong(
+            "you bias-corrected m but not v.",
+            "Divide v_new by 1 - beta2**t too.",
+            corrected="m",
+        ),
+        *wrong(
+            "you bias-corrected v but not m.",
+            "Divide m_new by 1 - beta1**t too.",
+            corrected="v",
+        ),
+        *wrong(
+            "your bias correction uses t − 1, but t is already 1 on the first step "
+            "(and 1 − β⁰ = 0 would divide by zero there).",
+            "Use 1 - beta1**t and 1 - beta2**t with the t you are given.",
+            t_shift=-1,
+        ),
+        *wrong(
+            "your bias correction uses t + 1, as if t counted from 0; here t = 1 on the "
+            "first step.",
+            "Use 1 - beta1**t and 1 - beta2**t with the t you are given.",
+            t_shift=1,
+        ),
+        *wrong(
+            "you put eps inside the square root, √(v̂ + ε) (Keras' RMSprop and Adagrad do "
+            "that); torch's Adam adds it outside, √v̂ + ε.",
+            "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps).",
+            eps_in_sqrt=True,
+        ),
+        *wrong(
+            "you used Keras' epsilon placement, lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε): ε "
+            "added to the uncorrected √v (the paper's 'epsilon hat'). It equals torch's "
+            "form with ε divided by √(1 − β₂ᵗ), a difference that shows when gradients "
+            "are as small as ε. This exercise asks for torch's: ε added to √v̂.",
+            "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps), with v_hat bias-corrected.",
+            keras_eps=True,
+        ),
+        *wrong(
+            "your v averages g instead of g²: the second moment is the mean of the squared "
+            "gradient (and the square root of a negative v is NaN).",
+            "v_new = beta2 * v + (1 - beta2) * g**2.",
+            square=False,
+        ),
+        *wrong(
+            "you swapped beta1 and beta2: beta1 (0.9) averages g into m, beta2 (0.999) "
+            "averages g² into v.",
+            "m_new = beta1 * m + (1 - beta1) * g; v_new = beta2 * v + (1 - beta2) * g**2.",
+            swap=True,
+        ),
+        *wrong(
+            "your step has the wrong sign: it climbs uphill.",
+            "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps).",
+            sign=-1.0,
+        ),
+        *wrong(
+            "your moments add the whole new term, β·m + g, instead of averaging, β·m + (1 − β)·g.",
+            "m_new = beta1 * m + (1 - beta1) * g, and the same with beta2 and g**2 for v.",
+            average=False,
+        ),
+        *wrong(
+            "you divided by v̂ + ε instead of √v̂ + ε: v̂ is a squared gradient, its square "
+            "root has the scale of g.",
+            "Divide by np.sqrt(v_hat) + eps.",
+            root=False,
+        ),
+        *wrong(
+            "you stepped with the old m and v: update the moments first, then step with them.",
+            "Compute m_new and v_new first, then bias-correct them and step.",
+            old_moments=True,
+        ),
+        Mistake(
+            "`m_new` is the old m: you forgot to update it.",
+            lambda w, g, m, v, *rest: m,
+            output=1,
+            hint="m_new = beta1 * m + (1 - beta1) * g; the next step needs it.",
+        ),
+        Mistake(
+            "you returned the bias-corrected m̂ as `m_new`: the state keeps the raw average.",
+            lambda w, g, m, v, t, lr, b1, b2, eps, *rest: (b1 * m + (1 - b1) * g) / (1 - b1**t),
+            output=1,
+            hint="Return m_new = beta1 * m + (1 - beta1) * g; m_hat is only for the step.",
+        ),
+        Mistake(
+            "`v_new` is the old v: you forgot to update it.",
+            lambda w, g, m, v, *rest: v,
+            output=2,
+            hint="v_new = beta2 * v + (1 - beta2) * g**2; the next step needs it.",
+        ),
+        Mistake(
+            "you returned the bias-corrected v̂ as `v_new`: the state keeps the raw average.",
+            lambda w, g, m, v, t, lr, b1, b2, eps, *rest: (b2 * v + (1 - b2) * g * g) / (1 - b2**t),
+            output=2,
+            hint="Return v_new = beta2 * v + (1 - beta2) * g**2; v_hat is only for the step.",
+        ),
+    ]
+
+
+ADAM_STEP = FunctionCheck(
+    name="adam_step",
+    reference=_adam_reference,
+    make_cases=_adam_cases,
+    output_names=("w_new", "m_new", "v_new"),
+    task="Return (w_new, m_new, v_new): update m and v, bias-correct them with t, then "
+    "w_new = w - lr * m_hat / (sqrt(v_hat) + eps).",
+    nan_hint="Is something divided by 1 - beta**0 = 0, or a negative v square-rooted?",
+    mistakes=_adam_mistakes(),
+)
+
+
+def check_adam_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(w, g, m, v, t, lr, beta1, beta2, eps) -> (w_new, m_new, v_new)``."""
+    return ADAM_STEP.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. adam_decay_step(..., weight_decay, decoupled): AdamW versus Adam with L2
+# ---------------------------------------------------------------------------
+
+
+def _adam_decay_reference(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, decoupled):
+    """torch.optim.AdamW's step (decoupled) or torch.optim.Adam's with weight_decay (L2)."""
+    return _run_adam(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, bool(decoupled))
+
+
+def _adam_decay(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled, *, how: str):
+    """AdamW or Adam + L2 written out, and the classic ways to get the decay wrong.
+
+    Raises ValueError where ``how`` is not a mistake of this mode, so that the
+    check does not try it.
+    """
+
+    def adam(w_: np.ndarray, g_: np.ndarray, **switches: Any) -> tuple[np.ndarray, ...]:
+        return _adam(w_, g_, m, v, t, lr, beta1, beta2, eps, **switches)
+
+    if how == "ignored":
+        return adam(w, g)
+    if decoupled and how in _DECOUPLED:
+        return _DECOUPLED[how](w, g, lr, lam, adam)
+    if not decoupled and how in _COUPLED:
+        return _COUPLED[how](w, g, lr, lam, adam)
+    raise ValueError(f"{how!r} is no mistake of decoupled={decoupled}")
+
+
+def _decay_after(w, g, lr, lam, adam):
+    """The Adam step first, then the decay: (w - lr step) (1 - lr lam)."""
+    w_new, m_new, v_new = adam(w, g)
+    return w_new * (1 - lr * lam), m_new, v_new
+
+
+# decoupled (AdamW): w shrinks by the factor 1 - lr lam before the Adam step; g is left alone
+_DECOUPLED: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {
+    "l2": lambda w, g, lr, lam, adam: adam(w, g + lam * w),
+    "after": _decay_after,
+    "denominator": lambda w, g, lr, lam, adam: adam(w, g, extra=lam * w),
+    "no_lr": lambda w, g, lr, lam, adam: adam(w * (1 - lam), g),
+    "sign": lambda w, g, lr, lam, adam: adam(w * (1 + lr * lam), g),
+}
+# coupled (L2): lam w, the gradient of lam/2 |w|^2, joins g before the moments
+_COUPLED: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {
+    "decoupled": lambda w, g, lr, lam, adam: adam(w * (1 - lr * lam), g),
+    "l2_sign": lambda w, g, lr, lam, adam: adam(w, g - lam * w),
+    "twice": lambda w, g, lr, lam, adam: adam(w, g + 2 * lam * w),
+    "m_only": lambda w, g, lr, lam, adam: adam(w, g + lam * w, g_v=g),
+}
+
+
+def _adam_decay_cases(rng: np.random.Generator) -> list[Case]:
+    def case(shape, t, lr, lam, decoupled, label, first=False) -> Case:
+        w, g = rng.normal(size=shape), 0.1 * rng.normal(size=shape)
+        m = np.zeros(shape) if first else 0.1 * rng.normal(size=shape)
+        v = np.zeros(shape) if first else 0.01 * rng.uniform(0.5, 2.0, size=shape)
+        eps = 1e-8 if first else 0.01
+        return Case((w, g, m, v, t, lr, 0.9, 0.999, eps, lam, decoupled), label=label)
+
+    return [
+        case((3, 4), 3, 0.1, 0.5, True, "AdamW with a large lr·λ = 0.05, so the order shows"),
+        case((3, 4), 3, 0.1, 0.5, False, "Adam with L2, λ = 0.5"),
+        case((5,), 1, 1e-3, 1e-2, True, "AdamW's first step, λ = 0.01", first=True),
+        case((2, 3), 10, 0.01, 1e-3, False, "Adam with L2 at step 10, λ = 0.001"),
+    ]
+
+
+def _decay_mistake(how: str, explanation: str, hint: str) -> list[Mistake]:
+    return _each_output(explanation, lambda *a: _adam_decay(*a, how=how), 3, hint)
+
+
+_ADAMW_HINT = "AdamW: w_decayed = w * (1 - lr * weight_decay), then the Adam step from g."
+_L2_HINT = "L2: g_total = g + weight_decay * w, then the Adam step from g_total."
+
+ADAM_DECAY_STEP = FunctionCheck(
+    name="adam_decay_step",
+    reference=_adam_decay_reference,
+    make_cases=_adam_decay_cases,
+    output_names=("w_new", "m_new", "v_new"),
+    task="decoupled=True (AdamW): shrink w by 1 - lr * weight_decay, then an Adam step from g. "
+    "decoupled=False (L2): an Adam step from g + weight_decay * w.",
+    nan_hint="Check your Adam step first (check_adam_step above).",
+    mistakes=[
+        *_decay_mistake(
+            "ignored",
+            "you ignored weight_decay: this is a plain Adam step.",
+            "With decoupled=True: " + _ADAMW_HINT + " With decoupled=False: " + _L2_HINT,
+        ),
+        *_decay_mistake(
+            "l2",
+            "you added λ·w to the gradient (L2, torch.optim.Adam's weight_decay), but "
+            "decoupled=True asks for AdamW: L2's decay goes through m and is divided by "
+            "√v̂, AdamW's shrinks the weights directly.",
+            _ADAMW_HINT,
+        ),
+        *_decay_mistake(
+            "after",
+            "you decayed the weights after the Adam step; torch.optim.AdamW decays them "
+            "first, w ← w·(1 − lr·λ), then steps. The two differ by lr²·λ·step: tiny for "
+            "usual values, visible with the large lr·λ of this test.",
+            _ADAMW_HINT,
+        ),
+        *_decay_mistake(
+            "denominator",
+            "you divided the decay λ·w by √v̂ + ε along with the gradient: weights with "
+            "large gradients are then barely decayed, which is what decoupling avoids.",
+            _ADAMW_HINT + " The decay never meets m or v.",
+        ),
+        *_decay_mistake(
+            "no_lr",
+            "your decay is missing the factor lr: AdamW shrinks the weights by 1 − lr·λ, "
+            "not 1 − λ.",
+            _ADAMW_HINT,
+        ),
+        *_decay_mistake(
+            "sign",
+            "your decay has the wrong sign: the weights grow instead of shrinking.",
+            "Weight decay pulls w towards 0. " + _ADAMW_HINT,
+        ),
+        *_decay_mistake(
+            "decoupled",
+            "you decayed the weights directly (AdamW's decoupled decay, or λ·w added to "
+            "the step after Adam), but decoupled=False asks for L2: λ·w joins the gradient "
+            "before the moments, so it goes through m and v.",
+            _L2_HINT,
+        ),
+        *_decay_mistake(
+            "l2_sign",
+            "you subtracted λ·w from the gradient: the gradient of the penalty λ/2·|w|² is "
+            "+λ·w, which pulls the weights towards 0.",
+            _L2_HINT,
+        ),
+        *_decay_mistake(
+            "twice",
+            "you added 2·λ·w to the gradient: the penalty is λ/2·|w|², whose gradient is "
+            "λ·w (the 1/2 is there for this).",
+            _L2_HINT,
+        ),
+        *_decay_mistake(
+            "m_only",
+            "you added λ·w to the gradient in m but not in v: L2 changes the gradient "
+            "itself, so both moments see g + λ·w.",
+            _L2_HINT,
+        ),
+    ],
+)
+
+
+def check_adam_decay_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, decoupled)``.
+
+    ``decoupled=True`` is ``torch.optim.AdamW``; False is ``torch.optim.Adam`` with
+    ``weight_decay`` (L2 in the gradient). Returns ``(w_new, m_new, v_new)``.
+    """
+    return ADAM_DECAY_STEP.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. dropout_forward(x, p, rng, training) -> (y, mask); dropout_backward(grad_out, mask, p)
+# ---------------------------------------------------------------------------
+#
+# A mask is random, so the check judges the draw, not its values:
+# * the fraction of zeros in y must be p. With N units each dropped with
+#   probability p, that fraction has standard deviation sqrt(p (1 - p) / N):
+#   0.0013 for N = 100,000 and p = 0.2. A tolerance of 6 standard deviations
+#   (plus 0.001) rejects a correct dropout with probability about 1e-9, and still
+#   tells p = 0.2 from 1 - p = 0.8 (or from 0) by hundreds of standard deviations;
+# * given the mask the learner returns, y = x * mask / (1 - p) exactly;
+# * the same generator state gives the same mask, another state another mask.
+
+
+def _dropout_reference(x: np.ndarray, p: float, rng: np.random.Generator, training: bool):
+    """dlbook's inverted dropout: ``(x * mask / (1 - p), mask)``, ``(x, None)`` at evaluation."""
+    return reg_np.dropout(x, p, rng, training)
+
+
+def _fraction_tolerance(p: float, n: int) -> float:
+    """6 standard deviations of the fraction of n units dropped with probability p."""
+    return 6.0 * float(np.sqrt(p * (1 - p) / n)) + 1e-3
+
+
+def _dropped_fraction_problem(p: float, y: np.ndarray) -> Judgement:
+    dropped, tol = float(np.mean(y == 0)), _fraction_tolerance(p, y.size)
+    if abs(dropped - p) <= tol:
+        return None
+    asks = f"p = {p:g} asks for about {p:.0%}"
+    if abs(dropped - (1 - p)) <= tol:
+        return (
+            f"you drop units with probability 1 − p instead of p (keep and drop are "
+            f"swapped): {dropped:.1%} of `y` is zero where {asks}",
+            "p is the probability of dropping a unit: keep = rng.random(x.shape) >= p keeps "
+            "each unit with probability 1 - p.",
+        )
+    if dropped == 0:
+        return (
+            f"you dropped no unit: `y` has no zeros, where {asks} of them",
+            "While training, zero each unit with probability p: keep = rng.random(x.shape) >= p.",
+        )
+    return (
+        f"{dropped:.1%} of `y` is zero, where {asks} (± {tol:.1%})",
+        "Drop each unit independently with probability p: keep = rng.random(x.shape) >= p.",
+    )
+
+
+def _mask_problem(p: float, y: np.ndarray, mask: np.ndarray) -> Judgement:
+    m = mask.astype(float)
+    if not np.isin(m, (0.0, 1.0)).all():
+        if p > 0 and np.allclose(m[m != 0], 1 / (1 - p)):
+            return (
+                f"`mask` already holds the scale 1/(1 − p) = {1 / (1 - p):.4g}",
+                "Return the 0/1 keep mask; the scale goes into y (and dropout_backward "
+                "applies it again).",
+            )
+        return (
+            f"`mask` holds values other than 0 and 1, such as {m[~np.isin(m, (0, 1))][0]:.4g}",
+            "Return the keep mask: 1 (or True) where a unit is kept, 0 where it is dropped.",
+        )
+    keep, kept = m == 1, y != 0
+    if np.array_equal(keep, kept):
+        return None
+    if np.array_equal(keep, ~kept):
+        return (
+            "`mask` is 1 at the units you dropped: it marks the dropped units, not the kept ones",
+            "Return the keep mask (1 = kept): dropout_backward multiplies the gradient by it.",
+        )
+    return (
+        f"`mask` does not say which units `y` kept: at {int((keep != kept).sum())} of "
+        f"{y.size} positions one is 0 and the other not",
+        "Build y from the mask you return: y = x * mask / (1 - p).",
+    )
+
+
+def _scale_problem(x: np.ndarray, p: float, y: np.ndarray, mask: np.ndarray) -> Judgement:
+    keep = mask.astype(bool)
+    ratio = y[keep] / x[keep]  # x has no zeros: every kept unit shows its scale
+    if np.allclose(ratio, 1 / (1 - p), rtol=1e-6, atol=0):
+        return None
+    means = f"the mean of `y` is {y.mean() / x.mean():.3f} times the mean of `x`"
+    if np.allclose(ratio, 1.0, rtol=1e-6, atol=0):
+        return (
+            f"the kept units are not divided by 1 − p = {1 - p:g}, as inverted dropout does, "
+            f"so {means}",
+            "y = x * mask / (1 - p): dividing the survivors by 1 - p keeps E[y] = x, so that "
+            "evaluation needs no change. (The original dropout multiplied by 1 - p at test "
+            "time instead.)",
+        )
+    if np.allclose(ratio, 1 - p, rtol=1e-6, atol=0):
+        return (
+            f"you multiplied the kept units by 1 − p instead of dividing, so {means}",
+            "y = x * mask / (1 - p).",
+        )
+    return (
+        f"the kept units are multiplied by {ratio[0]:.4g} (and more), where "
+        f"1/(1 − p) = {1 / (1 - p):.4g} is expected; {means}",
+        "y = x * mask / (1 - p), the same factor for every kept unit.",
+    )
+
+
+def _eval_problem(x: np.ndarray, p: float, y: np.ndarray, mask: Any) -> Judgement:
+    """In evaluation mode inverted dropout is the identity: y = x, mask None (or all ones)."""
+    if np.array_equal(y, x):
+        if mask is None or (
+            isinstance(mask, np.ndarray) and mask.shape == x.shape and bool(np.all(mask == 1))
+        ):
+            return None
+        return (
+            f"in evaluation mode nothing is dropped, but `mask` is {describe_type(mask)}",
+            "When training is False, return (x, None).",
+        )
+    identity = "When training is False, dropout is the identity: return (x, None)."
+    if np.any(y == 0):
+        return (
+            f"you dropped units in evaluation mode (training=False): {np.mean(y == 0):.0%} "
+            "of `y` is zero",
+            "Dropout only acts while training. " + identity,
+        )
+    if np.allclose(y, x * (1 - p)):
+        return (
+            "you multiplied by 1 − p in evaluation mode, as the original (non-inverted) "
+            "dropout does at test time; inverted dropout divides by 1 − p while training "
+            "instead, so that evaluation is the identity",
+            identity,
+        )
+    if np.allclose(y, x / (1 - p)):
+        return "you divided by 1 − p in evaluation mode: that belongs to training", identity
+    return f"in evaluation mode `y` must equal `x`: {first_mismatch(y, x, 1e-7, 0.0)}", identity
+
+
+def _judge_dropout_forward(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    x, p, _, training = case.args
+    y, mask = outputs
+    problem = _array_problem(y, x.shape, "`y`")
+    if problem is not None or not training:
+        return problem or _eval_problem(x, p, y, mask)
+    if mask is None:
+        return (
+            "`mask` is None while training",
+            "Return (y, mask) with the 0/1 keep mask: dropout_backward needs it.",
+        )
+    return (
+        _array_problem(mask, x.shape, "`mask`")
+        or _dropped_fraction_problem(p, y)
+        or _mask_problem(p, y, mask)
+        or _scale_problem(x, p, y, mask)
+        or (_rng_problem(check, case, y, rng_index=2) if p > 0 else None)
+    )
+
+
+def _dropout_cases(rng: np.random.Generator) -> list[Case]:
+    def case(shape, p, seed, training, label) -> Case:
+        x = rng.uniform(0.5, 1.5, size=shape)  # never 0: a zero in y means a dropped unit
+        return Case((x, p, _SeededRng(seed), training), label=label)
+
+    return [
+        case((200, 500), 0.2, 1, True, "100,000 units, p = 0.2, training"),
+        case((50, 40, 50), 0.6, 2, True, "a 3-d array of 100,000 units, p = 0.6, training"),
+        case((4, 6), 0.2, 3, False, "evaluation mode (training=False), p = 0.2"),
+        case((30, 40), 0.0, 4, True, "p = 0: nothing to drop"),
+    ]
+
+
+DROPOUT_FORWARD = JudgedCheck(
+    name="dropout_forward",
+    reference=_dropout_reference,
+    make_cases=_dropout_cases,
+    output_names=("y", "mask"),
+    task="While training: keep = rng.random(x.shape) >= p, y = x * keep / (1 - p), return "
+    "(y, keep). When training is False: return (x, None).",
+    judge=_judge_dropout_forward,
+)
+
+
+def check_dropout_forward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, p, rng, training) -> (y, mask)``: inverted dropout, judged statistically."""
+    return DROPOUT_FORWARD.run(fn, time_budget=time_budget)
+
+
+def _dropout_backward_cases(rng: np.random.Generator) -> list[Case]:
+    def case(shape, p, label, as_float=False) -> Case:
+        keep = rng.random(shape) >= p  # (shape), True = kept
+        mask = keep.astype(float) if as_float else keep
+        return Case((rng.normal(size=shape), mask, p), label=label)
+
+    return [
+        case((4, 5), 0.25, "a (4, 5) batch, p = 0.25, a boolean mask"),
+        case((3, 4, 2), 0.5, "a 3-d array, p = 0.5, a 0/1 float mask", as_float=True),
+        case((6,), 0.1, "a vector, p = 0.1"),
+    ]
+
+
+def _keep(mask: np.ndarray) -> np.ndarray:
+    return np.asarray(mask, dtype=float)
+
+
+DROPOUT_BACKWARD = FunctionCheck(
+    name="dropout_backward",
+    reference=reg_np.dropout_backward,
+    make_cases=_dropout_backward_cases,
+    task="Return dL/dx = grad_out * mask / (1 - p), an array shaped like grad_out.",
+    mistakes=[
+        Mistake(
+            "you forgot the scale 1/(1 − p): the forward pass multiplied the kept units by "
+            "it, so their gradient carries it too.",
+            lambda g, mask, p: g * _keep(mask),
+            hint="dL/dx = grad_out * mask / (1 - p).",
+        ),
+        Mistake(
+            "you forgot the mask: a dropped unit did not reach the output, so its gradient is 0.",
+            lambda g, mask, p: g / (1 - p),
+            hint="dL/dx = grad_out * mask / (1 - p).",
+        ),
+        Mistake(
+            "you multiplied by 1 − p instead of dividing.",
+            lambda g, mask, p: g * _keep(mask) * (1 - p),
+            hint="dL/dx = grad_out * mask / (1 - p), the same factor as the forward pass.",
+        ),
+        Mistake(
+            "you passed the gradient to the dropped units instead of the kept ones.",
+            lambda g, mask, p: g * (1 - _keep(mask)) / (1 - p),
+            hint="mask is 1 where a unit was kept: multiply by mask, not by 1 - mask.",
+        ),
+        Mistake(
+            "you returned grad_out unchanged: dropout's backward needs the mask and the scale.",
+            lambda g, mask, p: g,
+            hint="dL/dx = grad_out * mask / (1 - p).",
+        ),
+    ],
+)
+
+
+def check_dropout_backward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(grad_out, mask, p) -> dL/dx`` for inverted dropout."""
+    return DROPOUT_BACKWARD.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. he_init(d_in, d_out, rng) -> W of shape (d_in, d_out), Var(W) = 2 / d_in
+# ---------------------------------------------------------------------------
+#
+# The check judges the sample mean and variance of a large draw. For N values
+# with variance s^2 the sample variance has a relative standard deviation of
+# sqrt(2 / N) for a normal and sqrt(0.8 / N) for a uniform; the check accepts
+# |var / (2 / d_in) - 1| <= 6 sqrt(2 / N): 0.017 for the (1000, 250) layer,
+# 0.019 for (300, 700), about 1e-9 to reject a correct draw. The nearest wrong
+# variance in either layer is 0.8 times He's (Xavier's for (1000, 250)), more
+# than 10 tolerances away. The mean must lie within 6 s / sqrt(N) of 0.
+
+
+@dataclass(frozen=True)
+class VarianceMistake:
+    """A wrong initialisation recognised by the variance of its draw."""
+
+    explanation: str  # e.g. "you divided by the fan-out."
+    variance: Callable[[int, int], float]  # the variance it gives a (d_in, d_out) layer
+    hint: str = ""
+    uniform_only: bool = False  # only if the draw looks uniform (bounded at sqrt(3) std)
+
+
+_HE_HINT = "W = rng.normal(0.0, np.sqrt(2 / d_in), size=(d_in, d_out))."
+
+HE_MISTAKES = [
+    VarianceMistake(
+        "you drew U(−a, a) with a = √(2/d_in); a uniform on [−a, a] has variance a²/3, "
+        "3 times too small.",
+        lambda d_in, d_out: 2.0 / d_in / 3.0,
+        "For a uniform, a = np.sqrt(6 / d_in) gives the variance 2 / d_in. Or: " + _HE_HINT,
+        uniform_only=True,
+    ),
+    VarianceMistake(
+        "you divided by d_out (the fan-out) instead of d_in (the fan-in): the classic bug "
+        "of a formula written for torch's (out, in) weight layout.",
+        lambda d_in, d_out: 2.0 / d_out,
+        "In the book's layout W is (d_in, d_out), so fan_in = W.shape[0] = d_in. " + _HE_HINT,
+    ),
+    VarianceMistake(
+        "your variance is Xavier/Glorot's, 2/(d_in + d_out), made for tanh; He's for "
+        "ReLU is 2/d_in.",
+        lambda d_in, d_out: 2.0 / (d_in + d_out),
+        _HE_HINT,
+    ),
+    VarianceMistake(
+        "your variance is 1/d_in (LeCun's): He's doubles it, because ReLU zeroes half of "
+        "its inputs.",
+        lambda d_in, d_out: 1.0 / d_in,
+        _HE_HINT,
+    ),
+    VarianceMistake(
+        "you passed the variance 2/d_in as the standard deviation: the scale of rng.normal "
+        "is the standard deviation, √(2/d_in).",
+        lambda d_in, d_out: (2.0 / d_in) ** 2,
+        _HE_HINT,
+    ),
+    VarianceMistake(
+        "your variance is 4/d_in, twice He's: did you multiply by 2 instead of √2?",
+        lambda d_in, d_out: 4.0 / d_in,
+        _HE_HINT,
+    ),
+]
+
+_MIN_STATISTICAL_SIZE = 100_000  # smaller layers are checked for shape and rng use only
+
+
+def _variance_tolerance(n: int) -> float:
+    """6 relative standard deviations of the sample variance of n normal values."""
+    return 6.0 * float(np.sqrt(2.0 / n))
+
+
+def _he_statistics_problem(W: np.ndarray, d_in: int, d_out: int) -> Judgement:
+    n, mean, var, target = W.size, float(W.mean()), float(W.var()), 2.0 / d_in
+    if abs(mean) > 6.0 * np.sqrt(var / n):
+        return (
+            f"your weights are not centred on 0: their mean is {mean:.3g}",
+            "Draw from a distribution centred on 0: rng.normal(0.0, std, size) or "
+            "rng.uniform(-a, a, size), not rng.random (which lies in [0, 1)).",
+        )
+    tol = _variance_tolerance(n)
+    if abs(var / target - 1) <= tol:
+        return None
+    measured = f"The variance of your W is {var:.4g}, He's is 2/d_in = {target:.4g}"
+    uniform = float(np.abs(W).max()) < 2.0 * np.sqrt(var)  # normal: about 4.5 std
+    for mistake in HE_MISTAKES:
+        if mistake.uniform_only and not uniform:
+            continue
+        if abs(var / mistake.variance(d_in, d_out) - 1) <= tol:
+            return f"{mistake.explanation} {measured}", mistake.hint
+    return (
+        f"the variance of your W is {var:.4g}, {var / target:.3g} times He's 2/d_in = {target:.4g}",
+        _HE_HINT + " The scale of rng.normal is the standard deviation.",
+    )
+
+
+def _judge_he_init(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    d_in, d_out, _ = case.args
+    (W,) = outputs
+    if isinstance(W, np.ndarray) and W.shape == (d_out, d_in) and d_in != d_out:
+        return (
+            f"W has shape {W.shape}, torch's (out, in) layout, but the book's weights are "
+            f"(d_in, d_out) = {(d_in, d_out)}",
+            "Draw size=(d_in, d_out): x @ W maps a (B, d_in) batch to (B, d_out).",
+        )
+    problem = _array_problem(W, (d_in, d_out), "W")
+    if problem is not None:
+        return problem
+    if not np.issubdtype(W.dtype, np.floating):
+        return f"W has dtype {W.dtype}, not floats", "Draw with rng.normal, which returns floats."
+    if W.size >= _MIN_STATISTICAL_SIZE:
+        problem = _he_statistics_problem(W, d_in, d_out)
+    return problem or _rng_problem(check, case, W, rng_index=2)
+
+
+def _he_reference(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
+    """He initialisation in the book's (d_in, d_out) layout, from dlbook.nn.init."""
+    return init_weights((d_in, d_out), "he", rng, activation="relu")
+
+
+def _he_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((1000, 250, _SeededRng(1)), label="a (1000, 250) layer"),
+        Case((300, 700, _SeededRng(2)), label="a (300, 700) layer"),
+        Case((3, 5, _SeededRng(3)), label="a small (3, 5) layer"),
+    ]
+
+
+HE_INIT = JudgedCheck(
+    name="he_init",
+    reference=_he_reference,
+    make_cases=_he_cases,
+    task="Return W of shape (d_in, d_out) drawn from N(0, 2 / d_in) with rng.",
+    judge=_judge_he_init,
+)
+
+
+def check_he_init(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(d_in, d_out, rng) -> W``: shape (d_in, d_out), mean 0, variance 2 / d_in."""
+    return HE_INIT.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 6. warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, eta_min) -> float
+# ---------------------------------------------------------------------------
+#
+# With W = warmup_steps, T = total_steps and s = 1/3 (torch LinearLR's default):
+#   lr_t = base_lr (s + (1 - s) t / W)                                     t < W
+#   lr_t = eta_min + (base_lr - eta_min) (1 + cos(pi (t - W) / (T - W))) / 2   t >= W
+# A step that differs is diagnosed by calling the learner's function at every
+# step 0..T and comparing the whole curve with each known mistake's.
+
+START_FACTOR = 1.0 / 3.0  # the warm-up starts at base_lr / 3, as torch's LinearLR
+
+
+def _warmup_cosine_reference(step, base_lr, warmup_steps, total_steps, eta_min):
+    """dlbook.optim.schedules.WarmupCosine, torch's SequentialLR(LinearLR, CosineAnnealingLR)."""
+    schedule = WarmupCosine(base_lr, warmup_steps, total_steps, eta_min, START_FACTOR)
+    return schedule.lr_at(step)
+
+
+def _cosine(t: float, period: float, base_lr: float, eta_min: float, half: float = 0.5):
+    return eta_min + (base_lr - eta_min) * half * (1 + np.cos(np.pi * t / period))
+
+
+def _warm(step, b, W, fraction=None):
+    """The right warm-up, or ``b * fraction`` for a wrong one, before step W."""
+    return b * (START_FACTOR + (1 - START_FACTOR) * step / W) if fraction is None else b * fraction
+
+
+def _schedule(warmup: Callable[..., float], cosine: Callable[..., float]) -> Callable[..., float]:
+    """A schedule from a warm-up ``(step, b, W) -> lr`` and a cosine ``(step, b, W, T, eta)``."""
+
+    def lr(step, base_lr, warmup_steps, total_steps, eta_min):
+        if step < warmup_steps:
+            return warmup(step, base_lr, warmup_steps)
+        return cosine(step, base_lr, warmup_steps, total_steps, eta_min)
+
+    return lr
+
+
+def _right_cosine(t, b, W, T, eta):
+    return _cosine(t - W, T - W, b, eta)
+
+
+SCHEDULE_MISTAKES = [
+    Mistake(
+        "your schedule has no warm-up: it starts at base_lr.",
+        _schedule(lambda t, b, W: b, _right_cosine),
+        hint="Climb linearly from base_lr / 3 at step 0 to base_lr at step warmup_steps.",
+    ),
+    Mistake(
+        "your schedule has no warm-up: one cosine over all total_steps.",
+        lambda t, b, W, T, eta: _cosine(t, T, b, eta),
+        hint="Climb linearly for warmup_steps steps, then half a cosine over the remaining "
+        "total_steps - warmup_steps.",
+    ),
+    Mistake(
+        "your warm-up starts at 0; torch's LinearLR (and this exercise) starts at base_lr / 3.",
+        _schedule(lambda t, b, W: _warm(t, b, W, t / W), _right_cosine),
+        hint="lr = base_lr * (1/3 + (2/3) * step / warmup_steps) for step < warmup_steps.",
+    ),
+    Mistake(
+        "your warm-up is one step ahead: (step + 1) / warmup_steps.",
+        _schedule(lambda t, b, W: _warm(t, b, W, (t + 1) / W), _right_cosine),
+        hint="lr = base_lr * (1/3 + (2/3) * step / warmup_steps): base_lr / 3 at step 0.",
+    ),
+    Mistake(
+        "your cosine is missing the factor 1/2: (1 + cos) runs from 2 to 0, so the "
+        "schedule jumps to twice base_lr.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W, b, eta, half=1.0)),
+        hint="eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T)) / 2.",
+    ),
+    Mistake(
+        "your cosine runs over total_steps instead of total_steps − warmup_steps: it has "
+        "not reached eta_min at the last step.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T, b, eta)),
+        hint="The cosine starts after the warm-up: its length is total_steps - warmup_steps.",
+    ),
+    Mistake(
+        "your cosine counts its steps from 0 instead of from the end of the warm-up.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t, T - W, b, eta)),
+        hint="Use t = step - warmup_steps inside the cosine: it must start at base_lr.",
+    ),
+    Mistake(
+        "your cosine counts its steps from 0 instead of from the end of the warm-up.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t, T, b, eta)),
+        hint="Use step - warmup_steps inside the cosine, over total_steps - warmup_steps.",
+    ),
+    Mistake(
+        "off by one at the boundary: your cosine starts one step late or early, so the "
+        "step warmup_steps is not exactly base_lr.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W + 1, T - W, b, eta)),
+        hint="At step = warmup_steps the cosine is at its own step 0: cos(0) = 1, lr = base_lr.",
+    ),
+    Mistake(
+        "off by one at the boundary: your cosine starts one step late or early, so the "
+        "step warmup_steps is not exactly base_lr.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W - 1, T - W, b, eta)),
+        hint="At step = warmup_steps the cosine is at its own step 0: cos(0) = 1, lr = base_lr.",
+    ),
+    Mistake(
+        "off by one at the end: your cosine reaches eta_min one step early or late.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W - 1, b, eta)),
+        hint="The cosine lasts total_steps - warmup_steps steps: lr = eta_min at total_steps.",
+    ),
+    Mistake(
+        "off by one at the end: your cosine reaches eta_min one step early or late.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W + 1, b, eta)),
+        hint="The cosine lasts total_steps - warmup_steps steps: lr = eta_min at total_steps.",
+    ),
+    Mistake(
+        "your cosine ignores eta_min: it decays to 0.",
+        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W, b, 0.0)),
+        hint="eta_min + (base_lr - eta_min) * (1 + cos(...)) / 2.",
+    ),
+    Mistake(
+        "you added eta_min without taking it off base_lr: the cosine must run from "
+        "base_lr down to eta_min.",
+        _schedule(_warm, lambda t, b, W, T, eta: eta + _cosine(t - W, T - W, b, 0.0)),
+        hint="eta_min + (base_lr - eta_min) * (1 + cos(...)) / 2.",
+    ),
+]
+
+
+def _as_number(value: Any) -> float | None:
+    """A real number as a float, or None for anything else (an array of many values...)."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.shape == () and np.isrealobj(value):
+        return float(value)
+    return None
+
+
+def _sweep(check: JudgedCheck, case: Case) -> np.ndarray | None:
+    """The learner's lr at every step 0..total_steps, or None if any call goes wrong."""
+    _, *config = case.args
+    total = config[2]
+    curve = []
+    for step in range(total + 1):
+        call = check.call_again(step, *config)
+        value = _as_number(call.value) if call.error is None and not call.timed_out else None
+        if value is None:
+            return None
+        curve.append(value)
+    return np.array(curve)
+
+
+def _phase(step: int, warmup: int, total: int) -> str:
+    if step < warmup:
+        return "during the warm-up"
+    if step == warmup:
+        return "at the end of the warm-up, where lr = base_lr"
+    if step == total:
+        return "at the last step, where lr = eta_min"
+    return "during the cosine"
+
+
+def _judge_schedule(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    (got,) = outputs
+    step, base_lr, warmup, total, eta_min = case.args
+    value = _as_number(got)
+    if value is None:
+        return (
+            f"your warmup_cosine_lr returned {describe_type(got)}, but a number was expected",
+            type_hint(got) if got is None else "Return one float: the lr of this one step.",
+        )
+    if not np.isfinite(value):
+        return "your lr is NaN or inf", "Look for a division by zero (warmup_steps? T - W?)."
+    expected = check.reference(*case.args)
+    if np.isclose(value, expected, rtol=check.rtol, atol=check.atol):
+        return None
+    at = f"At step {step} you return {value:.6g} where {expected:.6g} is expected"
+    curve = _sweep(check, case)
+    if curve is not None:
+        for mistake in check.mistakes:
+            try:
+                wrong = [mistake.fn(t, base_lr, warmup, total, eta_min) for t in range(total + 1)]
+            except Exception:  # this mistake cannot even run on this configuration
+                continue
+            if np.allclose(curve, wrong, rtol=check.rtol, atol=check.atol):
+                return f"{mistake.explanation} {at}", mistake.hint
+    return (
+        f"{at[0].lower()}{at[1:]} ({_phase(step, warmup, total)})",
+        "Warm-up: base_lr * (1/3 + (2/3) * step / W) for step < W; then "
+        "eta_min + (base_lr - eta_min) * (1 + cos(pi * (step - W) / (T - W))) / 2.",
+    )
+
+
+def _schedule_cases(rng: np.random.Generator) -> list[Case]:
+    a = (0.1, 10, 50, 0.001)  # base_lr, warmup_steps, total_steps, eta_min
+    b = (3e-4, 5, 25, 0.0)
+    return [Case((s, *a), label=f"step {s} of 50") for s in (0, 5, 9, 10, 11, 30, 49, 50)] + [
+        Case((s, *b), label=f"step {s} of 25") for s in (0, 2, 5, 15, 25)
+    ]
+
+
+WARMUP_COSINE_LR = JudgedCheck(
+    name="warmup_cosine_lr",
+    reference=_warmup_cosine_reference,
+    make_cases=_schedule_cases,
+    task="Return the lr of one step: a linear warm-up from base_lr / 3 to base_lr over "
+    "warmup_steps, then half a cosine down to eta_min at total_steps.",
+    mistakes=SCHEDULE_MISTAKES,
+    judge=_judge_schedule,
+    rtol=1e-6,
+    atol=1e-12,
+)
+
+
+def check_warmup_cosine_lr(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(step, base_lr, warmup_steps, total_steps, eta_min) -> lr`` (a float)."""
+    return WARMUP_COSINE_LR.run(fn, time_budget=time_budget)
+
+
+__all__ = [
+    "JudgedCheck",
+    "VarianceMistake",
+    "check_adam_decay_step",
+    "check_adam_step",
+    "check_dropout_backward",
+    "check_dropout_forward",
+    "check_he_init",
+    "check_momentum_step",
+    "check_warmup_cosine_lr",
+]
