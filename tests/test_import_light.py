@@ -13,6 +13,13 @@ LIGHT_MODULES = [
     "dlbook.optim",
     "dlbook.optim.numpy_backend",
     "dlbook.plotting",
+    "dlbook.lm",
+    "dlbook.data.corpus",
+    "dlbook.rnn",
+    "dlbook.rnn.numpy_backend",
+    "dlbook.regularization",
+    "dlbook.normalization",
+    "dlbook.landscapes",
 ]
 
 
