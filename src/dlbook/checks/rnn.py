@@ -1,0 +1,1261 @@
+"""Checks for the exercises of chapter 3 (recurrent networks and language models).
+
+Each check compares a learner's function with dlbook's own implementation and
+recognises the classic mistakes by name::
+
+    from dlbook.checks.rnn import check_rnn_step
+    check_rnn_step(rnn_step)   # ✅ rnn_step: correct on 3 test cases.
+
+The references are the cells and the backpropagation through time of
+:mod:`dlbook.rnn.numpy_backend` (which ``tests/rnn`` compares with PyTorch's
+autograd), :func:`dlbook.optim.clipping.clip_grad_norm` (torch's
+``clip_grad_norm_``), and :mod:`dlbook.lm.metrics` and :mod:`dlbook.lm.sampling`.
+Weights are in the book's (in, out) layout, with PyTorch's gate order (LSTM: i,
+f, g, o), as :mod:`dlbook.rnn.init` describes.
+A sampled token cannot equal a reference draw unless it is drawn the same way, so
+the sampling check draws thousands of tokens from a seeded generator: the same
+tokens as the reference pass at once, and other draws are judged by their
+frequencies, with tolerances derived in the comments.
+
+Shape legend: B = batch, D = input features, H = hidden units, T = time steps
+(3 in the BPTT exercise, time first there), N = tokens, V = vocabulary size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dlbook.checks._core import (
+    Call,
+    Case,
+    CheckResult,
+    FunctionCheck,
+    Mistake,
+    call_student,
+    describe_type,
+    fail,
+    find_mistake,
+    first_mismatch,
+    matches,
+    type_hint,
+)
+from dlbook.checks.optimization import (
+    JudgedCheck,
+    Judgement,
+    _again_problem,
+    _array_problem,
+    _as_number,
+    _each_output,
+    _SeededRng,
+)
+from dlbook.lm import metrics as lm_metrics
+from dlbook.lm import sampling as lm_sampling
+from dlbook.nn.numpy_backend import sigmoid
+from dlbook.optim.clipping import clip_grad_norm
+from dlbook.rnn import numpy_backend as rnn_np
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the checks of this chapter
+# ---------------------------------------------------------------------------
+
+
+def _weights(W_ih, W_hh, b_ih, b_hh) -> dict[str, np.ndarray]:
+    """An exercise's four weight arrays as dlbook.rnn's canonical weight dict."""
+    return {"W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih, "b_hh": b_hh}
+
+
+def _random_weights(rng: np.random.Generator, D: int, H: int, G: int = 1) -> tuple:
+    """(W_ih, W_hh, b_ih, b_hh) with pre-activations of order 1, where tanh, σ and x differ."""
+    return (
+        rng.normal(size=(D, G * H)) / np.sqrt(D),  # (D, G*H)
+        rng.normal(size=(H, G * H)) / np.sqrt(H),  # (H, G*H)
+        0.5 * rng.normal(size=G * H),  # (G*H,)
+        0.5 * rng.normal(size=G * H),  # (G*H,)
+    )
+
+
+_LAYOUT = (
+    "The book stores weights (in, out): x (B, D) @ W_ih (D, H) and h (B, H) @ W_hh (H, H) "
+    "give (B, H) with no transpose. PyTorch stores the transposes (weight_ih_l0 = W_ih.T) "
+    "and computes x @ weight_ih_l0.T."
+)
+
+
+@dataclass
+class DictCheck(FunctionCheck):
+    """A :class:`FunctionCheck` of a function that returns a dict keyed by ``output_names``.
+
+    The dict's values are compared one by one, in the order of ``output_names``;
+    the reference and the mistakes return them as a tuple in that order.
+    """
+
+    def _split_outputs(self, value: Any, where: str) -> tuple[Any, ...] | CheckResult:
+        """The dict's values in the order of ``output_names``, or a message about its keys."""
+        keys = ", ".join(f'"{k}"' for k in self.output_names)
+        if not isinstance(value, Mapping):
+            return fail(
+                self.name,
+                f"your function returns {describe_type(value)}, but a dict with the keys "
+                f"{keys} was expected {where}.",
+                "End with `return {" + ", ".join(f'"{k}": {k}' for k in self.output_names) + "}`.",
+            )
+        missing = [k for k in self.output_names if k not in value]
+        if missing:
+            names = ", ".join(f'"{k}"' for k in missing)
+            has = ", ".join(f'"{k}"' for k in value) or "no keys at all"
+            return fail(
+                self.name,
+                f"your dict has no key {names} (it has {has}) {where}.",
+                f"Return a dict with the keys {keys}, spelled exactly so.",
+            )
+        return tuple(value[k] for k in self.output_names)
+
+
+class _ArrayList(list):
+    """A list of arrays that a check's messages show by their shapes, not their values.
+
+    The learner receives a deep copy, which is an ``_ArrayList`` too: a ``list``.
+    """
+
+    def __repr__(self) -> str:
+        return f"[{len(self)} arrays: " + ", ".join(str(np.shape(a)) for a in self) + "]"
+
+
+# ---------------------------------------------------------------------------
+# 1. rnn_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new (B, H)
+# ---------------------------------------------------------------------------
+
+
+def _rnn_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
+    """dlbook's vanilla RNN cell: tanh(x W_ih + b_ih + h W_hh + b_hh), shape (B, H)."""
+    return rnn_np.rnn_cell_forward(x, h, _weights(W_ih, W_hh, b_ih, b_hh))[0]
+
+
+def _rnn_step_cases(rng: np.random.Generator) -> list[Case]:
+    def case(B: int, D: int, H: int, label: str) -> Case:
+        x = rng.normal(size=(B, D))  # (B, D)
+        h = np.tanh(rng.normal(size=(B, H)))  # (B, H): a state from an earlier step
+        return Case((x, h, *_random_weights(rng, D, H)), label=label)
+
+    return [
+        case(2, 4, 4, "D = H = 4, where W_ih and W_hh are both square"),
+        case(4, 3, 5, "a batch of 4, D = 3 inputs, H = 5 hidden units"),
+        case(1, 6, 2, "one sequence (B = 1), D = 6, H = 2"),
+    ]
+
+
+def _pre(x, h, W_ih, W_hh, b_ih, b_hh):
+    """The pre-activation a = x W_ih + b_ih + h W_hh + b_hh, (B, H)."""
+    return x @ W_ih + b_ih + h @ W_hh + b_hh
+
+
+_RNN_HINT = "h_new = np.tanh(x @ W_ih + b_ih + h @ W_hh + b_hh)."
+
+RNN_STEP = FunctionCheck(
+    name="rnn_step",
+    reference=_rnn_step_reference,
+    make_cases=_rnn_step_cases,
+    task="Return h_new = tanh(x @ W_ih + b_ih + h @ W_hh + b_hh), of shape (B, H).",
+    nan_hint="np.tanh never overflows: if you wrote tanh with np.exp, use np.tanh.",
+    error_hint=_LAYOUT,
+    mistakes=[
+        Mistake(
+            "you forgot the tanh: h_new is the pre-activation, which nothing keeps from "
+            "growing step after step.",
+            _pre,
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you used the sigmoid instead of tanh: a vanilla RNN's state lies in (−1, 1), "
+            "centred on 0; σ keeps it in (0, 1).",
+            lambda *a: sigmoid(_pre(*a)),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you used ReLU instead of tanh: nothing then bounds the state, and repeated "
+            "multiplication by W_hh can make it explode.",
+            lambda *a: np.maximum(_pre(*a), 0.0),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you forgot the recurrent term h @ W_hh: without it the new state does not "
+            "depend on the previous one, so the network has no memory.",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + b_ih + b_hh),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you forgot the bias b_hh: PyTorch's RNN (and this book's) adds two biases, "
+            "b_ih and b_hh.",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + b_ih + h @ W_hh),
+            hint="Add both biases (their sum acts as one): " + _RNN_HINT,
+        ),
+        Mistake(
+            "you forgot the bias b_ih: PyTorch's RNN (and this book's) adds two biases, "
+            "b_ih and b_hh.",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + h @ W_hh + b_hh),
+            hint="Add both biases (their sum acts as one): " + _RNN_HINT,
+        ),
+        Mistake(
+            "you forgot both biases b_ih and b_hh.",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + h @ W_hh),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you multiplied h by W_hh.T: W_hh is square, so the shapes cannot show it, "
+            "but the transpose gives other values. " + _LAYOUT,
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + b_ih + h @ W_hh.T + b_hh),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you multiplied x by W_ih.T: with D = H the shapes cannot show it, but the "
+            "transpose gives other values. " + _LAYOUT,
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih.T + b_ih + h @ W_hh + b_hh),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you used PyTorch's layout, x @ W_ih.T and h @ W_hh.T: the shapes cannot show it "
+            "when the matrices are square, but the values differ. " + _LAYOUT,
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you swapped the weight matrices: x goes with W_ih (input to hidden), h with "
+            "W_hh (hidden to hidden).",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_hh + b_ih + h @ W_ih + b_hh),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "your h_new is (H, B), one column per example: the column convention of many "
+            "textbooks, h = tanh(W x + b). The book keeps one row per example.",
+            lambda *a: np.tanh(_pre(*a)).T,
+            hint=_LAYOUT,
+        ),
+    ],
+)
+
+
+def check_rnn_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new``: one step of a vanilla RNN."""
+    return RNN_STEP.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. bptt_3_steps(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3) -> dict of gradients
+# ---------------------------------------------------------------------------
+#
+# h_t = tanh(a_t), a_t = x_t W_ih + b_ih + h_{t-1} W_hh + b_hh for t = 1, 2, 3, and
+# the loss reaches only h_3 (dL/dh_3 = dh3). Walking back from t = 3:
+#   da_t = dh_t * (1 - h_t^2);  dW_ih += x_t^T da_t;  dW_hh += h_{t-1}^T da_t;
+#   db += sum over the batch of da_t;  dh_{t-1} = da_t W_hh^T.
+
+BPTT_KEYS = ("dW_ih", "dW_hh", "db_ih", "db_hh", "dh0")
+
+
+def _bptt_reference(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
+    """dlbook's RNN layer and its BPTT, with dL/dh_3 = dh3: (dW_ih, dW_hh, db_ih, db_hh, dh0)."""
+    T, B, D = xs.shape  # time first, as in the exercise
+    H = h0.shape[1]
+    model = rnn_np.RNN(D, H, dtype="float64")
+    model.set_weights(_weights(W_ih, W_hh, b_ih, b_hh))
+    x = np.transpose(xs, (1, 0, 2))  # (B, T, D): the layer is batch-first
+    no_outputs = np.zeros((B, T, H))  # the loss reaches no output but the last state
+    _, grads, _, dh0 = rnn_np.sequence_loss_and_grads(model, x, h0, no_outputs, dh3)
+    return grads["W_ih"], grads["W_hh"], grads["b_ih"], grads["b_hh"], dh0
+
+
+def _bptt(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3, *, slope="h", back="W_hh.T", steps=3,
+          accumulate=True, dW_hh_from="h_prev", dh0="h0"):  # fmt: skip
+    """Three steps of BPTT written out, with switches for the classic slips (defaults: right)."""
+    hs, pre = [h0], [None]  # hs[t] = h_t (B, H) for t = 0..3; pre[t] = a_t (B, H)
+    for x in xs:  # x (B, D)
+        pre.append(x @ W_ih + b_ih + hs[-1] @ W_hh + b_hh)
+        hs.append(np.tanh(pre[-1]))
+    tanh_slope = {  # tanh'(a_t) = 1 - h_t^2, and what is used in its place by mistake
+        "h": lambda t: 1 - hs[t] ** 2,
+        "none": lambda t: 1.0,
+        "a": lambda t: 1 - pre[t] ** 2,
+        "tanh_h": lambda t: 1 - np.tanh(hs[t]) ** 2,
+        "h_prev": lambda t: 1 - hs[t - 1] ** 2,
+    }[slope]
+    carry = {  # dL/dh_{t-1} from da_t and dL/dh_t: da_t W_hh^T, and what is used instead
+        "W_hh.T": lambda da, dh: da @ W_hh.T,
+        "W_hh": lambda da, dh: da @ W_hh,
+        "identity": lambda da, dh: da,
+        "same": lambda da, dh: dh,
+        "no_slope": lambda da, dh: dh @ W_hh.T,
+    }[back]
+    dW_ih, dW_hh, db = 0.0, 0.0, 0.0
+    dhs = {3: dh3}  # dhs[t] = dL/dh_t (B, H)
+    for t in range(3, 3 - steps, -1):  # t = 3, 2, 1
+        da = dhs[t] * tanh_slope(t)  # (B, H)
+        state = {"h_prev": hs[t - 1], "h_new": hs[t], "skip_h0": hs[t - 1] * (t > 1)}[dW_hh_from]
+        step = (xs[t - 1].T @ da, state.T @ da, da.sum(axis=0))  # (D, H), (H, H), (H,)
+        if accumulate:
+            dW_ih, dW_hh, db = dW_ih + step[0], dW_hh + step[1], db + step[2]
+        else:
+            dW_ih, dW_hh, db = step
+        dhs[t - 1] = carry(da, dhs[t])  # dL/dh_{t-1}
+    last = dhs[3 - steps]
+    out_dh0 = {"h0": last, "h1": dhs.get(1, last), "zeros": np.zeros_like(h0)}[dh0]
+    return dW_ih, dW_hh, db, db, out_dh0
+
+
+def _bptt_cases(rng: np.random.Generator) -> list[Case]:
+    def case(B: int, D: int, H: int, label: str, h0_zero: bool = False) -> Case:
+        xs = rng.normal(size=(3, B, D))  # (T, B, D), time first
+        h0 = np.zeros((B, H)) if h0_zero else np.tanh(rng.normal(size=(B, H)))  # (B, H)
+        W = _random_weights(rng, D, H)
+        dh3 = rng.normal(size=(B, H))  # dL/dh_3 (B, H)
+        return Case((xs, h0, *W, dh3), label=label)
+
+    return [
+        case(4, 3, 5, "3 steps, a batch of 4, D = 3, H = 5"),
+        case(2, 4, 4, "D = H = 4, where every weight matrix is square"),
+        case(3, 2, 3, "starting from h0 = 0", h0_zero=True),
+    ]
+
+
+_BPTT_HINT = (
+    "For t = 3, 2, 1: da = dh * (1 - h_t**2); dW_ih += x_t.T @ da; dW_hh += h_{t-1}.T @ da; "
+    "db += da.sum(axis=0); dh = da @ W_hh.T. At the end, dh is dh0."
+)
+
+
+def _bptt_mistake(explanation: str, hint: str = _BPTT_HINT, **switches: Any) -> list[Mistake]:
+    return _each_output(explanation, lambda *a: _bptt(*a, **switches), len(BPTT_KEYS), hint)
+
+
+BPTT_3_STEPS = DictCheck(
+    name="bptt_3_steps",
+    reference=_bptt_reference,
+    make_cases=_bptt_cases,
+    output_names=BPTT_KEYS,
+    task="Run the 3 steps forward, keeping every h_t, then walk back from t = 3 to 1, adding "
+    "each step's contribution to the weight gradients. Return a dict with the keys "
+    + ", ".join(BPTT_KEYS)
+    + ".",
+    nan_hint="Nothing in BPTT divides: is an array made with np.empty (uninitialised)?",
+    error_hint=_LAYOUT,
+    mistakes=[
+        *_bptt_mistake(
+            "your gradients hold only the last step's contribution: W is shared by the "
+            "three steps, so its gradient sums all three, and dL/dh must be carried back "
+            "to h_2 and h_1 through W_hh.",
+            steps=1,
+        ),
+        *_bptt_mistake(
+            "your gradients hold only the first step's contribution: you overwrote them at "
+            "every step (dW = ...) instead of accumulating them (dW += ...).",
+            accumulate=False,
+        ),
+        *_bptt_mistake(
+            "you forgot the tanh derivative: dL/da_t = dL/dh_t ⊙ (1 − h_t²).",
+            slope="none",
+        ),
+        *_bptt_mistake(
+            "you computed 1 − a_t² from the pre-activation a_t: tanh'(a) = 1 − tanh(a)², "
+            "so tanh'(a_t) = 1 − h_t², with the step's output h_t = tanh(a_t).",
+            slope="a",
+        ),
+        *_bptt_mistake(
+            "you computed tanh'(h_t) = 1 − tanh(h_t)²: the derivative is taken at the "
+            "pre-activation, tanh'(a_t) = 1 − tanh(a_t)² = 1 − h_t².",
+            slope="tanh_h",
+        ),
+        *_bptt_mistake(
+            "your tanh derivative is one step off: step t needs 1 − h_t² (its output), "
+            "you used 1 − h_{t−1}² (its input).",
+            slope="h_prev",
+        ),
+        *_bptt_mistake(
+            "every step used dh3 as its dL/dh: the gradient reaching an earlier state "
+            "must be carried back, dL/dh_{t−1} = (dL/dh_t ⊙ (1 − h_t²)) @ W_hh.T.",
+            back="same",
+        ),
+        *_bptt_mistake(
+            "you passed da back to h_{t−1} without multiplying by W_hh.T: h_{t−1} enters "
+            "step t as h_{t−1} @ W_hh, so its gradient is da @ W_hh.T.",
+            back="identity",
+        ),
+        *_bptt_mistake(
+            "you carried the gradient back through W_hh instead of W_hh.T: the forward "
+            "pass computes h_{t−1} @ W_hh, so the backward pass computes da @ W_hh.T. "
+            "W_hh is square, so the shapes cannot show it.",
+            back="W_hh",
+        ),
+        *_bptt_mistake(
+            "you carried dL/dh_t back through W_hh.T without the tanh derivative: the "
+            "road back to h_{t−1} passes through the tanh too, dh_{t−1} = da_t @ W_hh.T.",
+            back="no_slope",
+        ),
+        *_bptt_mistake(
+            "dW_hh multiplies da_t by h_t, the output of step t; W_hh multiplied the "
+            "state that step t read, h_{t−1}: dW_hh += h_{t−1}.T @ da_t.",
+            dW_hh_from="h_new",
+        ),
+        *_bptt_mistake(
+            "dW_hh has no contribution from step 1: h0 is multiplied by W_hh at the first "
+            "step too, so dW_hh += h0.T @ da_1.",
+            dW_hh_from="skip_h0",
+        ),
+        Mistake(
+            "`dh0` is the gradient of h_1, one step short: carry it back once more, "
+            "dh0 = da_1 @ W_hh.T.",
+            lambda *a: _bptt(*a, dh0="h1")[4],
+            output=4,
+            hint=_BPTT_HINT,
+        ),
+        Mistake(
+            "`dh0` is zero, but h0 feeds the first step, so the loss depends on it: "
+            "dh0 = da_1 @ W_hh.T.",
+            lambda *a: _bptt(*a, dh0="zeros")[4],
+            output=4,
+            hint="dh0 is what truncated BPTT would pass to the segment before. " + _BPTT_HINT,
+        ),
+    ],
+)
+
+
+def check_bptt_3_steps(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3) -> {"dW_ih": ..., ..., "dh0": ...}``."""
+    return BPTT_3_STEPS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new), gates (i, f, g, o)
+# ---------------------------------------------------------------------------
+
+
+def _lstm_reference(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    """dlbook's LSTM cell, gate blocks in PyTorch's order (i, f, g, o): (h_new, c_new)."""
+    return rnn_np.lstm_cell_forward(x, (h, c), _weights(W_ih, W_hh, b_ih, b_hh))[0]
+
+
+def _lstm(x, h, c, W_ih, W_hh, b_ih, b_hh, *, order="ifgo", g_act="tanh", gate_act="sigmoid",
+          cell="f*c+i*g", h_of="c_new", swap=False):  # fmt: skip
+    """An LSTM cell written out, with switches for the classic slips (defaults: right)."""
+    blocks = np.split(x @ W_ih + b_ih + h @ W_hh + b_hh, 4, axis=1)  # 4 x (B, H)
+    a = dict(zip(order, blocks, strict=True))  # which block the learner takes for which gate
+    act = {"tanh": np.tanh, "sigmoid": sigmoid}
+    i, f, o = (act[gate_act](a[k]) for k in "ifo")  # (B, H) each
+    g = act[g_act](a["g"])  # (B, H)
+    c_new = {
+        "f*c+i*g": f * c + i * g,
+        "i*g": i * g,
+        "c+i*g": c + i * g,
+        "f*h+i*g": f * h + i * g,
+        "f*c+g": f * c + g,
+    }[cell]
+    h_new = o * {"c_new": np.tanh(c_new), "no_tanh": c_new, "old_c": np.tanh(c)}[h_of]
+    return (c_new, h_new) if swap else (h_new, c_new)
+
+
+def _lstm_cases(rng: np.random.Generator) -> list[Case]:
+    def case(B: int, D: int, H: int, label: str) -> Case:
+        x = rng.normal(size=(B, D))  # (B, D)
+        h = np.tanh(rng.normal(size=(B, H)))  # (B, H)
+        c = 2.0 * rng.normal(size=(B, H))  # (B, H): a cell can leave (-1, 1)
+        return Case((x, h, c, *_random_weights(rng, D, H, G=4)), label=label)
+
+    return [
+        case(3, 4, 5, "a batch of 3, D = 4, H = 5 (so W_ih is (4, 20))"),
+        case(2, 2, 3, "B = 2, D = 2, H = 3"),
+        case(1, 5, 4, "one sequence (B = 1), D = 5, H = 4"),
+    ]
+
+
+_LSTM_HINT = (
+    "i, f, g, o = np.split(x @ W_ih + b_ih + h @ W_hh + b_hh, 4, axis=1); i, f, o through σ, "
+    "g through tanh; c_new = f * c + i * g; h_new = o * np.tanh(c_new)."
+)
+_ORDER_NAMES = {
+    "ifog": " (the order of CS231n's assignment and of Karpathy's char-rnn)",
+    "igfo": " (the order of TensorFlow 1's LSTMCell, whose i, j, f, o has j = g)",
+}
+
+
+def _order_mistakes() -> list[Mistake]:
+    """One mistake per wrong order of the four gate blocks (23 of them)."""
+    mistakes = []
+    for perm in itertools.permutations("ifgo"):
+        order = "".join(perm)
+        if order == "ifgo":
+            continue
+        mistakes += _each_output(
+            f"you split the gates in the order {', '.join(order)}"
+            f"{_ORDER_NAMES.get(order, '')}; the weights follow PyTorch's order, i, f, g, o.",
+            lambda *a, _order=order: _lstm(*a, order=_order),
+            2,
+            "Columns 0:H of the gates are i, H:2H f, 2H:3H g, 3H:4H o: "
+            "i, f, g, o = np.split(gates, 4, axis=1).",
+        )
+    return mistakes
+
+
+LSTM_CELL = FunctionCheck(
+    name="lstm_cell",
+    reference=_lstm_reference,
+    make_cases=_lstm_cases,
+    output_names=("h_new", "c_new"),
+    task="Return (h_new, c_new): split the (B, 4H) gates into i, f, g, o, then "
+    "c_new = f * c + i * g and h_new = o * tanh(c_new).",
+    nan_hint="Use np.tanh and a stable sigmoid, 1 / (1 + np.exp(-a)).",
+    error_hint="The book stores weights (in, out): x (B, D) @ W_ih (D, 4H) and "
+    "h (B, H) @ W_hh (H, 4H) give the (B, 4H) gates with no transpose.",
+    mistakes=[
+        *_order_mistakes(),
+        *_each_output(
+            "you squashed the candidate g with a sigmoid: g = tanh(a_g) lies in (−1, 1), so "
+            "that a step can lower the cell as well as raise it; only the gates i, f, o use σ.",
+            lambda *a: _lstm(*a, g_act="sigmoid"),
+            2,
+            _LSTM_HINT,
+        ),
+        *_each_output(
+            "you swapped tanh and σ: the gates i, f, o are σ, fractions in (0, 1) of what "
+            "passes, and the candidate g is tanh.",
+            lambda *a: _lstm(*a, g_act="sigmoid", gate_act="tanh"),
+            2,
+            _LSTM_HINT,
+        ),
+        *_each_output(
+            "your gates i, f, o use tanh: a gate is a σ, a fraction in (0, 1) of what "
+            "passes; tanh lets it turn negative.",
+            lambda *a: _lstm(*a, gate_act="tanh"),
+            2,
+            _LSTM_HINT,
+        ),
+        Mistake(
+            "h_new = o ⊙ c_new: you forgot the tanh, h_new = o ⊙ tanh(c_new).",
+            lambda *a: _lstm(*a, h_of="no_tanh")[0],
+            hint=_LSTM_HINT,
+        ),
+        Mistake(
+            "h_new uses the old cell c: it shows the cell just updated, h_new = o ⊙ tanh(c_new).",
+            lambda *a: _lstm(*a, h_of="old_c")[0],
+            hint=_LSTM_HINT,
+        ),
+        *_each_output(
+            "your c_new has no f ⊙ c term: the cell forgets everything at every step, which "
+            "defeats the LSTM's memory. c_new = f ⊙ c + i ⊙ g.",
+            lambda *a: _lstm(*a, cell="i*g"),
+            2,
+            _LSTM_HINT,
+        ),
+        *_each_output(
+            "you kept the old cell without the forget gate: c_new = f ⊙ c + i ⊙ g, not c + i ⊙ g.",
+            lambda *a: _lstm(*a, cell="c+i*g"),
+            2,
+            _LSTM_HINT,
+        ),
+        *_each_output(
+            "you used h instead of c in c_new: the cell carries its own state, "
+            "c_new = f ⊙ c + i ⊙ g.",
+            lambda *a: _lstm(*a, cell="f*h+i*g"),
+            2,
+            _LSTM_HINT,
+        ),
+        *_each_output(
+            "you added g without the input gate: c_new = f ⊙ c + i ⊙ g.",
+            lambda *a: _lstm(*a, cell="f*c+g"),
+            2,
+            _LSTM_HINT,
+        ),
+        *_each_output(
+            "you returned (c_new, h_new): the order is (h_new, c_new), like PyTorch's (h, c).",
+            lambda *a: _lstm(*a, swap=True),
+            2,
+            "End with `return h_new, c_new`.",
+        ),
+    ],
+)
+
+
+def check_lstm_cell(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)``, gates (i, f, g, o)."""
+    return LSTM_CELL.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. clip_by_global_norm(grads, max_norm) -> (clipped, total_norm)
+# ---------------------------------------------------------------------------
+#
+# `clipped` is a list of arrays of different shapes: it is judged as one vector
+# of all their entries (so that a known mistake is recognised by its values),
+# after its structure, and `total_norm` as a number.
+
+
+@dataclass
+class ListArgsCheck(JudgedCheck):
+    """A :class:`JudgedCheck` that also refuses changes made to arrays inside list arguments."""
+
+    def _changed_inputs(self, given: tuple[Any, ...], case: Case, where: str) -> CheckResult | None:
+        """The base class's test, then the same for each array of a list argument."""
+        problem = super()._changed_inputs(given, case, where)
+        if problem is not None:
+            return problem
+        for name, before, after in zip(self.arg_names, case.args, given, strict=False):
+            if not isinstance(before, (list, tuple)):
+                continue
+            for j, b in enumerate(before):
+                a = after[j] if j < len(after) else None
+                if isinstance(b, np.ndarray) and not (
+                    isinstance(a, np.ndarray) and np.array_equal(b, a, equal_nan=True)
+                ):
+                    return fail(
+                        self.name,
+                        f"your function changed `{name}[{j}]` in place {where}; it must leave "
+                        "the arrays it is given as they were (the caller still needs them).",
+                        f"Build new arrays, `[g * scale for g in {name}]`, instead of "
+                        "`g *= scale` or assigning into the list.",
+                    )
+        return None
+
+
+def _clip_reference(grads, max_norm):
+    """dlbook.optim.clipping.clip_grad_norm (torch's clip_grad_norm_): (clipped, total_norm)."""
+    return clip_grad_norm(grads, max_norm)
+
+
+def _norm(grads) -> float:
+    """The norm of all entries of all arrays together."""
+    return float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+
+
+def _shrunk(grads, total: float, max_norm: float) -> list[np.ndarray]:
+    """torch's rule with ``total`` as the norm: scale by max_norm / (total + 1e-6) if below 1."""
+    coef = max_norm / (total + 1e-6)
+    return [g * coef for g in grads] if coef < 1 else [g.copy() for g in grads]
+
+
+def _per_tensor(grads, max_norm):
+    return [_shrunk([g], _norm([g]), max_norm)[0] for g in grads], _norm(grads)
+
+
+def _no_sqrt(grads, max_norm):
+    total = _norm(grads) ** 2
+    return _shrunk(grads, total, max_norm), total
+
+
+def _sum_of_norms(grads, max_norm):
+    total = sum(_norm([g]) for g in grads)
+    return _shrunk(grads, total, max_norm), total
+
+
+def _clip_mistake(explanation: str, fn: Callable[..., Any], hint: str) -> list[Mistake]:
+    """Mistakes about `clipped` (all entries as one vector) and `total_norm`."""
+
+    def flat(*args: Any) -> tuple[np.ndarray, float]:
+        clipped, total = fn(*args)
+        return _flat(clipped), total
+
+    return _each_output(explanation, flat, 2, hint)
+
+
+def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.ravel(a) for a in arrays]) if len(arrays) else np.zeros(0)
+
+
+_CLIP_HINT = (
+    "total_norm = sqrt(sum of g**2 over every entry of every gradient); if it exceeds "
+    "max_norm, multiply every gradient by the same factor max_norm / (total_norm + 1e-6)."
+)
+
+CLIP_MISTAKES = [
+    *_clip_mistake(
+        "you clipped each gradient by its own norm: clipping by the global norm scales all "
+        "of them by one factor, max_norm / total_norm, which keeps the direction of the "
+        "whole update.",
+        _per_tensor,
+        _CLIP_HINT,
+    ),
+    *_clip_mistake(
+        "you scaled the gradients up: their total norm is below max_norm, and clipping only "
+        "ever shrinks.",
+        lambda grads, m: ([g * (m / (_norm(grads) + 1e-6)) for g in grads], _norm(grads)),
+        "Scale only when total_norm > max_norm; otherwise return copies of the gradients.",
+    ),
+    *_clip_mistake(
+        "you clipped each entry into [−max_norm, max_norm] (np.clip): that is clip_grad_value, "
+        "which changes the direction of the gradient; clipping by the norm rescales it whole.",
+        lambda grads, m: ([np.clip(g, -m, m) for g in grads], _norm(grads)),
+        _CLIP_HINT,
+    ),
+    *_clip_mistake(
+        "your total_norm is the sum of the squares: you forgot the square root.",
+        _no_sqrt,
+        _CLIP_HINT,
+    ),
+    *_clip_mistake(
+        "you added up the norms of the gradients, |g1| + |g2| + ...: the global norm is the "
+        "norm of all entries together, √(|g1|² + |g2|² + ...).",
+        _sum_of_norms,
+        _CLIP_HINT,
+    ),
+    *_clip_mistake(
+        "you multiplied by total_norm / max_norm, the inverse of the clipping factor: "
+        "the gradients grew.",
+        lambda grads, m: (
+            [g * (_norm(grads) / m) for g in grads] if _norm(grads) > m else grads,
+            _norm(grads),
+        ),
+        _CLIP_HINT,
+    ),
+    Mistake(
+        "you returned the norm after clipping; torch's clip_grad_norm_ returns the norm "
+        "before clipping, the one compared with max_norm (and the one worth logging to "
+        "spot exploding gradients).",
+        lambda grads, m: _norm(_shrunk(grads, _norm(grads), m)),
+        output=1,
+        hint="Measure total_norm first, then clip, and return that first measure.",
+    ),
+]
+
+
+def _structure_problem(clipped: Any, grads: Sequence[np.ndarray]) -> Judgement:
+    """`clipped` must be a list of arrays shaped like the gradients, finite."""
+    n = len(grads)
+    if not isinstance(clipped, (list, tuple)):
+        hint = (
+            "Return a list with one array per gradient, shaped like it: "
+            "[g * scale for g in grads] (np.concatenate is only for measuring the norm)."
+        )
+        return (
+            f"`clipped` is {describe_type(clipped)}, but a list of {n} arrays, one per "
+            "gradient, was expected",
+            type_hint(clipped) if clipped is None else hint,
+        )
+    if len(clipped) != n:
+        return (
+            f"`clipped` holds {len(clipped)} arrays, but there are {n} gradients",
+            "Return one clipped array per gradient, in the same order.",
+        )
+    for j, (got, g) in enumerate(zip(clipped, grads, strict=True)):
+        problem = _array_problem(got, g.shape, f"`clipped[{j}]`")
+        if problem is not None:
+            nan = "NaN" in problem[0]
+            return (problem[0], "Is the norm 0, or a division by 0?" if nan else problem[1])
+    return None
+
+
+def _norm_problem(total: Any, n_grads: int) -> Judgement:
+    """`total_norm` must be one finite number."""
+    norm = _as_number(total)
+    if norm is None:
+        hint = type_hint(total) if total is None else "Return one number: float(...)."
+        if isinstance(total, (np.ndarray, list, tuple)) and np.size(total) == n_grads:
+            hint = (
+                "You returned one norm per gradient? total_norm is one number, the norm of "
+                "all the gradients together."
+            )
+        return f"`total_norm` is {describe_type(total)}, but a number was expected", hint
+    if not np.isfinite(norm):
+        return "`total_norm` is NaN or inf", "Sum the squares of the entries, then np.sqrt."
+    return None
+
+
+def _clip_values_problem(check: JudgedCheck, case: Case, clipped: list, norm: float) -> Judgement:
+    """Compare (clipped, total_norm) with the reference; name a known mistake if one matches."""
+    expected, expected_norm = check.reference(*case.args)
+    got = (_flat(clipped), np.asarray(norm))
+    want = (_flat(expected), np.asarray(expected_norm))
+    close = [matches(got[k], want[k], check.rtol, check.atol) for k in (0, 1)]
+    if all(close):
+        return None
+    k = close.index(False)  # `clipped` first, then `total_norm`
+    if k == 0:
+        tol = (check.rtol, check.atol)
+        j = next(j for j, e in enumerate(expected) if not matches(clipped[j], e, *tol))
+        detail = f"In `clipped[{j}]`, " + first_mismatch(clipped[j], expected[j], *tol)
+    else:
+        detail = f"You return total_norm = {norm:.6g} where {expected_norm:.6g} is expected"
+    mistake = find_mistake(got[k], k, case, check.mistakes, check.rtol, check.atol)
+    if mistake is not None:
+        return f"{mistake.explanation} {detail}", mistake.hint
+    if k == 1:
+        return f"`total_norm` is wrong. {detail}", _CLIP_HINT
+    return (
+        f"`clipped` has wrong values: the joint norm of your clipped gradients is "
+        f"{_norm(clipped):.6g}, where {_norm(expected):.6g} is expected. {detail}",
+        _CLIP_HINT,
+    )
+
+
+def _judge_clip(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    grads, _ = case.args
+    clipped, total = outputs
+    return (
+        _structure_problem(clipped, grads)
+        or _norm_problem(total, len(grads))
+        or _clip_values_problem(check, case, list(clipped), float(_as_number(total)))
+    )
+
+
+def _clip_cases(rng: np.random.Generator) -> list[Case]:
+    def case(grads: list[np.ndarray], max_norm: float, what: str) -> Case:
+        label = f"{what}, total norm {_norm(grads):.3g}, max_norm = {max_norm:g}"
+        return Case((_ArrayList(grads), max_norm), label=label)
+
+    shapes = [(3, 4), (5,), (2, 3, 2)]
+    return [
+        case([rng.normal(size=s) for s in shapes], 1.0, "3 gradients"),
+        case([0.05 * rng.normal(size=s) for s in shapes], 1.0, "3 small gradients"),
+        case([3.0 * rng.normal(size=10)], 2.0, "a single gradient"),
+        case([0.1 * rng.normal(size=(4, 4)), 20.0 * rng.normal(size=3)], 5.0, "a tiny and a huge"),
+    ]
+
+
+CLIP_BY_GLOBAL_NORM = ListArgsCheck(
+    name="clip_by_global_norm",
+    reference=_clip_reference,
+    make_cases=_clip_cases,
+    output_names=("clipped", "total_norm"),
+    task="Return (clipped, total_norm): total_norm is the norm of all entries of all "
+    "gradients; if it exceeds max_norm, every gradient is multiplied by "
+    "max_norm / (total_norm + 1e-6).",
+    mistakes=CLIP_MISTAKES,
+    judge=_judge_clip,
+)
+
+
+def check_clip_by_global_norm(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(grads, max_norm) -> (clipped, total_norm)`` against torch's clip_grad_norm_."""
+    return CLIP_BY_GLOBAL_NORM.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. perplexity_from_logits(logits (N, V), targets (N,)) -> float
+# ---------------------------------------------------------------------------
+
+
+def _perplexity_reference(logits, targets):
+    """exp of dlbook.lm.metrics' mean cross-entropy in nats: a number >= 1."""
+    return lm_metrics.perplexity(lm_metrics.cross_entropy_from_logits(logits, targets))
+
+
+def _nll(logits, targets, axis: int = 1):
+    """-log softmax(logits)[n, targets[n]] per token (N,), stable: logsumexp - z[target]."""
+    z = logits - logits.max(axis=axis, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))  # (N, V)
+    return -log_p[np.arange(len(targets)), targets]
+
+
+def _perplexity_cases(rng: np.random.Generator) -> list[Case]:
+    def case(logits: np.ndarray, label: str) -> Case:
+        N, V = logits.shape
+        return Case((logits, rng.integers(0, V, size=N)), label=label)
+
+    return [
+        case(rng.normal(size=(6, 5)), "6 tokens, a vocabulary of V = 5"),
+        case(np.zeros((5, 7)), "equal logits, p = 1/7 for every token: the perplexity is 7"),
+        case(3.0 * rng.normal(size=(4, 10)), "a confident model, logits of scale 3, V = 10"),
+        case(1000.0 + 5.0 * rng.normal(size=(3, 4)), "large logits near 1000"),
+    ]
+
+
+_PPL_HINT = (
+    "Perplexity = exp(mean cross-entropy): log_p = z - logsumexp(z) row by row (subtract "
+    "the max first), nll = -log_p[np.arange(N), targets], return np.exp(nll.mean())."
+)
+_BITS = "(Bits per character = nats / ln 2, and e^nats = 2^bits: one perplexity, two units.)"
+
+PERPLEXITY_FROM_LOGITS = FunctionCheck(
+    name="perplexity_from_logits",
+    reference=_perplexity_reference,
+    make_cases=_perplexity_cases,
+    task="Return exp of the mean cross-entropy (in nats) of the targets under "
+    "softmax(logits), one number.",
+    nan_hint="exp(1000) overflows: compute log-softmax as z - max - log(sum(exp(z - max))).",
+    mistakes=[
+        Mistake(
+            "you used the logits as log-probabilities: a logit is a score, and "
+            "log p = z − logsumexp(z) (the log-softmax) turns it into a log-probability.",
+            lambda z, t: np.exp(-np.mean(z[np.arange(len(t)), t])),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "you exponentiated the summed loss instead of the mean: perplexity is exp of the "
+            "average cross-entropy per token, so it does not grow with the number of tokens.",
+            lambda z, t: np.exp(np.sum(_nll(z, t))),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "you returned the cross-entropy in nats: you forgot to exponentiate.",
+            lambda z, t: np.mean(_nll(z, t)),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "you raised 2 to a cross-entropy measured in nats: 2^H is the perplexity when H "
+            "is in bits; with natural logs (np.log) it is e^H. " + _BITS,
+            lambda z, t: 2.0 ** np.mean(_nll(z, t)),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "you returned the cross-entropy in bits per token (nats / ln 2), not the "
+            "perplexity. " + _BITS,
+            lambda z, t: np.mean(_nll(z, t)) / np.log(2.0),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "you raised e to a cross-entropy measured in bits: with log2 the perplexity is "
+            "2^H. " + _BITS,
+            lambda z, t: np.exp(np.mean(_nll(z, t)) / np.log(2.0)),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "you averaged the per-token perplexities, mean(exp(nll)), instead of "
+            "exponentiating the mean loss, exp(mean(nll)): by Jensen's inequality the "
+            "first is larger.",
+            lambda z, t: np.mean(np.exp(_nll(z, t))),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "you returned one perplexity per token: average the cross-entropy over the "
+            "tokens first, then exponentiate once.",
+            lambda z, t: np.exp(_nll(z, t)),
+            hint=_PPL_HINT,
+        ),
+        Mistake(
+            "your log-softmax normalises over the tokens (axis 0) instead of over the "
+            "vocabulary (axis 1).",
+            lambda z, t: np.exp(np.mean(_nll(z, t, axis=0))),
+            hint="Each row of logits is one token's scores over the V words: axis=1.",
+        ),
+        Mistake(
+            "your softmax is not numerically stable: exp(1000) overflows to inf, and "
+            "inf / inf is NaN.",
+            lambda z, t: np.exp(
+                -np.mean(np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))[np.arange(len(t)), t])
+            ),
+            hint="Subtract each row's max before np.exp: softmax(z) = softmax(z - max).",
+        ),
+        Mistake(
+            "your log-sum-exp is not numerically stable: log(sum(exp(z))) is log(inf) for "
+            "logits near 1000.",
+            lambda z, t: np.exp(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(t)), t])),
+            hint="logsumexp(z) = m + log(sum(exp(z - m))) with m = the row's max.",
+        ),
+    ],
+)
+
+
+def check_perplexity_from_logits(
+    fn: Callable[..., Any], *, time_budget: float = 5.0
+) -> CheckResult:
+    """Check ``fn(logits (N, V), targets (N,)) -> perplexity``, exp of the mean nats."""
+    return PERPLEXITY_FROM_LOGITS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 6. sample_with_temperature(logits (V,), temperature, rng) -> int
+# ---------------------------------------------------------------------------
+#
+# The exercise defines the draw: p = softmax(logits / T), then rng.choice(V, p=p).
+# dlbook.lm.sampling draws by inverse CDF from one rng.random() per token, as
+# rng.choice does, so the two give the same tokens from the same generator.
+# The check calls the learner's function DRAWS times with one seeded generator:
+# * the generator must have moved (the draw comes from `rng`);
+# * the same DRAWS tokens as the reference's pass at once;
+# * any other sampler (the Gumbel-max trick, an inverse CDF of its own) is judged
+#   by the frequencies: with n draws, the frequency of a token of probability p
+#   has standard deviation sqrt(p (1 - p) / n), at most 0.0071 for n = 5000. The
+#   tolerance, 6 of them plus 0.001 (as for dropout's fraction of zeros), rejects
+#   a correct sampler with probability about 1e-8 per token. In the first two test
+#   cases every known wrong distribution differs from the right one by at least
+#   0.17 in some token, more than 5 tolerances (the third case tests stability);
+# * a sampler that passes on frequencies must give the same tokens again from a
+#   generator in the same state.
+
+Drawn = tuple[np.ndarray | None, bool, Judgement]  # (draws, generator moved, problem)
+DRAWS = 5000  # calls per test case
+REPEAT = 200  # draws repeated to test that the same generator state gives the same tokens
+
+
+@dataclass(frozen=True)
+class DistributionMistake:
+    """A wrong sampler recognised by the distribution of its draws."""
+
+    explanation: str  # e.g. "you multiplied the logits by T."
+    probs: Callable[[np.ndarray, float], np.ndarray]  # the distribution it draws from (V,)
+    hint: str = ""
+
+
+def _p(logits: np.ndarray, T: float) -> np.ndarray:
+    """softmax(logits / T), (V,), from dlbook.lm.sampling."""
+    return np.asarray(lm_sampling.softmax_with_temperature(logits, T), dtype=float)
+
+
+def _one_hot_max(logits: np.ndarray, T: float) -> np.ndarray:
+    return np.eye(len(logits))[int(np.argmax(logits))]
+
+
+def _power_no_renormalise(logits: np.ndarray, T: float) -> np.ndarray:
+    """An inverse CDF on p ** (1/T) that does not sum to 1: the cumulative sum stops at 1."""
+    cdf = np.minimum(np.cumsum(_p(logits, 1.0) ** (1.0 / T)), 1.0)
+    return np.diff(cdf, prepend=0.0)
+
+
+_SAMPLE_HINT = (
+    "z = logits / temperature; p = np.exp(z - z.max()); p = p / p.sum(); "
+    "return int(rng.choice(len(logits), p=p))."
+)
+
+SAMPLING_MISTAKES = [
+    DistributionMistake(
+        "you multiplied the logits by T instead of dividing: T < 1 should sharpen the "
+        "distribution and T > 1 flatten it, and multiplying does the opposite.",
+        lambda z, T: _p(z * T, 1.0),
+        _SAMPLE_HINT,
+    ),
+    DistributionMistake(
+        "your draws follow softmax(logits): the temperature is missing (logits / T).",
+        lambda z, T: _p(z, 1.0),
+        _SAMPLE_HINT,
+    ),
+    DistributionMistake(
+        "you always pick the most likely token (argmax): that is greedy decoding, not sampling.",
+        _one_hot_max,
+        _SAMPLE_HINT,
+    ),
+    DistributionMistake(
+        "you raised the probabilities to the power 1/T without renormalising: p ** (1/T) "
+        "sums to more than 1 when T > 1, so the last tokens are never reached.",
+        _power_no_renormalise,
+        "p ** (1 / T) / (p ** (1 / T)).sum() is exactly softmax(logits / T). " + _SAMPLE_HINT,
+    ),
+    DistributionMistake(
+        "your draws are uniform: every token is equally likely, whatever the logits.",
+        lambda z, T: np.full(len(z), 1.0 / len(z)),
+        _SAMPLE_HINT,
+    ),
+]
+
+
+def _token_problem(value: Any, V: int) -> Judgement:
+    """A token must be one integer in 0..V-1."""
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
+        value = value[()]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        if 0 <= int(value) < V:
+            return None
+        return (
+            f"you returned token {int(value)}, but a vocabulary of {V} has the indices "
+            f"0 to {V - 1}",
+            "If you search a cumulative sum, the probabilities must sum to 1 first. "
+            + _SAMPLE_HINT,
+        )
+    if isinstance(value, np.ndarray) and value.shape == (V,):
+        return (
+            f"you returned an array of shape ({V},), one value per token (the "
+            "probabilities?), but one token index was expected",
+            "Draw one index from the probabilities: " + _SAMPLE_HINT,
+        )
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return (
+            f"you returned an array of shape {value.shape}, but one integer was expected",
+            "Call rng.choice(V, p=p) without size=..., or return int(...) of it.",
+        )
+    if isinstance(value, (float, np.floating)):
+        return (
+            f"you returned a float ({float(value):g}), but a token index is an integer",
+            "Return int(...) of the index you draw.",
+        )
+    return (
+        f"you returned {describe_type(value)}, but one integer (a token index) was expected",
+        type_hint(value) if value is None else _SAMPLE_HINT,
+    )
+
+
+@dataclass
+class SamplingCheck(JudgedCheck):
+    """The check of a sampler: many draws from one seeded generator, judged by ``judge``.
+
+    ``rng.choice`` refuses probabilities that are NaN or do not sum to 1; those
+    errors name a mistake of their own.
+    """
+
+    draws: int = DRAWS  # calls per test case
+
+    def _call_failure(self, call: Call, budget: float, where: str) -> CheckResult | None:
+        err = call.error
+        if isinstance(err, ValueError):
+            text = str(err)
+            named = [(k, m) for k, m in _CHOICE_ERRORS.items() if k in text]
+            if named:
+                message, hint = named[0][1]
+                return fail(self.name, f"{message} {where}.", hint)
+        return super()._call_failure(call, budget, where)
+
+    def draw_many(self, logits: np.ndarray, T: float, seed: int, n: int) -> Drawn:
+        """n tokens from the learner, all drawn with one ``default_rng(seed)``.
+
+        Returns (draws (n,), whether the generator moved, None) or (None, False, problem).
+        """
+        rng = np.random.default_rng(seed)
+        before = rng.bit_generator.state
+        fn, V = self._fn, len(logits)
+        call = call_student(
+            lambda: [fn(logits.copy(), T, rng) for _ in range(n)],
+            (),
+            {},
+            self._deadline - time.perf_counter(),
+        )
+        problem = _again_problem(call)
+        if problem is not None:
+            return None, False, problem
+        for value in call.value:  # each must be one integer in 0..V-1
+            problem = _token_problem(value, V)
+            if problem is not None:
+                return None, False, problem
+        draws = np.array([int(v) for v in call.value])  # (n,)
+        return draws, rng.bit_generator.state != before, None
+
+
+_CHOICE_ERRORS = {  # a phrase of rng.choice's ValueError -> (message, hint)
+    "sum to 1": (
+        "rng.choice refused your probabilities: they do not sum to 1",
+        "Did you raise softmax(logits) to the power 1/T, or exponentiate logits / T, without "
+        "dividing by the sum? " + _SAMPLE_HINT,
+    ),
+    "contain NaN": (
+        "your probabilities contain NaN: exp(logits / T) overflows to inf for a small T "
+        "(logits / T in the thousands), and inf / inf is NaN",
+        "Subtract the max before np.exp: softmax(z) = softmax(z - z.max()). " + _SAMPLE_HINT,
+    ),
+    "non-negative": (
+        "rng.choice refused your probabilities: some are negative",
+        "Did you pass the logits themselves as p? " + _SAMPLE_HINT,
+    ),
+}
+
+
+def _frequency_tolerance(p: np.ndarray, n: int) -> np.ndarray:
+    """6 standard deviations of the frequencies of tokens of probabilities p in n draws."""
+    return 6.0 * np.sqrt(p * (1 - p) / n) + 1e-3
+
+
+def _measured(freq: np.ndarray, p: np.ndarray, n: int) -> str:
+    k = int(np.argmax(np.abs(freq - p)))
+    return (
+        f"Token {k} came up in {freq[k]:.1%} of {n} draws, where softmax(logits / T) "
+        f"gives it {p[k]:.1%}"
+    )
+
+
+def _unmoved_problem(draws: np.ndarray, logits: np.ndarray) -> Judgement:
+    """The generator never moved: greedy decoding, or randomness from elsewhere."""
+    if np.all(draws == draws[0]) and draws[0] == int(np.argmax(logits)):
+        return (
+            f"your function always returns token {int(draws[0])}, the most likely one, "
+            "and never draws from `rng`: that is greedy decoding (argmax), not sampling",
+            _SAMPLE_HINT,
+        )
+    return (
+        f"after {len(draws)} calls the generator `rng` is still in its first state: your "
+        "function does not draw from it (np.random.*, or a generator of its own?)",
+        "Draw with the `rng` you are given, so that the caller decides the randomness. "
+        + _SAMPLE_HINT,
+    )
+
+
+def _frequency_problem(check: SamplingCheck, logits, T, seed, draws) -> Judgement:
+    """Draws other than the reference's: right if their frequencies follow p, reproducibly."""
+    n, p = len(draws), _p(logits, T)
+    freq = np.bincount(draws, minlength=len(logits)) / n
+    if np.all(np.abs(freq - p) <= _frequency_tolerance(p, n)):
+        again, _, problem = check.draw_many(logits, T, seed, REPEAT)
+        if problem is None and not np.array_equal(again, draws[:REPEAT]):
+            problem = (
+                "two runs from generators in the same state gave different tokens: part of "
+                "your randomness does not come from `rng`",
+                "Draw only with the `rng` you are given (no np.random.*). " + _SAMPLE_HINT,
+            )
+        return problem
+    for mistake in SAMPLING_MISTAKES:
+        q = mistake.probs(logits, T)
+        if np.all(np.abs(freq - q) <= _frequency_tolerance(q, n)):
+            return f"{mistake.explanation} {_measured(freq, p, n)}", mistake.hint
+    tolerance = float(np.max(_frequency_tolerance(p, n)))
+    return (
+        f"your draws do not follow softmax(logits / T). {_measured(freq, p, n)} "
+        f"(± {tolerance:.1%})",
+        _SAMPLE_HINT,
+    )
+
+
+def _judge_sampling(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    assert isinstance(check, SamplingCheck)
+    logits, T, rng = case.args
+    problem = _token_problem(outputs[0], len(logits))
+    if problem is not None:
+        return problem
+    draws, moved, problem = check.draw_many(logits, T, rng.seed, check.draws)
+    if problem is not None:
+        return problem
+    if not moved:
+        return _unmoved_problem(draws, logits)
+    reference = np.random.default_rng(rng.seed)  # the same state as the learner's
+    expected = [check.reference(logits.copy(), T, reference) for _ in range(check.draws)]
+    if np.array_equal(draws, expected):
+        return None
+    return _frequency_problem(check, logits, T, rng.seed, draws)
+
+
+def _sampling_reference(logits, temperature, rng):
+    """dlbook.lm.sampling's draw: rng.choice(V, p=softmax(logits / temperature))."""
+    return lm_sampling.sample_with_temperature(logits, temperature, rng)
+
+
+def _sampling_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case(
+            (np.array([4.0, 2.5, 1.0, 0.0, -1.0, -2.5, 3.0, 0.5]), 2.0, _SeededRng(1)),
+            label="8 tokens, T = 2 (flatter than softmax)",
+        ),
+        Case(
+            (np.array([2.0, 1.0, 0.5, 0.0, -1.0]), 0.5, _SeededRng(2)),
+            label="5 tokens, T = 0.5 (sharper than softmax)",
+        ),
+        Case(
+            (np.array([3.0, 20.0, -5.0, 17.0, 0.0, 19.0]), 0.01, _SeededRng(3)),
+            label="logits up to 20 with T = 0.01, so logits / T reach 2000",
+        ),
+    ]
+
+
+SAMPLE_WITH_TEMPERATURE = SamplingCheck(
+    name="sample_with_temperature",
+    reference=_sampling_reference,
+    make_cases=_sampling_cases,
+    task="p = softmax(logits / temperature) (subtract the max first); return "
+    "int(rng.choice(len(logits), p=p)).",
+    judge=_judge_sampling,
+)
+
+
+def check_sample_with_temperature(
+    fn: Callable[..., Any], *, time_budget: float = 10.0
+) -> CheckResult:
+    """Check ``fn(logits (V,), temperature, rng) -> int`` over thousands of seeded draws."""
+    return SAMPLE_WITH_TEMPERATURE.run(fn, time_budget=time_budget)
+
+
+__all__ = [
+    "BPTT_KEYS",
+    "DictCheck",
+    "DistributionMistake",
+    "ListArgsCheck",
+    "SamplingCheck",
+    "check_bptt_3_steps",
+    "check_clip_by_global_norm",
+    "check_lstm_cell",
+    "check_perplexity_from_logits",
+    "check_rnn_step",
+    "check_sample_with_temperature",
+]
