@@ -20,6 +20,7 @@ LIGHT_MODULES = [
     "dlbook.regularization",
     "dlbook.normalization",
     "dlbook.landscapes",
+    "dlbook.widgets_rnn",
 ]
 
 
