@@ -1,7 +1,7 @@
 """How good is a language model? Cross-entropy in nats, perplexity and bits per character.
 
 All three say the same thing in different units. With ``p`` the model's
-probability of the character that actually came next,
+probability of the character that actually came next::
 
     cross-entropy    L = mean_t -log p(x_t | x_<t)     (nats per character)
     perplexity         = exp(L)     a "branching factor": L of a uniform guess

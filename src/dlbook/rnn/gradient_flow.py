@@ -15,7 +15,7 @@ J_t = diag(tanh'(a_t)) W_hh with tanh' = 1 - h_t^2 in (0, 1], so::
     || dh_T / dh_{T-k} ||  <=  prod_t ||diag(1 - h_t^2)|| ||W_hh||^k
                           ~   rho(W_hh)^k  x  (tanh' factors, each <= 1)
 
-where rho is the spectral radius (largest |eigenvalue|; ||W^k||^(1/k) -> rho by
+where rho is the spectral radius (largest ``|eigenvalue|``; ``||W^k||^(1/k)`` -> rho by
 Gelfand's formula). For rho < 1 the norm shrinks like rho^k, a straight line of
 slope log(rho) on a log scale: the signal from the past *vanishes*. For rho > 1
 it can *explode*, until tanh saturates and its small derivatives rein it in.
@@ -57,7 +57,7 @@ StepFn = Callable[[Any, Any], Any]  # (states (N, S), inputs (N, D)) -> next sta
 
 
 def spectral_radius(W: Any) -> float:
-    """rho(W) = max |lambda_i(W)|, the largest modulus of an eigenvalue of a square matrix."""
+    """``rho(W) = max |lambda_i(W)|``, the largest modulus of an eigenvalue of a square matrix."""
     return _radius(W)
 
 
@@ -108,13 +108,14 @@ def make_cell(
 
 
 def step_function(cell: Any, cell_kind: str) -> StepFn:
-    """The cell's update s_t = f(s_{t-1}, x_t) written out, for a batch: (N, S), (N, D) -> (N, S).
+    """The cell's update s_t = f(s_{t-1}, x_t) written out, for a batch: (N, S), (N, D) -> (N, S)::
 
-    RNN:    h' = tanh(W_ih x + b_ih + W_hh h + b_hh)      ("linear": no tanh)
-    GRU:    r = sigma(W_ir x + b_ir + W_hr h + b_hr),  z = sigma(... same with z ...)
-            n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) * n + z * h
-    LSTM:   i, f, g, o = sigma, sigma, tanh, sigma of (W_ih x + b_ih + W_hh h + b_hh)
-            c' = f * c + i * g,  h' = o * tanh(c'),  and the state is s = [h, c]  (2H,)
+        RNN:    h' = tanh(W_ih x + b_ih + W_hh h + b_hh)      ("linear": no tanh)
+        GRU:    r = sigma(W_ir x + b_ir + W_hr h + b_hr),  z = sigma(... same with z ...)
+                n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) * n + z * h
+        LSTM:   i, f, g, o = sigma, sigma, tanh, sigma of (W_ih x + b_ih + W_hh h + b_hh)
+                c' = f * c + i * g,  h' = o * tanh(c'),  and the state is s = [h, c]  (2H,)
+
     ``tests/rnn/test_gradient_flow.py`` checks these against torch's own cells.
     """
     H = cell.hidden_size
