@@ -8,7 +8,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted(ROOT.glob("chapters/*.ipynb")) + sorted(ROOT.glob("exercises/**/*.ipynb"))
+# every notebook the table of contents puts in the book (a draft outside _toc.yml has no page)
+_TOC_FILES = set(re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text()))
+NOTEBOOKS = [
+    p
+    for p in sorted(ROOT.glob("chapters/*.ipynb")) + sorted(ROOT.glob("exercises/**/*.ipynb"))
+    if p.relative_to(ROOT).with_suffix("").as_posix() in _TOC_FILES
+]
+
+
+def test_every_chapter_is_in_the_book() -> None:
+    chapters = {
+        p.relative_to(ROOT).with_suffix("").as_posix() for p in ROOT.glob("chapters/*.ipynb")
+    }
+    assert chapters <= _TOC_FILES, f"chapters missing from _toc.yml: {chapters - _TOC_FILES}"
 
 
 def _repo_slug() -> str:

@@ -619,7 +619,7 @@ class ListArgsCheck(JudgedCheck):
 
 
 def _clip_reference(grads, max_norm):
-    """``dlbook.optim.clipping.clip_grad_norm`` (torch's ``clip_grad_norm_``): (clipped, total_norm)."""
+    """``dlbook.optim.clipping.clip_grad_norm`` (as torch's ``clip_grad_norm_``)."""
     return clip_grad_norm(grads, max_norm)
 
 
@@ -825,7 +825,7 @@ CLIP_BY_GLOBAL_NORM = ListArgsCheck(
 
 
 def check_clip_by_global_norm(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(grads, max_norm) -> (clipped, total_norm)`` against torch's ``clip_grad_norm_``."""
+    """Check ``fn(grads, max_norm) -> (clipped, total_norm)`` against ``clip_grad_norm_``."""
     return CLIP_BY_GLOBAL_NORM.run(fn, time_budget=time_budget)
 
 
