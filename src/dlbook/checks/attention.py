@@ -1,0 +1,813 @@
+"""Checks for the exercises of chapter 4 (attention and the transformer).
+
+Each check compares a learner's function with dlbook's own implementation and
+recognises the classic mistakes by name::
+
+    from dlbook.checks.attention import check_masked_attention
+    check_masked_attention(masked_attention)   # ✅ masked_attention: correct on 3 test cases.
+
+The references are :mod:`dlbook.attention.numpy_backend` (attention, the causal
+mask, splitting and merging heads), :mod:`dlbook.attention.positional` (the
+sinusoidal encoding of Vaswani et al.), :func:`dlbook.normalization.numpy_backend.layer_norm`
+and :func:`dlbook.gpt.config.count_parameters`. A boolean mask means True = may
+attend, as in ``torch.nn.functional.scaled_dot_product_attention``.
+
+Two checks refuse an output whose values are right but whose type is not: a
+causal mask must be boolean (a mask of 0.0 and 1.0 cannot be negated with ``~``
+nor used to index), and a parameter count must be an integer.
+
+Shape legend: B = batch, H = heads, T = query positions, S = key positions,
+D = head width (of q and k), Dv = width of v, C = H * D model width, V =
+vocabulary size, L = number of blocks, r = mlp_ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dlbook.attention import numpy_backend as attn_np
+from dlbook.attention import positional
+from dlbook.checks._core import (
+    Case,
+    CheckResult,
+    FunctionCheck,
+    Mistake,
+    describe_type,
+    fail,
+)
+from dlbook.gpt.config import GPTConfig, count_parameters
+from dlbook.normalization import numpy_backend as norm_np
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the checks of this chapter
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class TypedCheck(FunctionCheck):
+    """A :class:`FunctionCheck` whose output must also have the right kind of dtype.
+
+    Values are judged first, so a wrong pattern is named before a wrong dtype.
+    ``kinds`` are NumPy dtype kinds (``"b"`` boolean, ``"iu"`` integers);
+    ``wrong_kind(got)`` returns (message, hint) for a right value of another kind.
+    """
+
+    kinds: str = ""
+    wrong_kind: Callable[[Any], tuple[str, str]] | None = None
+
+    def _output_failure(
+        self, got: Any, expected: np.ndarray, k: int, case: Case, where: str
+    ) -> CheckResult | None:
+        problem = super()._output_failure(got, expected, k, case, where)
+        if problem is not None or self.wrong_kind is None:
+            return problem
+        if isinstance(got, (bool, np.bool_)) or np.asarray(got).dtype.kind not in self.kinds:
+            message, hint = self.wrong_kind(got)
+            return fail(self.name, f"{message} {where}.", hint)
+        return None
+
+
+def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
+    """A stable softmax; a slice that is all -inf gives NaN, as a learner's would."""
+    z = np.exp(s - s.max(axis=axis, keepdims=True))
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def _random_mask(rng: np.random.Generator, T: int, S: int) -> np.ndarray:
+    """A random bool (T, S) mask in which every row and every column has a True and a False.
+
+    So no row is all blocked, whichever way a learner reads the mask, and a mistake
+    about the mask or the softmax's axis changes every row.
+    """
+    while True:
+        mask = rng.random((T, S)) < 0.5  # (T, S)
+        if all(m.any() and not m.all() for m in (*mask, *mask.T)):
+            return mask
+
+
+# ---------------------------------------------------------------------------
+# 1. masked_attention(q, k, v, mask) -> out (..., T, Dv)
+# ---------------------------------------------------------------------------
+
+
+def _attention_reference(q, k, v, mask):
+    """dlbook's softmax(q k^T / sqrt(D), masked) v, (..., T, Dv)."""
+    return attn_np.scaled_dot_product_attention(q, k, v, mask=mask)[0]
+
+
+def _attend(q, k, v, mask, *, scale="sqrt_d", how="before", axis=-1, transpose_k=True):
+    """Attention written out, with switches for the classic slips (defaults: right)."""
+    D, Dv = q.shape[-1], v.shape[-1]
+    s = q @ (np.swapaxes(k, -1, -2) if transpose_k else k)  # (..., T, S)
+    s = s * {"sqrt_d": 1 / np.sqrt(D), "none": 1.0, "d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv)}[scale]
+    if how == "before":
+        s = np.where(mask, s, -np.inf)
+    elif how == "inverted":
+        s = np.where(mask, -np.inf, s)
+    elif how == "multiply":
+        s = s * mask
+    w = _softmax(s, axis)  # (..., T, S)
+    if how == "after":
+        w = w * mask
+    return w @ v  # (..., T, Dv)
+
+
+def _attention_cases(rng: np.random.Generator) -> list[Case]:
+    def case(lead, T, S, D, Dv, mask, label, size=1.0) -> Case:
+        q = size * rng.normal(size=(*lead, T, D))  # (..., T, D)
+        k = size * rng.normal(size=(*lead, S, D))  # (..., S, D)
+        v = rng.normal(size=(*lead, S, Dv))  # (..., S, Dv)
+        return Case((q, k, v, mask), label=label)
+
+    causal = np.tril(np.ones((5, 5), dtype=bool))  # (5, 5)
+    return [
+        case((2,), 3, 4, 4, 5, _random_mask(rng, 3, 4), "3 queries, 4 keys, a random mask"),
+        case((2, 2), 5, 5, 8, 8, causal, "2 heads of self-attention with a causal mask"),
+        case((1,), 4, 6, 16, 3, _random_mask(rng, 4, 6), "scores in the hundreds", size=30.0),
+    ]
+
+
+_ATTENTION_HINT = (
+    "s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]); s = np.where(mask, s, -np.inf); "
+    "then a softmax over the last axis (the keys), and weights @ v."
+)
+
+MASKED_ATTENTION = FunctionCheck(
+    name="masked_attention",
+    reference=_attention_reference,
+    make_cases=_attention_cases,
+    task="Return softmax(q kᵀ / √D, with the blocked scores set to −inf) @ v, "
+    "of shape (..., T, Dv).",
+    nan_hint="Did the softmax run? Subtract each row's max before np.exp (scores in the "
+    "hundreds overflow it), and apply it to the masked scores, not to −inf times v.",
+    error_hint="For batched arrays k.T reverses every axis: transpose only the last two, "
+    "np.swapaxes(k, -1, -2), so that (..., T, D) @ (..., D, S) gives (..., T, S).",
+    mistakes=[
+        Mistake(
+            "you forgot to scale the scores by 1/√D: without it their spread grows like √D, "
+            "and the softmax saturates towards one key.",
+            lambda *a: _attend(*a, scale="none"),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "you divided the scores by D instead of √D: q·k sums D products, so its standard "
+            "deviation grows like √D, and that is what the scale undoes.",
+            lambda *a: _attend(*a, scale="d"),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "you scaled by 1/√Dv, the width of v: the scale belongs to the dot products "
+            "q·k, whose length is D = q.shape[-1].",
+            lambda *a: _attend(*a, scale="sqrt_dv"),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "you applied the mask after the softmax: zeroing the blocked weights leaves each "
+            "row summing to less than 1. Set the blocked scores to −inf before the softmax, "
+            "so that the allowed weights are renormalised.",
+            lambda *a: _attend(*a, how="after"),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "your mask is inverted: you blocked the positions where mask is True. Here True "
+            "means 'may attend' (as in torch's F.scaled_dot_product_attention); "
+            "nn.MultiheadAttention's boolean attn_mask uses the opposite convention.",
+            lambda *a: _attend(*a, how="inverted"),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "you multiplied the scores by the mask: a blocked score becomes 0, not −inf, and "
+            "exp(0) = 1 still gives that key a weight.",
+            lambda *a: _attend(*a, how="multiply"),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "you ignored the mask: every query attends to every key.",
+            lambda *a: _attend(*a, how="none"),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "your softmax runs over the queries (axis −2) instead of the keys (the last "
+            "axis): each query's weights over the keys must sum to 1.",
+            lambda *a: _attend(*a, axis=-2),
+            hint=_ATTENTION_HINT,
+        ),
+        Mistake(
+            "you multiplied q by k without transposing it: with D equal to the number of "
+            "keys the shapes fit, but q @ k is not the dot products of queries with keys.",
+            lambda *a: _attend(*a, transpose_k=False),
+            hint=_ATTENTION_HINT,
+        ),
+    ],
+)
+
+
+def check_masked_attention(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(q, k, v, mask) -> out``: scaled dot-product attention with a boolean mask."""
+    return MASKED_ATTENTION.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. causal_mask(T) -> bool (T, T), lower triangular
+# ---------------------------------------------------------------------------
+#
+# A mask of 0.0 and 1.0 in the right places is refused: it reads like a boolean
+# one in np.where, but ~mask raises TypeError on floats, s[mask] takes rows 0 and
+# 1 instead of selecting, and torch's masked_fill and F.scaled_dot_product_attention
+# read a float mask as numbers to *add* to the scores.
+
+
+def _causal_reference(T):
+    """dlbook's causal mask: True where key position s <= query position t, (T, T)."""
+    return attn_np.causal_mask(T)
+
+
+def _causal_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((4,), label="T = 4"),
+        Case((7,), label="T = 7"),
+        Case((1,), label="a single position, T = 1"),
+    ]
+
+
+def _bool_kind(got: Any) -> tuple[str, str]:
+    return (
+        f"your mask has the right pattern but dtype {np.asarray(got).dtype}, not bool: ~mask "
+        "fails on floats, s[mask] picks rows 0 and 1 instead of selecting entries, and torch "
+        "adds a float mask to the scores instead of blocking them",
+        "Build it boolean: np.tril(np.ones((T, T), dtype=bool)), or add .astype(bool).",
+    )
+
+
+_CAUSAL_HINT = "np.tril(np.ones((T, T), dtype=bool)): row t (a query) may see columns 0..t."
+
+CAUSAL_MASK = TypedCheck(
+    name="causal_mask",
+    reference=_causal_reference,
+    make_cases=_causal_cases,
+    task="Return a boolean (T, T) array, True on and below the diagonal (True = may attend).",
+    kinds="b",
+    wrong_kind=_bool_kind,
+    mistakes=[
+        Mistake(
+            "your mask is upper triangular: query t may see the future positions t+1, t+2, ... "
+            "and not the past. Rows are queries, columns are keys.",
+            lambda T: np.triu(np.ones((T, T), dtype=bool)),
+            hint=_CAUSAL_HINT,
+        ),
+        Mistake(
+            "your mask marks the *blocked* positions (True above the diagonal): that is "
+            "nn.MultiheadAttention's convention. Here True means 'may attend'.",
+            lambda T: np.triu(np.ones((T, T), dtype=bool), k=1),
+            hint=_CAUSAL_HINT,
+        ),
+        Mistake(
+            "your mask leaves out the diagonal: a token cannot see itself, and the first "
+            "token then sees nothing at all (its softmax row is all −inf, NaN).",
+            lambda T: np.tril(np.ones((T, T), dtype=bool), k=-1),
+            hint=_CAUSAL_HINT,
+        ),
+        Mistake(
+            "your mask allows everything: a causal mask must hide the future.",
+            lambda T: np.ones((T, T), dtype=bool),
+            hint=_CAUSAL_HINT,
+        ),
+        Mistake(
+            "you returned an additive mask (0 where allowed, −inf where blocked): a valid "
+            "way to mask, but this exercise asks for the boolean one.",
+            lambda T: np.where(np.tril(np.ones((T, T), dtype=bool)), 0.0, -np.inf),
+            hint=_CAUSAL_HINT,
+        ),
+    ],
+)
+
+
+def check_causal_mask(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(T) -> mask``: a boolean (T, T) lower-triangular mask, True = may attend."""
+    return CAUSAL_MASK.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. split_heads(x (B, T, C), n_heads) -> (B, H, T, D) and merge_heads, its inverse
+# ---------------------------------------------------------------------------
+
+
+def _heads_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((rng.normal(size=(2, 3, 8)), 2), label="B = 2, T = 3, C = 8 in H = 2 heads of D = 4"),
+        Case((rng.normal(size=(1, 5, 12)), 3), label="T = 5, C = 12 in H = 3 heads of D = 4"),
+        Case((rng.normal(size=(2, 4, 8)), 4), label="T = H = 4, where more shapes coincide"),
+    ]
+
+
+def _split_reference(x, n_heads):
+    """dlbook's split: feature h * D + d of x becomes feature d of head h, (B, H, T, D)."""
+    return attn_np.split_heads(x, n_heads)
+
+
+def _split(x, n_heads, *, how):
+    B, T, C = x.shape
+    H, D = n_heads, C // n_heads
+    return {
+        "no_transpose": lambda: x.reshape(B, T, H, D),  # (B, T, H, D)
+        "straight": lambda: x.reshape(B, H, T, D),  # positions scrambled
+        "strided": lambda: x.reshape(B, T, D, H).transpose(0, 3, 1, 2),  # head = c % H
+        "h_is_width": lambda: x.reshape(B, T, D, H).transpose(0, 2, 1, 3),  # (B, D, T, H)
+        "d_last": lambda: x.reshape(B, T, H, D).transpose(0, 2, 3, 1),  # (B, H, D, T)
+    }[how]()
+
+
+_SPLIT_HINT = (
+    "B, T, C = x.shape; x.reshape(B, T, H, C // H) (each position's C features cut into H "
+    "blocks), then .transpose(0, 2, 1, 3) to bring the heads forward: (B, H, T, D)."
+)
+
+SPLIT_HEADS = FunctionCheck(
+    name="split_heads",
+    reference=_split_reference,
+    make_cases=_heads_cases,
+    task="Return x of shape (B, T, C) as (B, H, T, D) with D = C // H: head h gets the "
+    "features h*D .. h*D + D - 1 of every position.",
+    rtol=0.0,
+    atol=0.0,
+    mistakes=[
+        Mistake(
+            "you reshaped to (B, T, H, D) but forgot to transpose: the heads must come "
+            "before the time axis, (B, H, T, D), so that each head attends over T.",
+            lambda x, n: _split(x, n, how="no_transpose"),
+            hint=_SPLIT_HINT,
+        ),
+        Mistake(
+            "you reshaped straight to (B, H, T, D): the shape is right, but a reshape keeps "
+            "NumPy's memory order, so each 'head' holds whole positions (the first T / H "
+            "positions' features) instead of one block of features of every position.",
+            lambda x, n: _split(x, n, how="straight"),
+            hint=_SPLIT_HINT,
+        ),
+        Mistake(
+            "you swapped the head and head-width axes in the reshape, (B, T, D, H): head h "
+            "then gets the features h, h + H, h + 2H, ... (every H-th one) instead of a "
+            "contiguous block.",
+            lambda x, n: _split(x, n, how="strided"),
+            hint=_SPLIT_HINT,
+        ),
+        Mistake(
+            "you used n_heads as the width of each head: C must be cut into H heads of "
+            "D = C // H features, not into C // H heads of H.",
+            lambda x, n: _split(x, n, how="h_is_width"),
+            hint=_SPLIT_HINT,
+        ),
+        Mistake(
+            "you returned (B, H, D, T): the last two axes must be (T, D), positions then "
+            "features, so that q @ kᵀ works per head.",
+            lambda x, n: _split(x, n, how="d_last"),
+            hint=_SPLIT_HINT,
+        ),
+    ],
+)
+
+
+def check_split_heads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x (B, T, C), n_heads) -> (B, H, T, D)``."""
+    return SPLIT_HEADS.run(fn, time_budget=time_budget)
+
+
+def _merge_cases(rng: np.random.Generator) -> list[Case]:
+    """The same shapes as split's, each given already split: (B, H, T, D)."""
+    return [
+        Case((attn_np.split_heads(*c.args),), label=c.label.replace(" in ", " split into "))
+        for c in _heads_cases(rng)
+    ]
+
+
+def _merge_reference(x):
+    """dlbook's merge, the inverse of split: head h's feature d becomes feature h * D + d."""
+    return attn_np.merge_heads(x)
+
+
+def _merge(x, *, how):
+    B, H, T, D = x.shape
+    return {
+        "straight": lambda: x.reshape(B, T, H * D),  # no transpose
+        "strided": lambda: x.transpose(0, 2, 3, 1).reshape(B, T, H * D),  # feature d * H + h
+        "no_reshape": lambda: x.transpose(0, 2, 1, 3),  # (B, T, H, D)
+        "time": lambda: np.concatenate(list(np.moveaxis(x, 1, 0)), axis=1),  # (B, H*T, D)
+        "sum": lambda: x.sum(axis=1),  # (B, T, D)
+        "mean": lambda: x.mean(axis=1),  # (B, T, D)
+    }[how]()
+
+
+_MERGE_HINT = (
+    "B, H, T, D = x.shape; x.transpose(0, 2, 1, 3) gives (B, T, H, D), then "
+    ".reshape(B, T, H * D): the exact inverse of split_heads."
+)
+_NOT_INVERSE = "so merge_heads(split_heads(x, H)) does not give x back"
+
+MERGE_HEADS = FunctionCheck(
+    name="merge_heads",
+    reference=_merge_reference,
+    make_cases=_merge_cases,
+    task="Return x of shape (B, H, T, D) as (B, T, H * D), the inverse of split_heads: "
+    "head h's features go to h*D .. h*D + D - 1.",
+    rtol=0.0,
+    atol=0.0,
+    mistakes=[
+        Mistake(
+            f"you reshaped straight to (B, T, C) without moving the heads back behind the "
+            f"time axis first: the shape is right but the values are scrambled, {_NOT_INVERSE}.",
+            lambda x: _merge(x, how="straight"),
+            hint=_MERGE_HINT,
+        ),
+        Mistake(
+            f"you put the head axis last before reshaping, (B, T, D, H): feature d of head h "
+            f"lands at d * H + h instead of h * D + d, {_NOT_INVERSE}.",
+            lambda x: _merge(x, how="strided"),
+            hint=_MERGE_HINT,
+        ),
+        Mistake(
+            "you transposed to (B, T, H, D) but forgot to reshape the last two axes into C.",
+            lambda x: _merge(x, how="no_reshape"),
+            hint=_MERGE_HINT,
+        ),
+        Mistake(
+            "you concatenated the heads along the time axis: they belong side by side in the "
+            "features of each position, (B, T, H * D).",
+            lambda x: _merge(x, how="time"),
+            hint=_MERGE_HINT,
+        ),
+        Mistake(
+            "you summed the heads instead of concatenating them: each head's D features keep "
+            "their own place in the C = H * D features.",
+            lambda x: _merge(x, how="sum"),
+            hint=_MERGE_HINT,
+        ),
+        Mistake(
+            "you averaged the heads instead of concatenating them: each head's D features "
+            "keep their own place in the C = H * D features.",
+            lambda x: _merge(x, how="mean"),
+            hint=_MERGE_HINT,
+        ),
+    ],
+)
+
+
+def check_merge_heads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x (B, H, T, D)) -> (B, T, C)``, the inverse of split_heads."""
+    return MERGE_HEADS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. sinusoidal_encoding(T, C) -> (T, C), interleaved sin and cos
+# ---------------------------------------------------------------------------
+#
+# PE[pos, 2i] = sin(pos / 10000^(2i/C)) and PE[pos, 2i+1] = cos(pos / 10000^(2i/C)):
+# the columns 2i and 2i+1 form a pair with one frequency. Putting all the sines
+# first and all the cosines after is a permutation of the same columns, as valid
+# for a model, but not the layout asked for.
+
+
+def _sinusoidal_reference(T, C):
+    """dlbook's encoding (Vaswani et al., 2017), interleaved sin/cos pairs, (T, C)."""
+    return positional.sinusoidal_encoding(T, C)
+
+
+def _sinusoid(T, C, *, exponent="2i", first=0, swap=False, halves=False, transpose=False):
+    """The encoding written out, with switches for the classic slips (defaults: right)."""
+    pos = np.arange(first, first + T)[:, None]  # (T, 1)
+    two_i = np.arange(0, C, 2)  # (C/2,): 2i for each pair
+    power = {"2i": two_i, "i": two_i // 2, "j": None}[exponent]
+    sin, cos = (np.cos, np.sin) if swap else (np.sin, np.cos)
+    if power is None:  # every column its own frequency 10000^(j/C)
+        angle = pos / 10000.0 ** (np.arange(C) / C)  # (T, C)
+        pe = np.where(np.arange(C) % 2 == 0, sin(angle), cos(angle))
+    else:
+        angle = pos / 10000.0 ** (power / C)  # (T, C/2)
+        pe = np.empty((T, C))
+        if halves:
+            pe[:, : C // 2], pe[:, C // 2 :] = sin(angle), cos(angle)
+        else:
+            pe[:, 0::2], pe[:, 1::2] = sin(angle), cos(angle)
+    return pe.T if transpose else pe
+
+
+def _sinusoidal_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((6, 8), label="T = 6 positions, C = 8 channels"),
+        Case((50, 16), label="T = 50, C = 16"),
+        Case((3, 4), label="T = 3, C = 4"),
+    ]
+
+
+_PE_HINT = (
+    "pos = np.arange(T)[:, None]; freq = 10000.0 ** (-np.arange(0, C, 2) / C); "
+    "pe[:, 0::2] = np.sin(pos * freq); pe[:, 1::2] = np.cos(pos * freq)."
+)
+
+SINUSOIDAL_ENCODING = FunctionCheck(
+    name="sinusoidal_encoding",
+    reference=_sinusoidal_reference,
+    make_cases=_sinusoidal_cases,
+    task="Return PE of shape (T, C) with PE[pos, 2i] = sin(pos / 10000^(2i/C)) and "
+    "PE[pos, 2i+1] = cos(pos / 10000^(2i/C)).",
+    mistakes=[
+        Mistake(
+            "you swapped sin and cos: the even columns 2i hold the sines, the odd columns "
+            "2i + 1 the cosines.",
+            lambda T, C: _sinusoid(T, C, swap=True),
+            hint=_PE_HINT,
+        ),
+        Mistake(
+            "your exponent is i/C instead of 2i/C (i numbers the pairs): your frequencies fall "
+            "only to 10000^(−1/2), so the slowest pair repeats far too soon.",
+            lambda T, C: _sinusoid(T, C, exponent="i"),
+            hint=_PE_HINT,
+        ),
+        Mistake(
+            "the sin and the cos of a pair have different frequencies: you used the column "
+            "index j in 10000^(j/C), but both columns 2i and 2i + 1 use 10000^(2i/C).",
+            lambda T, C: _sinusoid(T, C, exponent="j"),
+            hint="Compute one frequency per pair, 10000 ** (-np.arange(0, C, 2) / C). " + _PE_HINT,
+        ),
+        Mistake(
+            "you put all the sines first and all the cosines after (concatenated halves, as "
+            "tensor2tensor does): a permutation of the same columns, fine for a model, but "
+            "this exercise asks for the interleaved layout of Vaswani et al.",
+            lambda T, C: _sinusoid(T, C, halves=True),
+            hint="Interleave: pe[:, 0::2] = sin, pe[:, 1::2] = cos. " + _PE_HINT,
+        ),
+        Mistake(
+            "your encoding is transposed, (C, T): one row per position is expected, so that "
+            "it adds to the (T, C) embeddings.",
+            lambda T, C: _sinusoid(T, C, transpose=True),
+            hint=_PE_HINT,
+        ),
+        Mistake(
+            "your positions start at 1: the first position is 0, with PE[0] = [0, 1, 0, 1, ...].",
+            lambda T, C: _sinusoid(T, C, first=1),
+            hint=_PE_HINT,
+        ),
+    ],
+)
+
+
+def check_sinusoidal_encoding(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(T, C) -> PE (T, C)``: the interleaved sinusoidal positional encoding."""
+    return SINUSOIDAL_ENCODING.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. layer_norm_forward(x, gamma, beta, eps) -> y, normalised over the last axis
+# ---------------------------------------------------------------------------
+
+
+def _layer_norm_reference(x, gamma, beta, eps):
+    """dlbook's LayerNorm: gamma (x - mu) / sqrt(var + eps) + beta over the last axis."""
+    return norm_np.layer_norm(x, gamma, beta, eps)
+
+
+def _ln(x, gamma, beta, eps, *, axes=(-1,), ddof=0, denom="sqrt_var_eps", affine="gb",
+        center=True):  # fmt: skip
+    """LayerNorm written out, with switches for the classic slips (defaults: right)."""
+    axes = tuple(range(x.ndim - 1)) if axes == "batch" else axes
+    mu = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, ddof=ddof)
+    spread = {
+        "sqrt_var_eps": lambda: np.sqrt(var + eps),
+        "eps_outside": lambda: np.sqrt(var) + eps,
+        "var": lambda: var + eps,
+        "sqrt_std": lambda: np.sqrt(np.sqrt(var) + eps),
+    }[denom]()
+    xhat = (x - mu if center else x) / spread
+    return {"gb": gamma * xhat + beta, "": xhat, "g": gamma * xhat, "b": xhat + beta,
+            "swap": beta * xhat + gamma}[affine]  # fmt: skip
+
+
+def _layer_norm_cases(rng: np.random.Generator) -> list[Case]:
+    def case(shape, eps, label, shift=0.0, scale=1.0) -> Case:
+        x = shift + scale * rng.normal(size=shape)
+        C = shape[-1]
+        gamma, beta = rng.uniform(0.5, 2.0, size=C), rng.normal(size=C)  # (C,), (C,)
+        return Case((x, gamma, beta, eps), label=label)
+
+    return [
+        case((4, 6), 0.1, "4 rows of 6 features, with a large eps = 0.1 so that its place shows"),
+        case((2, 3, 8), 1e-5, "a batch of sequences, features near 100", shift=100.0, scale=3.0),
+        case((5, 4), 1e-5, "small features (about 0.001), where eps matters", scale=1e-3),
+    ]
+
+
+_LN_HINT = (
+    "mu = x.mean(axis=-1, keepdims=True); var = x.var(axis=-1, keepdims=True); "
+    "y = gamma * (x - mu) / np.sqrt(var + eps) + beta."
+)
+
+
+def _ln_mistake(explanation: str, hint: str = _LN_HINT, **switches: Any) -> Mistake:
+    return Mistake(explanation, lambda *a: _ln(*a, **switches), hint=hint)
+
+
+LAYER_NORM_FORWARD = FunctionCheck(
+    name="layer_norm_forward",
+    reference=_layer_norm_reference,
+    make_cases=_layer_norm_cases,
+    task="Return gamma * (x - mu) / sqrt(var + eps) + beta, with mu and var (biased) over "
+    "the last axis of x.",
+    nan_hint="Is a variance negative, or eps missing where a variance is 0?",
+    mistakes=[
+        _ln_mistake(
+            "you normalised over the batch axis: that is BatchNorm. LayerNorm normalises each "
+            "row (each token) over its own features, the last axis.",
+            "Use axis=-1 with keepdims=True. " + _LN_HINT,
+            axes="batch",
+        ),
+        _ln_mistake(
+            "you normalised over the whole array at once: LayerNorm takes one mean and one "
+            "variance per row, over the last axis.",
+            "Use axis=-1 with keepdims=True. " + _LN_HINT,
+            axes=None,
+        ),
+        _ln_mistake(
+            "your variance is the unbiased one (ddof=1, divided by C − 1): LayerNorm, like "
+            "PyTorch's, divides by C.",
+            "np.var's default ddof=0 is the one: " + _LN_HINT,
+            ddof=1,
+        ),
+        _ln_mistake(
+            "you added eps outside the square root, √var + ε; it belongs inside, √(var + ε).",
+            denom="eps_outside",
+        ),
+        _ln_mistake(
+            "you divided by var + ε instead of √(var + ε): the standard deviation has the "
+            "units of x, the variance their square.",
+            denom="var",
+        ),
+        _ln_mistake(
+            "you took the square root of the standard deviation: divide by √(var + ε), the "
+            "square root of the variance.",
+            denom="sqrt_std",
+        ),
+        _ln_mistake(
+            "you forgot to subtract the mean: divide x − mu, not x, by the standard deviation.",
+            center=False,
+        ),
+        _ln_mistake("you forgot gamma and beta, the learnable scale and shift.", affine=""),
+        _ln_mistake("you forgot beta, the learnable shift: add it after scaling.", affine="g"),
+        _ln_mistake("you forgot gamma, the learnable scale: multiply by it.", affine="b"),
+        _ln_mistake(
+            "you swapped gamma and beta: gamma scales, beta shifts, y = gamma * x̂ + beta.",
+            affine="swap",
+        ),
+    ],
+)
+
+
+def check_layer_norm_forward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, gamma, beta, eps) -> y``: LayerNorm over the last axis."""
+    return LAYER_NORM_FORWARD.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 6. gpt_parameter_count(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4) -> int
+# ---------------------------------------------------------------------------
+#
+# dlbook's GPT (dlbook.gpt.config): token and position embeddings; per block two
+# LayerNorms (gamma and beta), attention with W_q, W_k, W_v, W_o (C, C) and their
+# biases, an MLP C -> rC -> C with biases; a final LayerNorm; an output head (C, V)
+# untied from the token embedding and without a bias.
+
+
+def _gpt_reference(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+    """dlbook.gpt.config.count_parameters(...)["total"] (the count does not depend on n_head)."""
+    config = GPTConfig(vocab_size, block_size, n_layer, 1, n_embd, mlp_ratio, bias=True)
+    return count_parameters(config)["total"]
+
+
+def _gpt_count(V, T, L, C, mlp_ratio=4, *, linear_bias=True, ln_beta=True, pos=True, ln=True,
+               ln_f=True, w_o=True, ratio=None, head=1, head_bias=False, blocks=None):  # fmt: skip
+    """The count written out, with switches for the classic slips (defaults: right)."""
+    r = mlp_ratio if ratio is None else ratio
+    ln_params = (2 if ln_beta else 1) * C if ln else 0  # one LayerNorm: gamma (and beta)
+    n_proj = 4 if w_o else 3  # q, k, v (and the output projection o)
+    attn = n_proj * C * C + linear_bias * n_proj * C
+    mlp = 2 * r * C * C + linear_bias * (r * C + C)
+    block = 2 * ln_params + attn + mlp
+    total = V * C + pos * T * C + (L if blocks is None else blocks) * block
+    total += ln_params if ln_f else 0
+    return total + head * C * V + head_bias * V
+
+
+def _gpt_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((65, 32, 2, 16), label="a character model: V = 65, T = 32, L = 2, C = 16"),
+        Case((50257, 1024, 12, 768), label="GPT-2 small's sizes, with an untied head"),
+        Case((100, 16, 3, 24), {"mlp_ratio": 2}, label="an MLP of width 2C"),
+    ]
+
+
+_GPT_HINT = (
+    "Per block: 2 LayerNorms of 2C, attention 4C² + 4C, MLP 2rC² + rC + C. Then add "
+    "V·C + T·C for the embeddings, 2C for the final LayerNorm and C·V for the head."
+)
+
+
+def _gpt_mistake(explanation: str, **switches: Any) -> Mistake:
+    return Mistake(
+        explanation,
+        lambda V, T, L, C, mlp_ratio=4: _gpt_count(V, T, L, C, mlp_ratio, **switches),
+        hint=_GPT_HINT,
+    )
+
+
+def _int_kind(got: Any) -> tuple[str, str]:
+    return (
+        f"your count is right but it is {describe_type(got)}: a count of parameters is an integer",
+        "Use integer arithmetic (// rather than /), or return int(...).",
+    )
+
+
+GPT_PARAMETER_COUNT = TypedCheck(
+    name="gpt_parameter_count",
+    reference=_gpt_reference,
+    make_cases=_gpt_cases,
+    task="Return the total number of parameters of dlbook's GPT, an int: embeddings, L "
+    "blocks, the final LayerNorm and the untied head without a bias.",
+    rtol=0.0,
+    atol=0.5,  # counts are exact
+    kinds="iu",
+    wrong_kind=_int_kind,
+    mistakes=[
+        _gpt_mistake(
+            "you forgot the biases of the linear layers: attention has 4C of them (q, k, v "
+            "and the output projection) and the MLP rC + C, in every block.",
+            linear_bias=False,
+        ),
+        _gpt_mistake(
+            "you forgot every bias, those of the linear layers and the LayerNorms' beta.",
+            linear_bias=False,
+            ln_beta=False,
+        ),
+        _gpt_mistake(
+            "you forgot the LayerNorms' beta: each LayerNorm has a scale gamma and a "
+            "shift beta, 2C parameters.",
+            ln_beta=False,
+        ),
+        _gpt_mistake(
+            "you forgot the position embedding, block_size × n_embd parameters.",
+            pos=False,
+        ),
+        _gpt_mistake(
+            "you forgot the LayerNorms: two per block and a final one, 2C parameters each "
+            "(gamma and beta).",
+            ln=False,
+        ),
+        _gpt_mistake(
+            "you forgot the final LayerNorm (ln_f, 2C parameters) after the last block.",
+            ln_f=False,
+        ),
+        _gpt_mistake(
+            "you counted attention as 3C² (q, k and v) and forgot the output projection "
+            "W_o, another C² + C.",
+            w_o=False,
+        ),
+        _gpt_mistake(
+            "your MLP has hidden width C: its hidden layer is mlp_ratio × C wide (4C by "
+            "default), so it has 2·rC² weights.",
+            ratio=1,
+        ),
+        _gpt_mistake(
+            "you left out the output head: with tied weights (as GPT-2) it shares the token "
+            "embedding's matrix, but dlbook's head is untied, C × V parameters of its own.",
+            head=0,
+        ),
+        _gpt_mistake(
+            "you gave the output head a bias: dlbook's head has none (the final LayerNorm's "
+            "beta already shifts its input).",
+            head_bias=True,
+        ),
+        _gpt_mistake(
+            "you counted one block: there are n_layer of them, each with its own weights.",
+            blocks=1,
+        ),
+    ],
+)
+
+
+def check_gpt_parameter_count(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4) -> int``."""
+    return GPT_PARAMETER_COUNT.run(fn, time_budget=time_budget)
+
+
+__all__ = [
+    "TypedCheck",
+    "check_causal_mask",
+    "check_gpt_parameter_count",
+    "check_layer_norm_forward",
+    "check_masked_attention",
+    "check_merge_heads",
+    "check_sinusoidal_encoding",
+    "check_split_heads",
+]

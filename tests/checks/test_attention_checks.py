@@ -1,0 +1,547 @@
+"""Chapter 4's checks: the reference passes, and each classic mistake is rejected by name.
+
+The wrong implementations below are written the way a learner would write them,
+independently of the check's own mistake functions, so that a test fails if a
+check stops recognising a mistake it claims to name.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from dlbook.attention import numpy_backend as attn_np
+from dlbook.checks import attention as attn_checks
+from dlbook.checks.attention import (
+    check_causal_mask,
+    check_gpt_parameter_count,
+    check_layer_norm_forward,
+    check_masked_attention,
+    check_merge_heads,
+    check_sinusoidal_encoding,
+    check_split_heads,
+)
+
+# ---------------------------------------------------------------------------
+# Correct solutions, written as the solutions notebook writes them
+# ---------------------------------------------------------------------------
+
+
+def masked_attention(q, k, v, mask):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    s = np.where(mask, s, -np.inf)
+    w = np.exp(s - s.max(axis=-1, keepdims=True))
+    return (w / w.sum(axis=-1, keepdims=True)) @ v
+
+
+def causal_mask(T):
+    return np.tril(np.ones((T, T), dtype=bool))
+
+
+def split_heads(x, n_heads):
+    B, T, C = x.shape
+    return x.reshape(B, T, n_heads, C // n_heads).transpose(0, 2, 1, 3)
+
+
+def merge_heads(x):
+    B, H, T, D = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(B, T, H * D)
+
+
+def sinusoidal_encoding(T, C):
+    angle = np.arange(T)[:, None] / 10000.0 ** (np.arange(0, C, 2) / C)
+    pe = np.zeros((T, C))
+    pe[:, 0::2], pe[:, 1::2] = np.sin(angle), np.cos(angle)
+    return pe
+
+
+def layer_norm_forward(x, gamma, beta, eps):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def gpt_parameter_count(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+    C, hidden = n_embd, mlp_ratio * n_embd
+    block = 2 * 2 * C + (4 * C * C + 4 * C) + (C * hidden + hidden + hidden * C + C)
+    return (vocab_size + block_size) * C + n_layer * block + 2 * C + C * vocab_size
+
+
+# name -> (check, dlbook's reference, a learner's correct solution)
+CHECKS = {
+    "masked_attention": (
+        check_masked_attention,
+        attn_checks._attention_reference,
+        masked_attention,
+    ),
+    "causal_mask": (check_causal_mask, attn_np.causal_mask, causal_mask),
+    "split_heads": (check_split_heads, attn_np.split_heads, split_heads),
+    "merge_heads": (check_merge_heads, attn_np.merge_heads, merge_heads),
+    "sinusoidal_encoding": (
+        check_sinusoidal_encoding,
+        attn_checks._sinusoidal_reference,
+        sinusoidal_encoding,
+    ),
+    "layer_norm_forward": (
+        check_layer_norm_forward,
+        attn_checks._layer_norm_reference,
+        layer_norm_forward,
+    ),
+    "gpt_parameter_count": (
+        check_gpt_parameter_count,
+        attn_checks._gpt_reference,
+        gpt_parameter_count,
+    ),
+}
+
+# ---------------------------------------------------------------------------
+# Problems every check must explain: stub, crash, wrong type or shape, NaN, runaway loop
+# ---------------------------------------------------------------------------
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError  # your code here
+
+
+def _crash(*args, **kwargs):
+    return [][1]
+
+
+def _runaway(*args, **kwargs):
+    while True:
+        time.sleep(0.01)
+
+
+def _no_return(*args, **kwargs):
+    np.zeros(3)
+
+
+def _broken(solution):
+    """(NaN output, wrong type, wrong shape) made from a correct solution."""
+    return (
+        lambda *a, **kw: np.asarray(solution(*a, **kw)) * np.nan,
+        lambda *a, **kw: np.atleast_1d(solution(*a, **kw)).tolist(),
+        lambda *a, **kw: np.stack([np.asarray(solution(*a, **kw))] * 2),
+    )
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_reference_and_solution_pass(name):
+    check, reference, solution = CHECKS[name]
+    for fn in (reference, solution):
+        result = check(fn)
+        assert result.passed, str(result)
+        assert str(result).startswith(f"✅ {name}: correct on ")
+
+
+@pytest.mark.parametrize("name", CHECKS)
+@pytest.mark.parametrize(
+    "student, words",
+    [(_stub, "not implemented yet"), (_crash, "raised IndexError"), (_no_return, "None")],
+)
+def test_generic_problems_are_named(name, student, words):
+    result = CHECKS[name][0](student)
+    assert not result.passed
+    assert words in result.message, str(result)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+@pytest.mark.parametrize(
+    "which, words", [(0, "NaN"), (1, "a Python list"), (2, "shape")], ids=["nan", "type", "shape"]
+)
+def test_nan_wrong_type_and_wrong_shape_are_named(name, which, words):
+    result = CHECKS[name][0](_broken(CHECKS[name][2])[which])
+    assert not result.passed
+    assert words in result.message, str(result)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_runaway_loop_is_stopped_within_the_budget(name):
+    start = time.perf_counter()
+    result = CHECKS[name][0](_runaway, time_budget=0.3)
+    assert time.perf_counter() - start < 1.5
+    assert "too slow" in result.message and "vectorise" in result.hint
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_not_a_function(name):
+    result = CHECKS[name][0](42)
+    assert not result.passed and "expected a function" in result.message
+
+
+def test_checks_are_deterministic_and_leave_global_rng_alone():
+    state = np.random.get_state()[1].copy()
+    wrong = lambda q, k, v, mask: masked_attention(q, k, v, ~mask)  # noqa: E731
+    assert str(check_masked_attention(wrong)) == str(check_masked_attention(wrong))
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+def test_attention_cases_block_part_of_every_row_and_column():
+    """A mask mistake must show in every row, and no row may be blocked whichever way it reads."""
+    first = attn_checks._attention_cases(np.random.default_rng(0))[0]
+    mask = first.args[3]
+    for lines in (mask, mask.T):
+        assert all(line.any() and not line.all() for line in lines)
+
+
+# ---------------------------------------------------------------------------
+# The references follow PyTorch
+# ---------------------------------------------------------------------------
+
+
+def test_attention_reference_follows_torch_sdpa():
+    torch = pytest.importorskip("torch")
+    for case in attn_checks._attention_cases(np.random.default_rng(0)):
+        q, k, v, mask = (torch.tensor(a) for a in case.args)
+        expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        ours = attn_checks._attention_reference(*case.args)
+        assert np.allclose(ours, expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_reference_follows_torch():
+    torch = pytest.importorskip("torch")
+    for case in attn_checks._layer_norm_cases(np.random.default_rng(0)):
+        x, gamma, beta, eps = case.args
+        expected = torch.nn.functional.layer_norm(
+            torch.tensor(x), (x.shape[-1],), torch.tensor(gamma), torch.tensor(beta), eps
+        )
+        assert np.allclose(
+            attn_checks._layer_norm_reference(*case.args), expected.numpy(), rtol=1e-9, atol=1e-12
+        )
+
+
+def test_written_out_mistake_functions_are_right_with_no_switch():
+    """The mistakes flip switches of written-out versions: with none flipped, they are right."""
+    rng = np.random.default_rng(0)
+    for case in attn_checks._attention_cases(rng):
+        assert np.allclose(
+            attn_checks._attend(*case.args), attn_checks._attention_reference(*case.args)
+        )
+    for T, C in [(6, 8), (50, 16)]:
+        assert np.allclose(attn_checks._sinusoid(T, C), attn_checks._sinusoidal_reference(T, C))
+    for case in attn_checks._layer_norm_cases(rng):
+        assert np.allclose(
+            attn_checks._ln(*case.args), attn_checks._layer_norm_reference(*case.args)
+        )
+    for case in attn_checks._gpt_cases(rng):
+        assert attn_checks._gpt_count(*case.args, **case.kwargs) == attn_checks._gpt_reference(
+            *case.args, **case.kwargs
+        )
+
+
+# ---------------------------------------------------------------------------
+# 1. masked_attention
+# ---------------------------------------------------------------------------
+
+
+def _learner_attention(*, scale=None, mask_after=False, inverted=False, multiply=False,
+                       ignore_mask=False, axis=-1, k_as_is=False):  # fmt: skip
+    """A learner's attention with one slip: scores, a mask, a softmax, a weighted sum."""
+
+    def fn(q, k, v, mask):
+        scores = q @ (k if k_as_is else k.swapaxes(-1, -2))
+        d = q.shape[-1]
+        scores = scores / (np.sqrt(d) if scale is None else scale(q, v))
+        if multiply:
+            scores = scores * mask
+        elif inverted:
+            scores = np.where(mask, -1e9, scores)
+        elif not (mask_after or ignore_mask):
+            scores = np.where(mask, scores, -1e9)
+        e = np.exp(scores - scores.max(axis=axis, keepdims=True))
+        weights = e / e.sum(axis=axis, keepdims=True)
+        if mask_after:
+            weights = np.where(mask, weights, 0.0)
+        return weights @ v
+
+    return fn
+
+
+def _naive_softmax_attention(q, k, v, mask):
+    s = np.where(mask, q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[-1]), -np.inf)
+    return (np.exp(s) / np.exp(s).sum(axis=-1, keepdims=True)) @ v
+
+
+def _batched_k_dot_t(q, k, v, mask):
+    return masked_attention(q, np.swapaxes(k.T, -1, -2), v, mask)  # k.T reverses every axis
+
+
+def _attention_in_place(q, k, v, mask):
+    q /= np.sqrt(q.shape[-1])
+    return masked_attention(q * np.sqrt(q.shape[-1]), k, v, mask)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_learner_attention(scale=lambda q, v: 1.0), "forgot to scale"),
+        (_learner_attention(scale=lambda q, v: q.shape[-1]), "by D instead of √D"),
+        (_learner_attention(scale=lambda q, v: np.sqrt(v.shape[-1])), "1/√Dv"),
+        (_learner_attention(mask_after=True), "after the softmax"),
+        (_learner_attention(inverted=True), "mask is inverted"),
+        (_learner_attention(multiply=True), "multiplied the scores by the mask"),
+        (_learner_attention(ignore_mask=True), "ignored the mask"),
+        (_learner_attention(axis=-2), "over the queries"),
+        (_learner_attention(k_as_is=True), "without transposing"),
+        (_naive_softmax_attention, "NaN"),
+        (_attention_in_place, "changed its input `q` in place"),
+    ],
+)
+def test_masked_attention_mistakes(student, words):
+    result = check_masked_attention(student)
+    assert not result.passed
+    assert words in str(result), str(result)
+
+
+def test_masked_attention_k_dot_t_error_is_explained():
+    result = check_masked_attention(_batched_k_dot_t)
+    assert "raised ValueError" in result.message
+    assert "np.swapaxes(k, -1, -2)" in result.hint
+
+
+def test_naive_softmax_overflow_gets_the_max_hint():
+    result = check_masked_attention(_naive_softmax_attention)
+    assert "scores in the hundreds" in result.message and "max" in result.hint
+
+
+# ---------------------------------------------------------------------------
+# 2. causal_mask
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda T: np.triu(np.ones((T, T))).astype(bool), "upper triangular"),
+        (lambda T: np.arange(T)[:, None] < np.arange(T)[None, :], "*blocked* positions"),
+        (lambda T: np.arange(T)[:, None] > np.arange(T)[None, :], "leaves out the diagonal"),
+        (lambda T: np.full((T, T), True), "allows everything"),
+        (lambda T: np.triu(np.full((T, T), -np.inf), k=1), "additive mask"),
+        (lambda T: np.tril(np.ones((T, T))), "dtype float64, not bool"),
+        (lambda T: np.tril(np.ones((T, T), dtype=int)), "not bool"),
+        (lambda T: np.tril(np.ones((T, T + 1), dtype=bool)), "shape"),
+        (lambda T: np.ones(T, dtype=bool), "shape"),
+    ],
+)
+def test_causal_mask_mistakes(student, words):
+    result = check_causal_mask(student)
+    assert not result.passed
+    assert words in str(result), str(result)
+
+
+def test_a_float_mask_is_refused_with_a_reason():
+    result = check_causal_mask(lambda T: np.tril(np.ones((T, T))))
+    assert "right pattern" in result.message and "astype(bool)" in result.hint
+
+
+# ---------------------------------------------------------------------------
+# 3. split_heads and merge_heads
+# ---------------------------------------------------------------------------
+
+
+def _split_loop_of_heads(x, n_heads):  # contiguous blocks, but every H-th feature
+    return np.stack([x[:, :, h::n_heads] for h in range(n_heads)], axis=1)
+
+
+def _merge_strided(x):
+    B, H, T, D = x.shape
+    out = np.zeros((B, T, H * D))
+    for h in range(H):
+        out[:, :, h::H] = x[:, h]
+    return out
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda x, n: x.reshape(*x.shape[:2], n, -1), "forgot to transpose"),
+        (lambda x, n: x.reshape(x.shape[0], n, x.shape[1], -1), "reshaped straight"),
+        (_split_loop_of_heads, "swapped the head and head-width"),
+        (lambda x, n: x.reshape(*x.shape[:2], -1, n).swapaxes(1, 2), "n_heads as the width"),
+        (lambda x, n: np.moveaxis(x.reshape(*x.shape[:2], n, -1), 1, 3), "(B, H, D, T)"),
+    ],
+)
+def test_split_heads_mistakes(student, words):
+    result = check_split_heads(student)
+    assert not result.passed
+    assert words in str(result), str(result)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda x: x.reshape(x.shape[0], x.shape[2], -1), "reshaped straight"),
+        (_merge_strided, "(B, T, D, H)"),
+        (lambda x: np.swapaxes(x, 1, 2), "forgot to reshape"),
+        (lambda x: np.concatenate([x[:, h] for h in range(x.shape[1])], axis=1), "time axis"),
+        (lambda x: x.sum(axis=1), "summed the heads"),
+        (lambda x: x.mean(axis=1), "averaged the heads"),
+    ],
+)
+def test_merge_heads_mistakes(student, words):
+    result = check_merge_heads(student)
+    assert not result.passed
+    assert words in str(result), str(result)
+
+
+def test_merge_mistakes_say_it_is_not_the_inverse_of_split():
+    result = check_merge_heads(lambda x: x.reshape(x.shape[0], x.shape[2], -1))
+    assert "does not give x back" in result.message
+
+
+def test_merge_cases_are_split_inputs():
+    for case in attn_checks._merge_cases(np.random.default_rng(0)):
+        (x,) = case.args
+        assert np.array_equal(split_heads(merge_heads(x), x.shape[1]), x)
+
+
+# ---------------------------------------------------------------------------
+# 4. sinusoidal_encoding
+# ---------------------------------------------------------------------------
+
+
+def _learner_pe(*, swap=False, exponent=None, halves=False, start=0, transpose=False):
+    def fn(T, C):
+        pe = np.zeros((T, C))
+        for pos in range(start, start + T):
+            for i in range(C // 2):
+                power = 2 * i / C if exponent is None else exponent(i, C)
+                angle = pos / 10000**power
+                a, b = (np.cos(angle), np.sin(angle)) if swap else (np.sin(angle), np.cos(angle))
+                cols = (i, i + C // 2) if halves else (2 * i, 2 * i + 1)
+                pe[pos - start, cols[0]], pe[pos - start, cols[1]] = a, b
+        return pe.T if transpose else pe
+
+    return fn
+
+
+def _pe_column_frequency(T, C):
+    j = np.arange(C)
+    angle = np.arange(T)[:, None] / 10000 ** (j / C)
+    return np.where(j % 2 == 0, np.sin(angle), np.cos(angle))
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_learner_pe(swap=True), "swapped sin and cos"),
+        (_learner_pe(exponent=lambda i, C: i / C), "i/C instead of 2i/C"),
+        (_pe_column_frequency, "different frequencies"),
+        (_learner_pe(halves=True), "concatenated halves"),
+        (_learner_pe(transpose=True), "transposed"),
+        (_learner_pe(start=1), "start at 1"),
+    ],
+)
+def test_sinusoidal_encoding_mistakes(student, words):
+    result = check_sinusoidal_encoding(student)
+    assert not result.passed
+    assert words in str(result), str(result)
+
+
+# ---------------------------------------------------------------------------
+# 5. layer_norm_forward
+# ---------------------------------------------------------------------------
+
+
+def _std(x, axis):
+    return np.sqrt(((x - x.mean(axis=axis, keepdims=True)) ** 2).mean(axis=axis, keepdims=True))
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda x, g, b, e: g * (x - x.mean(0)) / np.sqrt(x.var(0) + e) + b, "BatchNorm"),
+        (lambda x, g, b, e: g * (x - x.mean()) / np.sqrt(x.var() + e) + b, "whole array"),
+        (
+            lambda x, g, b, e: (
+                g * (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, ddof=1, keepdims=True) + e)
+                + b
+            ),
+            "unbiased",
+        ),  # fmt: skip
+        (
+            lambda x, g, b, e: g * (x - x.mean(-1, keepdims=True)) / (_std(x, -1) + e) + b,
+            "outside the square root",
+        ),
+        (
+            lambda x, g, b, e: g * (x - x.mean(-1, keepdims=True)) / (_std(x, -1) ** 2 + e) + b,
+            "var + ε instead",
+        ),
+        (
+            lambda x, g, b, e: g * (x - x.mean(-1, keepdims=True)) / np.sqrt(_std(x, -1) + e) + b,
+            "square root of the standard deviation",
+        ),
+        (lambda x, g, b, e: g * x / np.sqrt(_std(x, -1) ** 2 + e) + b, "subtract the mean"),
+        (lambda x, g, b, e: layer_norm_forward(x, 1.0, 0.0, e), "forgot gamma and beta"),
+        (lambda x, g, b, e: layer_norm_forward(x, g, 0.0, e), "forgot beta"),
+        (lambda x, g, b, e: layer_norm_forward(x, 1.0, b, e), "forgot gamma"),
+        (lambda x, g, b, e: layer_norm_forward(x, b, g, e), "swapped gamma and beta"),
+    ],
+)
+def test_layer_norm_forward_mistakes(student, words):
+    result = check_layer_norm_forward(student)
+    assert not result.passed
+    assert words in str(result), str(result)
+
+
+# ---------------------------------------------------------------------------
+# 6. gpt_parameter_count
+# ---------------------------------------------------------------------------
+
+
+def _learner_count(*, lin_bias=1, ln_size=2, wpe=1, ln_f=1, attn_mats=4, hidden=None,
+                   head=1, head_bias=0, layers=None):  # fmt: skip
+    """A learner's count, part by part, with one slip."""
+
+    def fn(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+        C, V = n_embd, vocab_size
+        Dm = mlp_ratio * C if hidden is None else hidden(C)
+        attention = attn_mats * (C * C + lin_bias * C)
+        mlp = C * Dm + lin_bias * Dm + Dm * C + lin_bias * C
+        block = attention + mlp + 2 * ln_size * C
+        embeddings = V * C + wpe * block_size * C
+        blocks = (n_layer if layers is None else layers) * block
+        return embeddings + blocks + ln_f * ln_size * C + head * V * C + head_bias * V
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_learner_count(lin_bias=0), "biases of the linear layers"),
+        (_learner_count(lin_bias=0, ln_size=1), "forgot every bias"),
+        (_learner_count(ln_size=1), "LayerNorms' beta"),
+        (_learner_count(wpe=0), "position embedding"),
+        (_learner_count(ln_size=0), "forgot the LayerNorms"),
+        (_learner_count(ln_f=0), "final LayerNorm"),
+        (_learner_count(attn_mats=3), "3C²"),
+        (_learner_count(hidden=lambda C: C), "hidden width C"),
+        (_learner_count(head=0), "untied"),
+        (_learner_count(head_bias=1), "output head a bias"),
+        (_learner_count(layers=1), "one block"),
+        (lambda *a, **kw: float(gpt_parameter_count(*a, **kw)), "a count of parameters is an"),
+        (lambda *a, **kw: 1.0 * gpt_parameter_count(*a, **kw) + 3, "wrong values"),
+    ],
+)
+def test_gpt_parameter_count_mistakes(student, words):
+    result = check_gpt_parameter_count(student)
+    assert not result.passed
+    assert words in str(result), str(result)
+
+
+def test_gpt_count_accepts_numpy_integers_and_is_exact():
+    assert check_gpt_parameter_count(
+        lambda *a, **kw: np.int64(gpt_parameter_count(*a, **kw))
+    ).passed
+    assert check_gpt_parameter_count(gpt_parameter_count).passed
+    result = check_gpt_parameter_count(lambda *a, **kw: gpt_parameter_count(*a, **kw) + 1)
+    assert not result.passed and "is expected" in result.message
+
+
+def test_gpt_count_of_gpt2_small_with_a_tied_head_is_124m():
+    """Without the untied head, the count is GPT-2 small's published 124,439,808."""
+    untied = attn_checks._gpt_reference(50257, 1024, 12, 768)
+    assert untied - 768 * 50257 == 124_439_808
