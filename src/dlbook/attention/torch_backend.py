@@ -140,6 +140,15 @@ class MultiHeadAttention(torch.nn.Module):
     Each projection is a ``torch.nn.Linear(C, C)``, whose ``weight`` is the book's
     W transposed (PyTorch stores (out, in)). Initial weights come from
     :func:`init_mha_weights`, so all backends start identical.
+
+    ``fused=True`` computes the heads with :func:`scaled_dot_product_attention_fused`
+    (one kernel, the fast path for training; ``last_weights`` then stays None)
+    instead of the written-out :func:`scaled_dot_product_attention`.
+
+    **KV cache.** ``forward(..., past=(K, V), use_cache=True)`` appends the keys and
+    values of the new positions to those of P earlier ones, each (B, H, P, D), and
+    returns ``(out, (K, V))`` with each (B, H, P + S_new, D): what a GPT keeps while
+    it generates one token at a time (``dlbook.gpt.torch_backend`` does).
     """
 
     def __init__(
@@ -150,10 +159,11 @@ class MultiHeadAttention(torch.nn.Module):
         seed: int = 0,
         dtype: str = "float32",
         bias: bool = True,
+        fused: bool = False,
     ) -> None:
         super().__init__()
         self.d_model, self.n_heads, self.d_head = check_heads(d_model, n_heads)  # C, H, D
-        self.bias = bool(bias)
+        self.bias, self.fused = bool(bias), bool(fused)
         kw = {"bias": self.bias, "device": get_device(), "dtype": _torch_dtype(dtype)}
         self.W_q = torch.nn.Linear(d_model, d_model, **kw)
         self.W_k = torch.nn.Linear(d_model, d_model, **kw)
@@ -162,19 +172,67 @@ class MultiHeadAttention(torch.nn.Module):
         self.last_weights: torch.Tensor | None = None  # (B, H, T, S), detached
         self.set_weights(init_mha_weights(d_model, seed, np.dtype(dtype).name, bias=self.bias))
 
-    def forward(self, x_q: Any, x_kv: Any = None, mask: Any = None) -> torch.Tensor:
-        """x_q (B, T, C) [, x_kv (B, S, C)] -> (B, T, C); x_kv=None is self-attention."""
+    def _past(self, past: Any, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The cached (K, V), each (B, H, P, D), checked and moved to k's device and dtype."""
+        if not isinstance(past, (tuple, list)) or len(past) != 2:
+            raise TypeError("past must be a pair (K, V) of cached keys and values.")
+        B, H, _, D = k.shape
+        out = []
+        for name, t in zip("KV", past, strict=True):
+            t = _tensor(t, f"past {name}", k.device).to(k.dtype)
+            if t.ndim != 4 or (t.shape[0], t.shape[1], t.shape[3]) != (B, H, D):
+                raise ValueError(
+                    f"past {name} must have shape (B, H, P, D) = ({B}, {H}, P, {D}), "
+                    f"got {tuple(t.shape)}."
+                )
+            out.append(t)
+        return out[0], out[1]
+
+    def forward(
+        self,
+        x_q: Any,
+        x_kv: Any = None,
+        mask: Any = None,
+        past: Any = None,
+        use_cache: bool = False,
+        *,
+        causal: bool = False,
+    ) -> Any:
+        """x_q (B, T, C) [, x_kv (B, S, C)] -> (B, T, C); x_kv=None is self-attention.
+
+        ``past`` = (K, V), each (B, H, P, D), holds the keys and values of P earlier
+        positions; the new ones are appended along the sequence axis, so the queries
+        see S = P + S_new keys and ``mask`` must broadcast to (B, H, T, S).
+        ``causal=True`` lets query t, which sits at position P + t, attend keys
+        s <= P + t (combined with ``mask`` if both are given). With ``use_cache``
+        the return value is ``(out (B, T, C), (K, V) each (B, H, S, D))``.
+        """
         w = self.W_q.weight
         x_q = _tensor(x_q, "x_q", w.device).to(w.dtype)
         x_kv = x_q if x_kv is None else _tensor(x_kv, "x_kv", w.device).to(w.dtype)
         check_model_input(tuple(x_q.shape), self.d_model, "x_q")
         check_model_input(tuple(x_kv.shape), self.d_model, "x_kv")
         q = split_heads(self.W_q(x_q), self.n_heads)  # (B, H, T, D)
-        k = split_heads(self.W_k(x_kv), self.n_heads)  # (B, H, S, D)
-        v = split_heads(self.W_v(x_kv), self.n_heads)  # (B, H, S, D)
-        heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, D)
-        self.last_weights = weights.detach()  # (B, H, T, S)
-        return self.W_o(merge_heads(heads))  # (B, T, C)
+        k = split_heads(self.W_k(x_kv), self.n_heads)  # (B, H, S_new, D)
+        v = split_heads(self.W_v(x_kv), self.n_heads)  # (B, H, S_new, D)
+        P = 0
+        if past is not None:  # the stored keys and values of the P earlier positions
+            k_past, v_past = self._past(past, k)  # (B, H, P, D) each
+            P = k_past.shape[2]
+            k, v = torch.cat([k_past, k], dim=2), torch.cat([v_past, v], dim=2)  # (B, H, S, D)
+        if causal:  # new query t sits at position P + t and may attend keys s <= P + t
+            T, S = q.shape[2], k.shape[2]
+            pos_q = torch.arange(P, P + T, device=q.device)[:, None]  # (T, 1)
+            allowed = torch.arange(S, device=q.device)[None, :] <= pos_q  # (T, S)
+            mask = allowed if mask is None else _mask(mask, q.device) & allowed
+        if self.fused:
+            heads = scaled_dot_product_attention_fused(q, k, v, mask)  # (B, H, T, D)
+            self.last_weights = None
+        else:
+            heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, D)
+            self.last_weights = weights.detach()  # (B, H, T, S)
+        out = self.W_o(merge_heads(heads))  # (B, T, C)
+        return (out, (k, v)) if use_cache else out
 
     def _layers(self) -> dict[str, torch.nn.Linear]:
         return dict(zip(WEIGHT_NAMES, (self.W_q, self.W_k, self.W_v, self.W_o), strict=True))

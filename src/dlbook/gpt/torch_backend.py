@@ -3,15 +3,15 @@
 Shape legend: B = batch, T = new tokens, P = cached (past) tokens, S = P + T keys,
 C = n_embd, H = n_head, D = C / H, V = vocab size.
 
-Parameters are stored in the canonical layout (matrices (in, out), ``y = x @ W + b``),
-so ``get_weights`` / ``set_weights`` copy without transposing, and every parameter's
-name maps 1:1 onto a canonical name (``h.0.attn.W_q`` <-> ``h0.attn.W_q``).
-
-Attention uses the fused ``F.scaled_dot_product_attention`` (the explicit
-softmax(QK^T / sqrt D) V is :mod:`dlbook.attention.numpy_backend`; the parity test
-shows they agree). It is written out here rather than taken from
-:class:`dlbook.attention.torch_backend.MultiHeadAttention` because generation needs
-to keep each block's keys and values: ``forward(ids, past=..., use_cache=True)``.
+Every concept comes from its own chapter: each block's attention is a
+:class:`dlbook.attention.torch_backend.MultiHeadAttention` (fused fast path, causal,
+with its KV cache: ``forward(ids, past=..., use_cache=True)``), and every LayerNorm a
+:class:`dlbook.normalization.torch_backend.LayerNorm`. Their parameters keep PyTorch's
+names and layout (``ln1.weight``, ``attn.W_q.weight`` stored (out, in)); ``get_weights``,
+``set_weights`` and ``loss_and_grads`` translate them to the canonical names and
+layout (matrices (in, out), ``y = x @ W + b``): ``h.0.attn.W_q.weight`` is
+``h0.attn.W_q`` transposed, ``h.0.attn.W_q.bias`` is ``h0.attn.b_q``,
+``h.0.ln1.weight`` / ``.bias`` are ``h0.ln1.gamma`` / ``.beta``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
+from dlbook.attention.torch_backend import MultiHeadAttention
 from dlbook.device import get_device
 from dlbook.gpt.config import GPTConfig, check_weights, init_weights, weight_shapes
-from dlbook.normalization import DEFAULT_EPS
+from dlbook.normalization.torch_backend import LayerNorm
 
 torch = import_torch()
 F = torch.nn.functional
@@ -31,52 +32,35 @@ nn = torch.nn
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 KV = tuple[Any, Any]  # one block's cached (keys, values), each (B, H, P, D)
+_LN = {"weight": "gamma", "bias": "beta"}  # torch.nn.LayerNorm's names -> the book's
+
+
+def _canonical_name(name: str) -> str:
+    """A parameter's torch name -> its canonical name ("h.0.ln1.weight" -> "h0.ln1.gamma")."""
+    if name.startswith("h."):
+        _, i, rest = name.split(".", 2)
+        name = f"h{i}.{rest}"
+    *path, last = name.split(".")
+    if path and path[-1] in ("ln1", "ln2", "ln_f"):
+        return ".".join([*path, _LN[last]])
+    if len(path) >= 2 and path[-2] == "attn":  # hI.attn.W_q.weight / hI.attn.W_q.bias
+        return ".".join(path) if last == "weight" else ".".join([*path[:-1], "b_" + path[-1][2:]])
+    return name
+
+
+def _transposed(name: str) -> bool:
+    """Whether the canonical weight ``name`` is stored transposed (torch.nn.Linear: (out, in))."""
+    return ".attn.W_" in name
+
+
+def _to_numpy(name: str, t: Any) -> np.ndarray:
+    """A copy of parameter (or gradient) ``t`` in the canonical layout."""
+    t = t.detach().cpu()
+    return (t.T if _transposed(name) else t).numpy().copy()
 
 
 def _param(*shape: int) -> Any:
     return nn.Parameter(torch.zeros(*shape))
-
-
-class LayerNorm(nn.Module):
-    def __init__(self, C: int) -> None:
-        super().__init__()
-        self.gamma, self.beta = _param(C), _param(C)
-
-    def forward(self, x: Any) -> Any:
-        return F.layer_norm(x, x.shape[-1:], self.gamma, self.beta, DEFAULT_EPS)
-
-
-class CausalSelfAttention(nn.Module):
-    """Causal multi-head self-attention whose ``forward`` can extend a KV cache."""
-
-    def __init__(self, config: GPTConfig) -> None:
-        super().__init__()
-        C, self.n_head = config.n_embd, config.n_head
-        for n in "qkvo":
-            self.register_parameter(f"W_{n}", _param(C, C))
-            self.register_parameter(f"b_{n}", _param(C) if config.bias else None)
-
-    def _proj(self, x: Any, n: str) -> Any:
-        b = getattr(self, f"b_{n}")
-        y = x @ getattr(self, f"W_{n}")
-        return y if b is None else y + b
-
-    def forward(self, x: Any, past: KV | None = None) -> tuple[Any, KV]:
-        """x (B, T, C) -> (out (B, T, C), (K, V) each (B, H, P + T, D))."""
-        B, T, C = x.shape
-        H = self.n_head
-        q, k, v = (self._proj(x, n).view(B, T, H, C // H).transpose(1, 2) for n in "qkv")
-        if past is not None:  # the stored keys and values of the P earlier tokens
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # (B, H, S, D)
-        S = k.shape[2]
-        if S == T:  # no cache: the plain causal triangle
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, D)
-        else:  # new query t sits at position P + t and may attend keys s <= P + t
-            pos_q = torch.arange(S - T, S, device=x.device)[:, None]  # (T, 1)
-            mask = torch.arange(S, device=x.device)[None, :] <= pos_q  # (T, S), True = attend
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, D)
-        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
-        return self._proj(y, "o"), (k, v)
 
 
 class MLP(nn.Module):
@@ -99,12 +83,14 @@ class Block(nn.Module):
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
-        self.ln1, self.attn = LayerNorm(config.n_embd), CausalSelfAttention(config)
+        C, H = config.n_embd, config.n_head
+        self.ln1 = LayerNorm(C)
+        self.attn = MultiHeadAttention(C, H, bias=config.bias, fused=True)  # GPT loads weights
         self.ln2, self.mlp = LayerNorm(config.n_embd), MLP(config)
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x: Any, past: KV | None = None) -> tuple[Any, KV]:
-        a, kv = self.attn(self.ln1(x), past)
+        a, kv = self.attn(self.ln1(x), past=past, use_cache=True, causal=True)  # (B, T, C)
         x = x + self.drop(a)
         return x + self.drop(self.mlp(self.ln2(x))), kv
 
@@ -158,25 +144,21 @@ class GPT(nn.Module):
         return (logits, cache) if use_cache else logits
 
     def canonical_parameters(self) -> dict[str, Any]:
-        """Canonical name -> parameter ("h.0.attn.W_q" is called "h0.attn.W_q")."""
-        out = {}
-        for name, p in self.named_parameters():
-            if name.startswith("h."):
-                _, i, rest = name.split(".", 2)
-                name = f"h{i}.{rest}"
-            out[name] = p
+        """Canonical name -> parameter, as stored (``h0.attn.W_q`` is the transpose)."""
+        out = {_canonical_name(name): p for name, p in self.named_parameters()}
         return {k: out[k] for k in weight_shapes(self.config)}
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        """Copies of every weight as NumPy arrays under the canonical names."""
-        return {k: p.detach().cpu().numpy().copy() for k, p in self.canonical_parameters().items()}
+        """Copies of every weight as NumPy arrays under the canonical names and layout."""
+        return {k: _to_numpy(k, p) for k, p in self.canonical_parameters().items()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Load canonical weights (names and shapes checked before any copy)."""
         check_weights(weights, self.config)
         with torch.no_grad():
             for k, p in self.canonical_parameters().items():
-                p.copy_(torch.as_tensor(np.asarray(weights[k]), dtype=p.dtype, device=p.device))
+                w = torch.as_tensor(np.asarray(weights[k]), dtype=p.dtype, device=p.device)
+                p.copy_(w.T if _transposed(k) else w)
 
 
 def loss_and_grads(model: GPT, ids: Any, targets: Any) -> tuple[float, dict[str, np.ndarray]]:
@@ -186,7 +168,5 @@ def loss_and_grads(model: GPT, ids: Any, targets: Any) -> tuple[float, dict[str,
     y = torch.as_tensor(np.asarray(targets), device=model.device)
     loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
     loss.backward()
-    grads = {
-        k: p.grad.detach().cpu().numpy().copy() for k, p in model.canonical_parameters().items()
-    }
+    grads = {k: _to_numpy(k, p.grad) for k, p in model.canonical_parameters().items()}
     return loss.item(), grads
