@@ -8,6 +8,7 @@ so the page is generated, never typed by hand.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,8 +34,10 @@ def render(stats: dict | None) -> str:
             "`make book`, to fill in this table.\n"
         )
     rows = ["| notebook | run time (s) | status |", "|---|---:|---|"]
+    in_book = set(re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text()))
     for nb, info in stats["notebooks"].items():
-        link = f"[{nb}](../{nb})"
+        # link the pages of the book; a draft outside _toc.yml has no page to link to
+        link = f"[{nb}](../{nb})" if nb.removesuffix(".ipynb") in in_book else f"`{nb}`"
         rows.append(f"| {link} | {info['seconds']:.1f} | {info['status']} |")
     total = sum(info["seconds"] for info in stats["notebooks"].values())
     footer = (
