@@ -15,6 +15,10 @@ from dlbook.checks.backprop import (
     check_softmax,
 )
 from dlbook.nn import numpy_backend as nn
+from tests.checks.bad_solutions import crash as _crash
+from tests.checks.bad_solutions import no_return as _no_return
+from tests.checks.bad_solutions import runaway as _runaway
+from tests.checks.bad_solutions import stub as _stub
 
 # ---------------------------------------------------------------------------
 # Problems every function check must explain: stub, crash, runaway loop, no return
@@ -26,23 +30,6 @@ FUNCTION_CHECKS = {
     "cross_entropy_grad": (check_cross_entropy_grad, nn.cross_entropy_backward),
     "linear_backward": (check_linear_backward, nn.linear_backward),
 }
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError  # your code here
-
-
-def _crash(*args, **kwargs):
-    return np.asarray(args[0])[99, 99, 99]
-
-
-def _runaway(*args, **kwargs):
-    while True:
-        time.sleep(0.01)
-
-
-def _no_return(*args, **kwargs):
-    np.zeros(3)
 
 
 @pytest.mark.parametrize("name", FUNCTION_CHECKS)

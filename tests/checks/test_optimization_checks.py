@@ -28,6 +28,10 @@ from dlbook.nn.init import init_weights
 from dlbook.optim import numpy_backend as optim_np
 from dlbook.optim.schedules import WarmupCosine
 from dlbook.regularization import numpy_backend as reg_np
+from tests.checks.bad_solutions import crash as _crash
+from tests.checks.bad_solutions import no_return as _no_return
+from tests.checks.bad_solutions import runaway as _runaway
+from tests.checks.bad_solutions import stub as _stub
 
 # ---------------------------------------------------------------------------
 # Correct solutions, written as the solutions notebook writes them
@@ -96,23 +100,6 @@ CHECKS = {
 # ---------------------------------------------------------------------------
 # Problems every check must explain: stub, crash, wrong type or shape, NaN, runaway loop
 # ---------------------------------------------------------------------------
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError  # your code here
-
-
-def _crash(*args, **kwargs):
-    return np.asarray(args[0])[99, 99, 99]
-
-
-def _runaway(*args, **kwargs):
-    while True:
-        time.sleep(0.01)
-
-
-def _no_return(*args, **kwargs):
-    np.zeros(3)
 
 
 def _first_then(student, solution):

@@ -24,6 +24,10 @@ from dlbook.checks.rnn import (
     check_rnn_step,
     check_sample_with_temperature,
 )
+from tests.checks.bad_solutions import crash as _crash
+from tests.checks.bad_solutions import no_return as _no_return
+from tests.checks.bad_solutions import runaway as _runaway
+from tests.checks.bad_solutions import stub as _stub
 
 # ---------------------------------------------------------------------------
 # Correct solutions, written as the solutions notebook writes them
@@ -106,23 +110,6 @@ CHECKS = {
 # ---------------------------------------------------------------------------
 # Problems every check must explain: stub, crash, wrong type or shape, NaN, runaway loop
 # ---------------------------------------------------------------------------
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError  # your code here
-
-
-def _crash(*args, **kwargs):
-    return [][1]
-
-
-def _runaway(*args, **kwargs):
-    while True:
-        time.sleep(0.01)
-
-
-def _no_return(*args, **kwargs):
-    np.zeros(3)
 
 
 def _with(key, change):
