@@ -167,7 +167,7 @@ def _linear3_backward(
 class MultiHeadAttention:
     """Multi-head attention with explicit ``forward`` and ``backward`` (Vaswani et al., 2017).
 
-    Q = x_q W_q + b_q, K = x_kv W_k + b_k, V = x_kv W_v + b_v (B, *, C); each is
+    ``Q = x_q W_q + b_q``, ``K = x_kv W_k + b_k``, ``V = x_kv W_v + b_v``, each (B, S, C), is
     split into H heads of width D, attended head by head, merged back to (B, T, C)
     and mixed by W_o: out = merge(attention(Q_h, K_h, V_h)) W_o + b_o.
     """
