@@ -10,6 +10,8 @@ from dlbook.longrange import (
     RecallTrainConfig,
     make_recall_batch,
     recall_table,
+    recurrent_builder,
+    transformer_builder,
 )
 
 TASK = RecallTask(n_keys=4, n_distractors=4)
@@ -30,21 +32,6 @@ def test_lag_is_validated() -> None:
         make_recall_batch(TASK, lag=0, batch_size=4, rng=0)
 
 
-def _rnn(task: RecallTask, lag: int):
-    from dlbook.lm.char_model import CharLMConfig, build_model
-
-    cfg = CharLMConfig(cell="rnn", embed_dim=16, hidden_size=32, steps=1, seed=0, progress=False)
-    return build_model(cfg, task.vocab_size)
-
-
-def _transformer(task: RecallTask, lag: int):
-    from dlbook.gpt.config import GPTConfig
-    from dlbook.gpt.torch_backend import GPT
-
-    cfg = GPTConfig(vocab_size=task.vocab_size, block_size=lag + 1, n_layer=1, n_head=2, n_embd=32)
-    return GPT(cfg, seed=0)
-
-
 @pytest.mark.slow
 def test_transformer_holds_accuracy_where_the_rnn_fails() -> None:
     import torch
@@ -53,7 +40,10 @@ def test_transformer_holds_accuracy_where_the_rnn_fails() -> None:
     torch.set_num_threads(1)  # small models: one thread is faster and immune to a busy machine
     try:
         rows = recall_table(
-            {"rnn": _rnn, "transformer": _transformer}, lags=[3, 30], task=TASK, config=CONFIG
+            {"rnn": recurrent_builder("rnn"), "transformer": transformer_builder()},
+            lags=[3, 30],
+            task=TASK,
+            config=CONFIG,
         )
     finally:
         torch.set_num_threads(threads)

@@ -139,3 +139,30 @@ def recall_table(
                 }
             )
     return rows
+
+
+def recurrent_builder(
+    cell: str, embed_dim: int = 16, hidden_size: int = 32
+) -> Callable[[RecallTask, int], Any]:
+    """A builder for :func:`recall_table`: a fresh, seeded CharLM ("rnn", "lstm" or "gru")."""
+    from dlbook.lm.char_model import CharLMConfig, build_model
+
+    config = CharLMConfig(
+        cell=cell, embed_dim=embed_dim, hidden_size=hidden_size, steps=1, progress=False
+    )
+    return lambda task, lag: build_model(config, task.vocab_size)
+
+
+def transformer_builder(
+    n_layer: int = 1, n_head: int = 2, n_embd: int = 32
+) -> Callable[[RecallTask, int], Any]:
+    """A builder for :func:`recall_table`: a fresh, seeded GPT whose context fits the lag."""
+    from dlbook.gpt.config import GPTConfig
+    from dlbook.gpt.torch_backend import GPT
+
+    def build(task: RecallTask, lag: int) -> Any:
+        config = GPTConfig(vocab_size=task.vocab_size, block_size=lag + 1, n_layer=n_layer,
+                           n_head=n_head, n_embd=n_embd)  # fmt: skip
+        return GPT(config, seed=0)
+
+    return build
