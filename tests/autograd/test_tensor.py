@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dlbook.autograd import Tensor, cross_entropy, log_softmax, softmax, unbroadcast
+from tests.autograd.ops import BINARY, UNARY
 
 torch = pytest.importorskip("torch")
 
@@ -166,25 +167,6 @@ SHAPE_PAIRS = [
     ((), (2, 3)),
     ((3,), (3,)),
 ]
-UNARY: dict[str, Callable] = {
-    "tanh": lambda x: x.tanh(),
-    "sigmoid": lambda x: x.sigmoid(),
-    "relu": lambda x: x.relu(),
-    "exp_tanh": lambda x: x.tanh().exp(),
-    "log_safe": lambda x: (x * x + 1).log(),
-    "sqrt_safe": lambda x: (x * x + 1) ** 0.5,
-    "square": lambda x: x**2,
-    "cube": lambda x: x**3,
-    "neg": lambda x: -x,
-    "reciprocal_safe": lambda x: 1 / (x * x + 1),
-    "affine": lambda x: 0.5 * x - 1,
-}
-BINARY: dict[str, Callable] = {
-    "add": lambda x, y: x + y,
-    "sub": lambda x, y: x - y,
-    "mul": lambda x, y: x * y,
-    "div_safe": lambda x, y: x / (y * y + 1),
-}
 REDUCTIONS = ["none", "sum", "mean", "max"]
 
 
