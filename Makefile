@@ -1,6 +1,7 @@
 # dlbook: two commands from a fresh clone.
 #   make book   build the HTML book into _build/html
 #   make test   run every test (unit, parity, gradient checks, nbval on every notebook)
+#   make scaling  re-train chapter 5's scaling ladder (minutes) into src/dlbook/scale/data
 # Every target bootstraps .venv first; a second run installs nothing.
 
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv browser book test test-unit test-notebooks test-gpu lint execute clean distclean
+.PHONY: venv browser book test test-unit test-notebooks test-gpu lint execute scaling clean distclean
 
 venv: $(STAMP)
 
@@ -68,6 +69,10 @@ lint: $(STAMP)
 # Re-execute every notebook in place (after editing one): stores fresh outputs.
 execute: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py $(NOTEBOOKS)
+
+# Re-train chapter 5's scaling ladder and rewrite src/dlbook/scale/data/scaling_ladder.json.
+scaling: $(STAMP)
+	$(BIN)/python tools/scaling_ladder.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -7,6 +7,8 @@ runner (``make test-gpu``). Set ``DLBOOK_DEVICE=cpu`` to force the CPU.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -32,3 +34,31 @@ def get_device() -> Any:
     from dlbook._lazy import import_torch
 
     return import_torch().device(device_name("torch"))
+
+
+@contextmanager
+def on_cpu(threads: int | None = None) -> Iterator[None]:
+    """Run a block on the CPU (with ``threads`` torch threads if given), then restore both.
+
+    A result that must reproduce a shipped data file bit for bit (chapter 5's scaling
+    ladder) depends on the device and on the number of threads that sum each matrix
+    product, not only on the seed::
+
+        with on_cpu(threads=1):
+            rerun = train_rung(config, train_ids, val_ids)
+    """
+    from dlbook._lazy import import_torch
+
+    torch = import_torch()
+    saved_device, saved_threads = os.environ.get("DLBOOK_DEVICE"), torch.get_num_threads()
+    os.environ["DLBOOK_DEVICE"] = "cpu"
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved_threads)
+        if saved_device is None:
+            del os.environ["DLBOOK_DEVICE"]
+        else:
+            os.environ["DLBOOK_DEVICE"] = saved_device
