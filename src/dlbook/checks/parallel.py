@@ -1,0 +1,842 @@
+"""Checks for the exercises of chapter 6 (training at scale: loss scaling, the ring all-reduce).
+
+Each check compares a learner's function with dlbook's own implementation and
+recognises the classic mistakes by name::
+
+    from dlbook.checks.parallel import check_ring_all_reduce
+    check_ring_all_reduce(ring_all_reduce)   # ✅ ring_all_reduce: correct on 4 test cases.
+
+The references are :func:`dlbook.parallel.mixed_precision.unscale_grads` and
+:func:`~dlbook.parallel.mixed_precision.update_scale` (the rules of
+``torch.amp.GradScaler``) and :func:`dlbook.parallel.numpy_backend.ring_all_reduce`.
+Gradient accumulation has no function of its own in dlbook: its check compares
+the learner's mean over micro-batches with the gradient of the whole batch, which
+is what accumulation must reproduce.
+
+These functions take and return *lists* of arrays (one per parameter, or one per
+rank), so their checks also refuse a learner's function that changes an array
+inside an input list, or replaces one (``grads[i] = ...``), and judge each
+returned array's type, shape, dtype and values in turn. A ring all-reduce that
+goes wrong is diagnosed chunk by chunk: whatever the order in which a learner
+numbers the chunks, stopping after the reduce-scatter leaves one finished chunk
+per rank, and an all-gather one step short leaves one unfinished chunk per rank.
+
+Shape legend: p = ranks (simulated as entries of a list), n = elements of an array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from dlbook.checks._core import (
+    Case,
+    CheckResult,
+    FunctionCheck,
+    Mistake,
+    describe_type,
+    fail,
+    first_mismatch,
+    scale_factor,
+    shape_hint,
+    type_hint,
+)
+from dlbook.checks.optimization import JudgedCheck, Judgement
+from dlbook.parallel import mixed_precision as mp
+from dlbook.parallel import numpy_backend as par_np
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the checks of this chapter
+# ---------------------------------------------------------------------------
+
+
+class _Arrays(list):
+    """A list of arrays that shows as a summary in a check's messages, not as its numbers."""
+
+    def __repr__(self) -> str:
+        if not self:
+            return "[]"
+        if all(isinstance(a, np.ndarray) for a in self):
+            shapes = {a.shape for a in self}
+            dtypes = ", ".join(sorted({str(a.dtype) for a in self}))
+            if len(shapes) == 1:
+                return f"[{len(self)} {dtypes} arrays of shape {self[0].shape}]"
+            return f"[{len(self)} {dtypes} arrays of different shapes]"
+        return f"[{len(self)} micro-batches (x, y) of {len(self[0][0])} examples]"
+
+
+def _what_changed(name: str, before: Any, after: Any) -> str | None:
+    """'changed `grads[1]` in place' if the learner's copy ``after`` differs from ``before``."""
+    if isinstance(before, np.ndarray):
+        if not isinstance(after, np.ndarray) or after.dtype != before.dtype:
+            return f"replaced `{name}` in the list it was given by {describe_type(after)}"
+        nan = np.issubdtype(before.dtype, np.inexact)
+        same = after.shape == before.shape and np.array_equal(before, after, equal_nan=nan)
+        return None if same else f"changed its input `{name}` in place"
+    if isinstance(before, (list, tuple)):
+        if not isinstance(after, (list, tuple)) or len(after) != len(before):
+            return f"changed the length of its input `{name}`"
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            what = _what_changed(f"{name}[{i}]", b, a)
+            if what is not None:
+                return what
+    return None
+
+
+def _changed_list_inputs(check: FunctionCheck, given: tuple[Any, ...], case: Case, where: str):
+    """Refuse a function that changed an input array, or an array inside an input list."""
+    for name, before, after in zip(check.arg_names, case.args, given, strict=False):
+        what = _what_changed(name, before, after)
+        if what is not None:
+            return fail(
+                check.name,
+                f"your function {what} {where}; it must leave the arrays and lists it is "
+                "given as they were.",
+                getattr(check, "inplace_hint", "")
+                or "Compute into new arrays and a new list, and return those.",
+            )
+    return None
+
+
+@dataclass
+class ListCheck(FunctionCheck):
+    """A :class:`FunctionCheck` that also refuses changes inside the lists it passes."""
+
+    inplace_hint: str = ""  # how to avoid changing the inputs, for this exercise
+
+    _changed_inputs = _changed_list_inputs
+
+
+@dataclass
+class ListJudgedCheck(JudgedCheck):
+    """A :class:`JudgedCheck` that also refuses changes inside the lists it passes."""
+
+    inplace_hint: str = ""  # how to avoid changing the inputs, for this exercise
+
+    _changed_inputs = _changed_list_inputs
+
+
+def _list_problem(got: Any, expected: Sequence[np.ndarray], label: str, item: str) -> Judgement:
+    """Refuse anything but a list (or tuple) of numeric arrays of the expected shapes.
+
+    ``label`` names the list ("`grads`"), ``item`` names element i ("grads[{i}]").
+    """
+    n = len(expected)
+    if isinstance(got, np.ndarray) or not isinstance(got, (list, tuple)):
+        return (
+            f"{label} is {describe_type(got)}, but a list of {n} NumPy arrays was expected",
+            "Return a Python list with one array per entry of the input list.",
+        )
+    if len(got) != n:
+        return (
+            f"{label} holds {len(got)} arrays, but {n} were expected, one per input array",
+            "Build the output list with one entry per input array, in the same order.",
+        )
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        name = item.format(i=i)
+        if not isinstance(g, np.ndarray):
+            return (
+                f"{name} is {describe_type(g)}, but a NumPy array of shape {e.shape} was expected",
+                type_hint(g),
+            )
+        if not (np.issubdtype(g.dtype, np.number) or g.dtype == bool):
+            return f"{name} has dtype {g.dtype}, not numbers", "Compute with NumPy number arrays."
+        if g.shape != e.shape:
+            if g.size == e.size:
+                return (
+                    f"{name} has shape {g.shape} but should have shape {e.shape}, the shape of "
+                    "its input",
+                    "Reshape the result back: .reshape(a.shape) with the input array a.",
+                )
+            return (
+                f"{name} has shape {g.shape} but should have shape {e.shape}",
+                shape_hint(g.shape, e.shape),
+            )
+    return None
+
+
+def _agree(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    """Equal within tolerance, with NaN equal to NaN and inf to inf."""
+    if got.shape != expected.shape:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _all_agree(got: Sequence[np.ndarray], expected: Sequence[Any], rtol: float, atol: float):
+    return len(got) == len(expected) and all(
+        _agree(g, np.asarray(e), rtol, atol) for g, e in zip(got, expected, strict=True)
+    )
+
+
+def _first_difference(
+    got: Sequence[np.ndarray], expected: Sequence[np.ndarray], item: str, rtol: float, atol: float
+) -> str:
+    """'in grads[1], at index [0, 2] you return 0.1 where 0.3 is expected (...)'."""
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        if not _agree(g, e, rtol, atol):
+            return f"in {item.format(i=i)}, {first_mismatch(g, e, rtol, atol)}"
+    return "all values agree"
+
+
+def _list_values_problem(
+    got: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    case: Case,
+    mistakes: Sequence[Mistake],
+    item: str,
+    rtol: float,
+    atol: float,
+    match_rtol: float,
+) -> Judgement:
+    """None if the values agree; else the first mistake that reproduces them, or a diagnosis.
+
+    A mistake matches within ``match_rtol``, looser than the reference's tolerance, so
+    that a slip computed in another order (or in float16) is still recognised.
+    """
+    if _all_agree(got, expected, rtol, atol):
+        return None
+    evidence = _first_difference(got, expected, item, rtol, atol)
+    for mistake in mistakes:
+        with np.errstate(all="ignore"):
+            try:
+                wrong = mistake.fn(*case.args, **case.kwargs)
+            except Exception:  # this mistake cannot even run on this case
+                continue
+        if _all_agree(got, wrong, match_rtol, 0.0):
+            return f"{mistake.explanation} {evidence[0].upper()}{evidence[1:]}", mistake.hint
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        bad = ~np.isfinite(g) & np.isfinite(e)
+        if bad.any():
+            return (
+                f"{item.format(i=i)} contains NaN or inf ({int(bad.sum())} of {g.size} values) "
+                "where the expected values are finite",
+                "Look for an overflow: a float16 holds at most 65504.",
+            )
+    flat_got = np.concatenate([np.ravel(g).astype(np.float64) for g in got])
+    flat_exp = np.concatenate([np.ravel(e).astype(np.float64) for e in expected])
+    finite = np.isfinite(flat_exp)
+    c = scale_factor(flat_got[finite], flat_exp[finite], rtol, atol)
+    if c is not None:
+        return (
+            f"your values are {c:.4g} times the expected ones",
+            "A constant factor is missing or extra: a division, a multiplication?",
+        )
+    return f"your values differ: {evidence}", ""
+
+
+# ---------------------------------------------------------------------------
+# 1. unscale_grads(grads, scale) -> (grads / scale in float32, found_inf)
+# ---------------------------------------------------------------------------
+
+
+def _unscale_reference(grads, scale):
+    """dlbook.parallel.mixed_precision.unscale_grads."""
+    return mp.unscale_grads(grads, scale)
+
+
+def _fp16_grads(rng: np.random.Generator, shapes, scale: float) -> _Arrays:
+    """Scaled float16 gradients whose true sizes spread from 2^-27 to 2^-8.
+
+    Times 2^16 they lie between 2^-11 and 2^8, inside float16's normal range.
+    Divided *in float16*, most of them would fall below 2^-14 and lose digits, and
+    those under 2^-24 flush to 0; and 2^16 itself is inf in float16.
+    """
+    out = _Arrays()
+    for shape in shapes:
+        size = 2.0 ** rng.uniform(-27, -8, size=shape)
+        sign = rng.choice([-1.0, 1.0], size=shape)
+        out.append((sign * size * scale).astype(np.float16))
+    return out
+
+
+def _with(grads: _Arrays, **bad: tuple[int, float]) -> _Arrays:
+    """A copy of ``grads`` with one element of grads[i] set to a value, e.g. inf=(0, inf)."""
+    out = _Arrays(g.copy() for g in grads)
+    for i, value in bad.values():
+        out[i].flat[1] = value
+    return out
+
+
+def _unscale_cases(rng: np.random.Generator) -> list[Case]:
+    S = 2.0**16
+    shapes = [(4, 3), (5,), (2, 2, 2)]
+    fp32 = _Arrays([rng.normal(0.0, 1e-3, size=(3, 3)).astype(np.float32) * 2**10,
+                    rng.normal(0.0, 1e-3, size=(6,)).astype(np.float32) * 2**10])  # fmt: skip
+    return [
+        Case((_fp16_grads(rng, shapes, S), S), label="float16 gradients scaled by 2^16"),
+        Case((_fp16_grads(rng, shapes, 2.0**12), 2.0**12), label="float16 gradients, scale 2^12"),
+        Case((fp32, 2.0**10), label="float32 gradients (as under torch.autocast), scale 2^10"),
+        Case(
+            (_with(_fp16_grads(rng, shapes, S), nan=(0, np.nan), inf=(1, np.inf)), S),
+            label="a NaN in grads[0], an inf in grads[1], grads[2] finite",
+        ),
+        Case(
+            (_with(_fp16_grads(rng, shapes, S), inf=(0, -np.inf)), S),
+            label="an overflow: -inf in grads[0], no NaN",
+        ),
+        Case(
+            (_with(_fp16_grads(rng, shapes, S), nan=(0, np.nan)), S),
+            label="a NaN in grads[0], no inf",
+        ),
+        Case(
+            (_with(_fp16_grads(rng, shapes, S), inf=(1, np.inf), nan=(2, np.nan)), S),
+            label="grads[0] finite, an inf in grads[1] and a NaN in grads[2]",
+        ),
+    ]
+
+
+_UNSCALE_HINT = (
+    "out = [g.astype(np.float32) / scale for g in grads]; "
+    "found_inf = any(not np.isfinite(g).all() for g in grads)."
+)
+
+UNSCALE_VALUE_MISTAKES = [
+    Mistake(
+        "you multiplied by the scale instead of dividing: the loss was multiplied by S, "
+        "so every gradient is S times too large, and unscaling divides it by S.",
+        lambda grads, scale: [g.astype(np.float32) * np.float32(scale) for g in grads],
+        hint=_UNSCALE_HINT,
+    ),
+    Mistake(
+        "you multiplied by the scale instead of dividing, in float16 (where it overflows "
+        "to inf): unscaling divides by S.",
+        lambda grads, scale: [(g * scale).astype(np.float32) for g in grads],
+        hint=_UNSCALE_HINT,
+    ),
+    Mistake(
+        "you divided in float16 and cast afterwards. In float16 a scale of 2^16 = 65536 "
+        "itself overflows to inf (the largest float16 is 65504), so g / scale is 0; a "
+        "smaller scale pushes the small gradients back below 2^-14, where they lose their "
+        "digits or flush to 0, which is what the scaling was for. Cast to float32 first, "
+        "then divide.",
+        lambda grads, scale: [(g / scale).astype(np.float32) for g in grads],
+        hint=_UNSCALE_HINT,
+    ),
+]
+
+
+def _any(grads, test) -> bool:
+    return any(bool(test(g).any()) for g in grads)
+
+
+UNSCALE_FLAG_MISTAKES = [
+    Mistake(
+        "found_inf only looks for NaN: an overflow gives inf (or -inf), which np.isnan "
+        "does not see. Test with np.isfinite, which is False for both.",
+        lambda grads, scale: _any(grads, np.isnan),
+        hint=_UNSCALE_HINT,
+    ),
+    Mistake(
+        "found_inf only looks for inf: 0 · inf and inf − inf give NaN, which np.isinf "
+        "does not see. Test with np.isfinite, which is False for both.",
+        lambda grads, scale: _any(grads, np.isinf),
+        hint=_UNSCALE_HINT,
+    ),
+    Mistake(
+        "found_inf only looks at the first gradient: an overflow in any parameter's "
+        "gradient spoils the step.",
+        lambda grads, scale: not np.isfinite(grads[0]).all(),
+        hint=_UNSCALE_HINT,
+    ),
+    Mistake(
+        "found_inf only reflects the last gradient: did you assign it in the loop "
+        "(found_inf = ...) instead of accumulating it (found_inf = found_inf or ...)?",
+        lambda grads, scale: not np.isfinite(grads[-1]).all(),
+        hint=_UNSCALE_HINT,
+    ),
+]
+
+
+def _non_finite(i: int, g: np.ndarray) -> str:
+    """'grads[2] holds NaN', 'grads[0] holds -inf', ..."""
+    kinds = [k for k, hit in (("NaN", np.isnan(g).any()), ("inf", np.isposinf(g).any()),
+                              ("-inf", np.isneginf(g).any())) if hit]  # fmt: skip
+    return f"grads[{i}] holds {' and '.join(kinds)}"
+
+
+def _flags(check: JudgedCheck) -> list[tuple[Case, Any]] | None:
+    """(case, the learner's found_inf) on every case, or None if a call goes wrong."""
+    out = []
+    for case in check.make_cases(np.random.default_rng(check.seed)):
+        call = check.call_again(*case.args, **case.kwargs)
+        if call.error is not None or call.timed_out or not isinstance(call.value, (tuple, list)):
+            return None
+        if len(call.value) != 2 or not isinstance(call.value[1], (bool, np.bool_)):
+            return None
+        out.append((case, bool(call.value[1])))
+    return out
+
+
+def _found_inf_problem(
+    check: JudgedCheck, found_inf: Any, grads: Sequence[np.ndarray]
+) -> Judgement:
+    """Is found_inf a bool that says whether any gradient holds inf or NaN?
+
+    A slip is named only if it reproduces the learner's found_inf on *every* case
+    (the function is called again on each): a found_inf that is always False would
+    otherwise pass for "only the last gradient" on a case whose last gradient is finite.
+    """
+    expected = any(not np.isfinite(g).all() for g in grads)
+    if not isinstance(found_inf, (bool, np.bool_)):
+        return (
+            f"`found_inf` is {describe_type(found_inf)}, but True or False was expected",
+            "Return a bool: bool(...) of a NumPy test, e.g. bool(np.isfinite(g).all()).",
+        )
+    if bool(found_inf) == expected:
+        return None
+    bad = [_non_finite(i, g) for i, g in enumerate(grads) if not np.isfinite(g).all()]
+    evidence = (
+        f"found_inf is {bool(found_inf)} but {' and '.join(bad)}"
+        if bad
+        else "found_inf is True but every gradient is finite"
+    )
+    flags = _flags(check) or []
+    for mistake in UNSCALE_FLAG_MISTAKES:
+        if flags and all(bool(mistake.fn(*c.args)) == flag for c, flag in flags):
+            return f"{mistake.explanation} Here {evidence}", mistake.hint
+    return evidence, _UNSCALE_HINT
+
+
+def _judge_unscale(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    grads, scale = case.args
+    out, found_inf = outputs
+    expected, _ = _unscale_reference(grads, scale)
+    item = "grads[{i}]"
+    problem = _list_problem(out, expected, "the list of gradients you return", item)
+    problem = problem or _list_values_problem(
+        out, expected, case, UNSCALE_VALUE_MISTAKES, item, rtol=1e-6, atol=0.0, match_rtol=1e-3
+    )
+    if problem is not None:
+        return problem
+    for i, g in enumerate(out):
+        if g.dtype != np.float32:
+            return (
+                f"grads[{i}] has dtype {g.dtype}, but float32 was expected (the unscaled "
+                "gradients update the float32 master weights)",
+                "Cast with g.astype(np.float32), then divide by the scale.",
+            )
+    return _found_inf_problem(check, found_inf, grads)
+
+
+UNSCALE_GRADS = ListJudgedCheck(
+    name="unscale_grads",
+    reference=_unscale_reference,
+    make_cases=_unscale_cases,
+    output_names=("grads", "found_inf"),
+    task="Return ([g.astype(np.float32) / scale for g in grads], found_inf), where found_inf "
+    "is True when any element of any gradient is inf or NaN.",
+    judge=_judge_unscale,
+    inplace_hint="Build new arrays: g.astype(np.float32) / scale makes a copy, but g /= scale, "
+    "np.asarray(g, np.float32) on a float32 gradient, or grads[i] = ... change the caller's "
+    "gradients.",
+)
+
+
+def check_unscale_grads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(grads, scale) -> (unscaled float32 grads, found_inf)``."""
+    return UNSCALE_GRADS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. update_scale(scale, found_inf, good_steps, ...) -> (scale, good_steps)
+# ---------------------------------------------------------------------------
+#
+# torch.amp.GradScaler: on an overflow, (scale * backoff, 0); otherwise one more good
+# step, and after growth_interval of them (scale * growth, 0). The case that is one
+# step short of the interval comes before the one that completes it, so that a
+# learner who grows one step early is caught there, and one who grows late after.
+
+
+def _update_reference(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5,
+                      growth_interval=2000):  # fmt: skip
+    """dlbook.parallel.mixed_precision.update_scale."""
+    return mp.update_scale(
+        scale, found_inf, good_steps, growth_factor, backoff_factor, growth_interval
+    )
+
+
+def _update(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5,
+            growth_interval=2000, *, grow_every=False, keep_after_growth=False,
+            keep_after_backoff=False, grow_on_inf=False, ignore_inf=False, late=False,
+            early=False, count=True, defaults=False):  # fmt: skip
+    """The rule written out, with switches for the classic slips (defaults: right)."""
+    if defaults:
+        growth_factor, backoff_factor, growth_interval = 2.0, 0.5, 2000
+    if found_inf and not ignore_inf:
+        factor = growth_factor if grow_on_inf else backoff_factor
+        return scale * factor, good_steps if keep_after_backoff else 0
+    g = good_steps + 1 if count else good_steps
+    due = {(False, False): g == growth_interval, (True, False): good_steps == growth_interval,
+           (False, True): g >= growth_interval - 1}[late, early]  # fmt: skip
+    if grow_every or due:
+        return scale * growth_factor, g if (keep_after_growth or grow_every) else 0
+    return scale, g
+
+
+def _update_cases(rng: np.random.Generator) -> list[Case]:
+    S = 2.0**16
+    return [
+        Case((S, False, 5), label="a good step in the middle of the interval"),
+        Case((S, True, 7), label="an overflow after 7 good steps"),
+        Case((S, False, 1998), label="good step 1999 of 2000: not yet"),
+        Case((S, False, 1999), label="good step 2000 of 2000: grow"),
+        Case(
+            (8.0, False, 2),
+            {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
+            label="other factors: the third good step of 3, growth 4",
+        ),
+        Case(
+            (8.0, True, 1),
+            {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
+            label="other factors: an overflow, backoff 0.25",
+        ),
+    ]
+
+
+_UPDATE_HINT = (
+    "if found_inf: return scale * backoff_factor, 0. Else g = good_steps + 1; if g == "
+    "growth_interval: return scale * growth_factor, 0; else return scale, g."
+)
+
+
+def _update_mistake(explanation: str, k: int, **switches: Any) -> Mistake:
+    return Mistake(
+        explanation,
+        lambda *a, **kw: _update(*a, **kw, **switches)[k],
+        output=k,
+        hint=_UPDATE_HINT,
+    )
+
+
+UPDATE_SCALE = FunctionCheck(
+    name="update_scale",
+    reference=_update_reference,
+    make_cases=_update_cases,
+    output_names=("scale", "good_steps"),
+    task="Return the next (scale, good_steps): (scale·backoff, 0) on an overflow; else count "
+    "the good step, and after growth_interval of them return (scale·growth, 0).",
+    rtol=1e-12,
+    atol=0.0,
+    mistakes=[
+        _update_mistake(
+            "the scale grew one step early, after growth_interval − 1 good steps: count "
+            "this step first (g = good_steps + 1), then grow when g == growth_interval.",
+            0,
+            early=True,
+        ),
+        _update_mistake(
+            "you grew the scale on every good step: it must wait for growth_interval good "
+            "steps in a row, or it would climb back into overflow at once.",
+            0,
+            grow_every=True,
+        ),
+        _update_mistake(
+            "you grew the scale after an overflow: an inf or NaN means the scale is too "
+            "large, so it must shrink, scale · backoff_factor.",
+            0,
+            grow_on_inf=True,
+        ),
+        _update_mistake(
+            "you ignored found_inf: after an overflow the step is skipped and the scale "
+            "must shrink, scale · backoff_factor, with good_steps back to 0.",
+            0,
+            ignore_inf=True,
+        ),
+        _update_mistake(
+            "you did not count the good step: good_steps must grow by one on every step "
+            "without an overflow.",
+            1,
+            count=False,
+        ),
+        _update_mistake(
+            "you did not reset good_steps after an overflow: the count is of good steps "
+            "*in a row*, so it restarts at 0.",
+            1,
+            keep_after_backoff=True,
+        ),
+        _update_mistake(
+            "you did not reset good_steps after growing the scale: a new interval starts at 0.",
+            1,
+            keep_after_growth=True,
+        ),
+        *[
+            _update_mistake(
+                "you ignored the arguments growth_factor, backoff_factor or growth_interval "
+                "and used the defaults (2, 0.5, 2000) instead.",
+                k,
+                defaults=True,
+            )
+            for k in (0, 1)
+        ],
+        _update_mistake(
+            "the scale grew one step late, after growth_interval + 1 good steps: you "
+            "compared good_steps with growth_interval before counting this step. Count it "
+            "first (g = good_steps + 1), then compare g.",
+            0,
+            late=True,
+        ),
+    ],
+)
+
+
+def check_update_scale(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(scale, found_inf, good_steps, ...) -> (scale, good_steps)``: GradScaler's rule."""
+    return UPDATE_SCALE.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. ring_all_reduce(arrays) -> one array per rank, each the sum
+# ---------------------------------------------------------------------------
+
+
+def _ring_reference(arrays):
+    """dlbook.parallel.numpy_backend.ring_all_reduce."""
+    return par_np.ring_all_reduce(arrays)
+
+
+def _ring_cases(rng: np.random.Generator) -> list[Case]:
+    def ranks(p, shape, dtype):
+        if np.issubdtype(dtype, np.integer):
+            return _Arrays(rng.integers(-50, 50, size=shape).astype(dtype) for _ in range(p))
+        return _Arrays(rng.normal(size=shape).astype(dtype) for _ in range(p))
+
+    return [
+        Case((ranks(4, (8,), np.float64),), label="4 ranks, 8 values each: chunks of 2"),
+        Case((ranks(3, (2, 5), np.float32),), label="3 ranks of float32 (2, 5) arrays"),
+        Case((ranks(5, (3, 4), np.int64),), label="5 ranks of int64 (3, 4) arrays"),
+        Case((ranks(2, (7,), np.float64),), label="2 ranks, 7 values each"),
+    ]
+
+
+def _ring_tolerance(dtype: np.dtype) -> float:
+    """Sums taken in another order agree to a few ulps: relative 1e-5 in float32."""
+    if np.issubdtype(dtype, np.integer):
+        return 0.0
+    return 1e-5 if np.dtype(dtype).itemsize <= 4 else 1e-10
+
+
+_RING_HINT = (
+    "chunks[r] = np.array_split(arrays[r].flatten(), p). Reduce-scatter, s = 0..p-2: rank r "
+    "sends chunk (r - s) % p to rank (r + 1) % p, which adds it. All-gather, s = 0..p-2: "
+    "rank r sends chunk (r + 1 - s) % p to rank (r + 1) % p, which overwrites its copy."
+)
+
+
+def _contributions(chunk: np.ndarray, parts: Sequence[np.ndarray], tol: float) -> int | None:
+    """How many ranks' chunks ``chunk`` is the sum of (p for the full sum), or None."""
+    for k in range(len(parts), 0, -1):
+        for ranks in combinations(range(len(parts)), k):
+            if _agree(chunk, sum(parts[q] for q in ranks), tol, tol):
+                return k
+    return None
+
+
+def _ring_values_problem(arrays, got, tol) -> Judgement:
+    """Diagnose wrong sums chunk by chunk, whatever order the learner's ring sends them in.
+
+    Each chunk of each rank's result is matched against the sums of every subset of
+    the ranks' chunks (at most 2^5 of them here): a ring stopped early leaves partial
+    sums, and how many of them each rank holds tells which phase was cut short.
+    """
+    p = len(arrays)
+    inputs = [np.array_split(np.ravel(a).astype(np.float64), p) for a in arrays]  # p x p chunks
+    full = np.sum([np.ravel(a).astype(np.float64) for a in arrays], axis=0)  # (n,)
+    flat = [np.ravel(g).astype(np.float64) for g in got]  # p x (n,)
+    if all(_agree(f, full, tol, tol) for f in flat):
+        return None
+    if all(_agree(f, full / p, tol, tol) for f in flat):
+        return (
+            "you averaged instead of summing (data parallelism divides by p afterwards, "
+            "outside the collective): every rank must end with the sum",
+            _RING_HINT,
+        )
+    if all(_agree(f, np.ravel(a), tol, tol) for f, a in zip(flat, arrays, strict=True)):
+        return "every rank got its own array back: nothing was summed", _RING_HINT
+    mine = [np.array_split(f, p) for f in flat]  # p ranks x p chunks
+    parts = list(zip(*inputs, strict=True))  # parts[c][q]: rank q's input chunk c
+    counts = [[_contributions(mine[r][c], parts[c], tol) for c in range(p)] for r in range(p)]
+    if all(k is not None for row in counts for k in row):
+        done = np.array([[k == p for k in row] for row in counts])  # (p, p)
+        per_rank = done.sum(axis=1)
+        if not done.any():
+            return (
+                "your reduce-scatter is too short (it takes p − 1 steps, so that each chunk "
+                "collects all p contributions): no chunk holds the full sum on any rank",
+                _RING_HINT,
+            )
+        if (per_rank == 1).all():
+            return (
+                "you stopped after the reduce-scatter (the all-gather, p − 1 more steps, "
+                "copies every finished chunk around the ring): each rank holds one fully "
+                "summed chunk and partial sums elsewhere",
+                _RING_HINT,
+            )
+        if (per_rank == p - 1).all():
+            return (
+                "your all-gather is one step short (it takes p − 1 steps, as the "
+                "reduce-scatter does): each rank still has one chunk that is not the full sum",
+                _RING_HINT,
+            )
+    r = next(r for r in range(p) if not _agree(flat[r], full, tol, tol))
+    return (
+        f"rank {r}'s array is not the sum of the inputs: {first_mismatch(flat[r], full, tol, tol)}",
+        _RING_HINT,
+    )
+
+
+def _judge_ring(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    (arrays,) = case.args
+    (got,) = outputs
+    expected = _ring_reference(arrays)
+    p, tol = len(arrays), _ring_tolerance(arrays[0].dtype)
+    problem = _list_problem(got, expected, "your list of results", "rank {i}'s array")
+    if problem is not None:
+        if isinstance(got, np.ndarray):
+            return problem[0], "Return one array per rank: every rank ends with its own copy."
+        return problem
+    bad = [i for i, g in enumerate(got) if not np.isfinite(g).all()]
+    if bad:
+        return f"rank {bad[0]}'s array contains NaN or inf", "Are all the chunks initialised?"
+    problem = _ring_values_problem(arrays, got, tol)
+    if problem is not None:
+        return problem
+    for r in range(p):
+        for q in range(r):
+            if np.may_share_memory(got[r], got[q]):
+                return (
+                    f"ranks {q} and {r} share one array (on real hardware every rank holds "
+                    "its own copy, and an optimizer that updated one rank's weights in place "
+                    "would change the other's too)",
+                    "Return p separate arrays, e.g. [total.copy() for _ in range(p)], or "
+                    "each rank's own concatenated chunks.",
+                )
+    for r, (g, a) in enumerate(zip(got, arrays, strict=True)):
+        if g.dtype != a.dtype:
+            return (
+                f"rank {r}'s array has dtype {g.dtype}, but the inputs are {a.dtype} (an "
+                "all-reduce keeps the dtype of what it is given)",
+                "Copy the inputs' chunks (a.flatten() keeps the dtype) rather than filling "
+                "np.zeros(n), which is float64; or end with .astype(a.dtype).",
+            )
+    return None
+
+
+RING_ALL_REDUCE = ListJudgedCheck(
+    name="ring_all_reduce",
+    reference=_ring_reference,
+    make_cases=_ring_cases,
+    task="Return one new array per rank, each the sum of all the arrays, computed by a "
+    "reduce-scatter then an all-gather of p − 1 ring steps each, in the inputs' shape and dtype.",
+    judge=_judge_ring,
+    inplace_hint="a.ravel(), a.reshape(...) and np.array_split return views of the input: "
+    "adding into them changes it. Start from copies, e.g. np.array_split(a.flatten(), p).",
+)
+
+
+def check_ring_all_reduce(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(arrays) -> list``: every rank gets the sum, by a ring all-reduce."""
+    return RING_ALL_REDUCE.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. accumulated_gradient(grad_fn, micro_batches) -> the mean of the micro-batch gradients
+# ---------------------------------------------------------------------------
+#
+# For a loss that is a mean over examples and micro-batches of equal size, the mean
+# of the micro-batch gradients *is* the gradient of the whole batch: that is the
+# reference, so no formula is duplicated here.
+
+
+@dataclass(frozen=True)
+class _LinearMSEGrad:
+    """grad_fn((x, y)): gradient of mean((x @ w - y)²) with respect to w, shape (D,)."""
+
+    w: np.ndarray  # (D,) the weights at which the gradient is taken
+
+    def __call__(self, batch: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        x, y = batch  # (B, D), (B,)
+        return 2.0 * x.T @ (x @ self.w - y) / len(x)  # (D,)
+
+    def __repr__(self) -> str:
+        return "MSE gradient of a linear model"
+
+
+def _accumulate_reference(grad_fn, micro_batches):
+    """The gradient of the whole batch: the concatenated micro-batches in one call."""
+    x = np.concatenate([mb[0] for mb in micro_batches])  # (k B, D)
+    y = np.concatenate([mb[1] for mb in micro_batches])  # (k B,)
+    return grad_fn((x, y))
+
+
+def _accumulate_cases(rng: np.random.Generator) -> list[Case]:
+    def case(k, B, D, label):
+        w = rng.normal(size=D)
+        batches = _Arrays((rng.normal(size=(B, D)), rng.normal(size=B)) for _ in range(k))
+        return Case((_LinearMSEGrad(w), batches), label=label)
+
+    return [
+        case(4, 8, 3, "4 micro-batches of 8 examples"),
+        case(3, 5, 6, "3 micro-batches of 5 examples, 6 weights"),
+        case(2, 16, 2, "2 micro-batches of 16 examples"),
+    ]
+
+
+def _grads(grad_fn, micro_batches) -> list[np.ndarray]:
+    return [grad_fn(mb) for mb in micro_batches]
+
+
+_ACCUMULATE_HINT = (
+    "total = sum of grad_fn(mb) over the micro-batches; return total / len(micro_batches)."
+)
+
+ACCUMULATED_GRADIENT = ListCheck(
+    name="accumulated_gradient",
+    reference=_accumulate_reference,
+    make_cases=_accumulate_cases,
+    task="Return the mean of grad_fn(mb) over the micro-batches mb: the gradient of the "
+    "whole batch.",
+    rtol=1e-9,
+    atol=1e-12,
+    mistakes=[
+        Mistake(
+            "you summed the micro-batch gradients without dividing: each grad_fn already "
+            "averages over its micro-batch, so the sum is k times the gradient of the whole "
+            "batch (k = number of micro-batches), as if the learning rate were k times larger.",
+            lambda grad_fn, mbs: sum(_grads(grad_fn, mbs)),
+            hint=_ACCUMULATE_HINT,
+        ),
+        Mistake(
+            "you divided by the number of examples: each grad_fn already averages over its "
+            "micro-batch, so divide the sum by the number of micro-batches.",
+            lambda grad_fn, mbs: sum(_grads(grad_fn, mbs)) / sum(len(mb[1]) for mb in mbs),
+            hint=_ACCUMULATE_HINT,
+        ),
+        Mistake(
+            "you returned the last micro-batch's gradient: did you assign (g = grad_fn(mb)) "
+            "in the loop instead of adding (total = total + grad_fn(mb))?",
+            lambda grad_fn, mbs: grad_fn(mbs[-1]),
+            hint=_ACCUMULATE_HINT,
+        ),
+    ],
+    inplace_hint="Add into a new array (total = total + g), not into an input.",
+)
+
+
+def check_accumulated_gradient(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(grad_fn, micro_batches) -> gradient``: the mean over micro-batches."""
+    return ACCUMULATED_GRADIENT.run(fn, time_budget=time_budget)
+
+
+__all__ = [
+    "ListCheck",
+    "ListJudgedCheck",
+    "check_accumulated_gradient",
+    "check_ring_all_reduce",
+    "check_unscale_grads",
+    "check_update_scale",
+]
