@@ -1,0 +1,953 @@
+"""Checks for the exercises of chapter 7 (making large models small and fast).
+
+Each check compares a learner's function with dlbook's own implementation and
+recognises the classic mistakes by name::
+
+    from dlbook.checks.compression import check_quantize_per_channel
+    check_quantize_per_channel(quantize_per_channel)   # ✅ quantize_per_channel: correct on ...
+
+The references are :mod:`dlbook.quantization.numpy_backend` (symmetric per-channel
+int8 codes and their scale, dequantisation), :func:`dlbook.pruning.numpy_backend.magnitude_mask`,
+:func:`dlbook.distillation.numpy_backend.distillation_loss`,
+:mod:`dlbook.lora.numpy_backend` (the LoRA forward pass and the merge) and
+:func:`dlbook.serving.numpy_backend.kv_decode_step` (one decoding step with a KV cache).
+
+Two checks refuse outputs whose values are right but whose type is not: integer
+codes must be stored as int8 (a float64 "code" takes 8 bytes, twice the float32
+weight it replaces), and a pruning mask must be boolean (True = kept).
+
+The quantisation cases use per-channel scales that are powers of two, so that
+w / scale is exact however a learner writes it, and floor or truncation are named
+without a one-ulp disagreement at the largest weight.
+
+Shape legend: N = rows of a batch, D_in, D_out = features in and out of a weight
+W (D_in, D_out), r = LoRA rank, B = batch, K = classes, C = model width, D = head
+width, P = cached positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dlbook.checks._core import (
+    Case,
+    CheckResult,
+    FunctionCheck,
+    Mistake,
+    fail,
+)
+from dlbook.checks.attention import TypedCheck
+from dlbook.checks.optimization import _each_output
+from dlbook.distillation import numpy_backend as distill_np
+from dlbook.lora import numpy_backend as lora_np
+from dlbook.pruning import numpy_backend as prune_np
+from dlbook.quantization import numpy_backend as quant_np
+from dlbook.serving import numpy_backend as serving_np
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the checks of this chapter
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class InPlaceCheck(FunctionCheck):
+    """A :class:`FunctionCheck` that explains, in the exercise's terms, why in place is wrong."""
+
+    in_place_hint: str = ""  # replaces the generic hint when an input was changed in place
+
+    def _changed_inputs(self, given: tuple[Any, ...], case: Case, where: str) -> CheckResult | None:
+        problem = super()._changed_inputs(given, case, where)
+        if problem is None or not self.in_place_hint:
+            return problem
+        return fail(self.name, problem.message, self.in_place_hint)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """A stable log-softmax over the last axis, for the mistakes (the references have theirs)."""
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+# ---------------------------------------------------------------------------
+# 1a. quantize_per_channel(w (D_in, D_out)) -> (q int8 (D_in, D_out), scale (1, D_out))
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class CodesCheck(FunctionCheck):
+    """A :class:`FunctionCheck` of ``(q, scale)`` whose codes ``q`` must be int8.
+
+    Values are judged first, so a wrong code is named before a wrong dtype, as in
+    :class:`~dlbook.checks.attention.TypedCheck`. A third output (a zero point) is
+    named as the asymmetric scheme, and a scale that differs only on an all-zero
+    channel is explained.
+    """
+
+    def _split_outputs(self, value: Any, where: str) -> tuple[Any, ...] | CheckResult:
+        if isinstance(value, (tuple, list)) and len(value) == 3:
+            return fail(
+                self.name,
+                f"your function returns 3 values: a zero point as well? Symmetric quantisation "
+                f"has none (zero is code 0), so return only (q, scale) {where}.",
+                _QUANT_HINT,
+            )
+        return super()._split_outputs(value, where)
+
+    def _output_failure(
+        self, got: Any, expected: np.ndarray, k: int, case: Case, where: str
+    ) -> CheckResult | None:
+        zero_channel = k == 1 and _only_zero_channels_differ(got, expected, case.args[0], self)
+        if zero_channel:
+            return fail(
+                self.name,
+                f"your scale of the all-zero channel is {np.ravel(got)[zero_channel[0]]:.4g}; "
+                f"dlbook gives such a channel scale 1.0 {where}.",
+                "Any scale stores zeros exactly; 1.0 avoids 0/0 without an arbitrary epsilon: "
+                "scale = np.where(amax > 0, amax / 127, 1.0).",
+            )
+        problem = super()._output_failure(got, expected, k, case, where)
+        if problem is not None or k != 0 or np.asarray(got).dtype == np.int8:
+            return problem
+        dtype = np.asarray(got).dtype
+        if np.issubdtype(dtype, np.integer):
+            message = (
+                f"your codes are right but q has dtype {dtype}, {dtype.itemsize} bytes per "
+                f"weight: stored as int8 they take 1 byte, 4 times less than float32"
+            )
+        else:
+            message = (
+                f"your codes are right but q has dtype {dtype}: rounded floats still take "
+                f"{dtype.itemsize} bytes each, so nothing is saved until they are stored as int8"
+            )
+        return fail(self.name, f"{message} {where}.", "End with q.astype(np.int8).")
+
+
+def _only_zero_channels_differ(
+    got: Any, expected: np.ndarray, w: np.ndarray, check: FunctionCheck
+) -> list[int]:
+    """The flat indices where ``got`` differs from ``expected``, if all lie on all-zero channels."""
+    if not isinstance(got, np.ndarray) or got.shape != expected.shape:
+        return []
+    with np.errstate(all="ignore"):
+        bad = ~np.isclose(got, expected, rtol=check.rtol, atol=check.atol)
+    zero = ~np.any(w != 0, axis=0, keepdims=True)  # (1, D_out): channels of zeros only
+    if not bad.any() or not np.all(zero[bad]):
+        return []
+    return [int(i) for i in np.flatnonzero(bad)]
+
+
+def _quantize_reference(w):
+    """dlbook's symmetric int8 quantisation, one scale per output channel: (q, scale (1, D_out))."""
+    return quant_np.quantize_per_channel(w)
+
+
+def _quantize(w, *, over=0, divisor=127.0, rounding=np.round, clip=(-127, 127), zero=1.0):
+    """Per-channel quantisation written out, with switches for the classic slips.
+
+    ``over`` is the axis the maximum runs over (0: per output column, right; 1: per
+    row; None: the whole tensor); ``clip=None`` skips the clip; ``zero`` is the
+    scale an all-zero channel gets.
+    """
+    amax = np.abs(w).max(axis=over, keepdims=True)  # (1, D_out) when over=0
+    scale = np.where(amax > 0, amax / divisor, zero)
+    with np.errstate(all="ignore"):
+        codes = rounding(w / scale)  # (D_in, D_out)
+        if clip is not None:
+            codes = np.clip(codes, *clip)
+        return codes.astype(np.int8), scale
+
+
+def _asymmetric(w, *, signed):
+    """Affine quantisation (a zero point): dlbook's uint8 scheme, or shifted into int8."""
+    q, scale, zero_point = quant_np.quantize_asymmetric(w, axis=-1)
+    return ((q.astype(np.int16) - 128).astype(np.int8) if signed else q), scale
+
+
+def _quantize_cases(rng: np.random.Generator) -> list[Case]:
+    def weights(D_in: int, exponents: list[int], zero_column: int | None = None) -> np.ndarray:
+        """(D_in, D_out) weights whose column j has ``max |w|`` = 127 * 2**exponents[j]."""
+        D_out = len(exponents)
+        u = rng.uniform(-126.0, 126.0, size=(D_in, D_out))  # codes-to-be, none at ±.5 exactly
+        rows = rng.integers(0, D_in, size=D_out)  # one row per column holds its extreme value
+        u[rows, np.arange(D_out)] = 127.0 * rng.choice([-1.0, 1.0], size=D_out)
+        w = u * 2.0 ** np.array(exponents, dtype=float)  # (D_in, D_out), exact scaling
+        if zero_column is not None:
+            w[:, zero_column] = 0.0
+        return w
+
+    return [
+        Case((weights(6, [-7, -4, -9, -5]),), label="a (6, 4) weight whose columns differ in size"),
+        Case((weights(3, [-3, -8, -6, -5, -2]),), label="a (3, 5) weight, fewer rows than columns"),
+        Case(
+            (weights(5, [-6, -5, -8], zero_column=1),),
+            label="a (5, 3) weight whose column 1 is all zeros (a pruned neuron)",
+        ),
+    ]
+
+
+_QUANT_HINT = (
+    "scale = np.abs(w).max(axis=0, keepdims=True) / 127 (1.0 where that is 0), then "
+    "q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)."
+)
+
+
+def _quant_mistake(explanation: str, *fns: Callable[..., Any], hint: str = _QUANT_HINT):
+    """Mistakes named whichever of q and scale is the first to differ; ``fns`` are variants."""
+    return [m for fn in fns for m in _each_output(explanation, fn, 2, hint)]
+
+
+QUANTIZE_PER_CHANNEL = CodesCheck(
+    name="quantize_per_channel",
+    reference=_quantize_reference,
+    make_cases=_quantize_cases,
+    output_names=("q", "scale"),
+    task="Return (q, scale): scale (1, D_out) = max |w| of each column / 127 (1.0 for an "
+    "all-zero column), q = clip(round(w / scale), -127, 127) as int8.",
+    nan_hint="A column of zeros has max |w| = 0, so w / scale is 0/0 there: give it scale 1.0.",
+    mistakes=[
+        *_quant_mistake(
+            "you used one scale for the whole tensor: the small columns then use only a few "
+            "of the 255 codes (per-tensor quantisation). Each output column gets its own "
+            "scale, its own max |w| / 127.",
+            lambda w: _quantize(w, over=None),
+        ),
+        *_quant_mistake(
+            "you took one scale per row (max over axis 1): the book stores W as (in, out), so "
+            "an output channel is a column, and its max runs over axis 0.",
+            lambda w: _quantize(w, over=1),
+        ),
+        *_quant_mistake(
+            "you divided by 128 instead of 127 and did not clip: the largest |w| of each "
+            "column maps to ±128, and +128 does not fit in int8: it wraps around to −128, "
+            "flipping the sign of the largest weight. The symmetric grid is −127..127: divide "
+            "by 127, and clip.",
+            lambda w: _quantize(w, divisor=128.0, clip=None),
+        ),
+        *_quant_mistake(
+            "you divided by 128 instead of 127: int8 reaches −128 but not +128, so the "
+            "symmetric grid is −127..127 and max |w| must land on code 127.",
+            lambda w: _quantize(w, divisor=128.0),
+            lambda w: _quantize(w, divisor=128.0, clip=(-128, 127)),
+        ),
+        *_quant_mistake(
+            "you rounded down (np.floor) instead of to the nearest integer: every weight "
+            "moves down by up to a whole step, a bias, and the error bound |w − q·scale| "
+            "≤ scale/2 no longer holds.",
+            lambda w: _quantize(w, rounding=np.floor),
+        ),
+        *_quant_mistake(
+            "you truncated towards zero (astype(np.int8) or np.trunc without np.round): "
+            "every weight shrinks towards zero by up to a whole step. Round to the nearest "
+            "integer first.",
+            lambda w: _quantize(w, rounding=np.trunc),
+        ),
+        *_quant_mistake(
+            "you used an asymmetric scheme with a zero point (scale = (max − min) / 255, "
+            "codes shifted by the zero point): valid for activations, but this exercise asks "
+            "for symmetric codes, where zero is code 0 and no zero point is needed.",
+            lambda w: _asymmetric(w, signed=False),
+            lambda w: _asymmetric(w, signed=True),
+        ),
+        *_quant_mistake(
+            "an all-zero column got scale 0, so w / scale is 0/0 = NaN there and its codes "
+            "are garbage after the cast. Give such a channel scale 1.0 (any scale stores "
+            "zeros exactly).",
+            lambda w: _quantize(w, zero=0.0),
+            hint="scale = np.where(amax > 0, amax / 127, 1.0).",
+        ),
+        Mistake(
+            "you cast the codes to uint8: negative codes wrap around (−1 becomes 255). "
+            "Symmetric codes are signed: int8.",
+            lambda w: _quantize(w)[0].astype(np.uint8),
+            hint=_QUANT_HINT,
+        ),
+        Mistake(
+            "your scale is inverted, 127 / max |w|: the scale is the size of one step, so "
+            "that w ≈ q · scale; q = w / scale.",
+            lambda w: 1.0 / _quantize(w)[1],
+            output=1,
+            hint=_QUANT_HINT,
+        ),
+        Mistake(
+            "you returned max |w| itself as the scale: the scale is max |w| / 127, the size "
+            "of one step, so that w ≈ q · scale.",
+            lambda w: 127.0 * _quantize(w)[1],
+            output=1,
+            hint=_QUANT_HINT,
+        ),
+    ],
+)
+
+
+def check_quantize_per_channel(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(w (D_in, D_out)) -> (q int8, scale (1, D_out))``: symmetric per-channel int8."""
+    return QUANTIZE_PER_CHANNEL.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 1b. dequantize(q, scale, zero_point=None) -> (q - zero_point) * scale, floats
+# ---------------------------------------------------------------------------
+
+
+def _dequantize_reference(q, scale, zero_point=None):
+    """dlbook's dequantisation, (q - zero_point) * scale in float32 (codes widened first)."""
+    return quant_np.dequantize(q, scale, zero_point)
+
+
+def _dequantize(q, scale, zero_point=None, *, how="right"):
+    """Dequantisation written out, and the classic ways to get it wrong."""
+    zp = 0 if zero_point is None else zero_point
+    wide = q.astype(np.int64) - np.asarray(zp, dtype=np.int64)  # no wrap-around
+    return {
+        "right": lambda: wide * scale,
+        "divide": lambda: wide / scale,
+        "add_zp": lambda: (q.astype(np.int64) + np.asarray(zp, dtype=np.int64)) * scale,
+        "zp_after": lambda: q * scale - zp,
+        "no_zp": lambda: q * scale,
+        "wrap": lambda: (q - zp) * scale,  # in the codes' own dtype, which wraps around
+        "by_127": lambda: wide * scale / 127.0,
+    }[how]()
+
+
+def _dequantize_cases(rng: np.random.Generator) -> list[Case]:
+    def skewed(D_in: int, D_out: int, low: float, high: float) -> np.ndarray:
+        """(D_in, D_out) values in [low, high] with both ends reached in every column."""
+        w = rng.uniform(low, high, size=(D_in, D_out))
+        w[0], w[1] = low, high  # so that every column has a nonzero zero point
+        return rng.permuted(w, axis=0)
+
+    w1 = rng.normal(size=(5, 4)) * np.array([0.02, 0.5, 0.1, 1.0])  # (5, 4)
+    q3, scale3, zp3 = quant_np.quantize_asymmetric(skewed(3, 6, -0.17, 3.0), axis=-1)
+    return [
+        Case(quant_np.quantize_per_channel(w1), label="symmetric int8 codes (no zero point)"),
+        Case(
+            quant_np.quantize_asymmetric(skewed(4, 3, -0.3, 1.0), axis=-1),
+            label="asymmetric uint8 codes with an int32 zero point per column",
+        ),
+        Case(
+            (q3, scale3, zp3.astype(np.uint8)),
+            label="GELU-like activations as uint8 codes with a uint8 zero point (ONNX's way)",
+        ),
+    ]
+
+
+_DEQUANT_HINT = (
+    "Widen the codes first, then subtract and scale: "
+    "(q.astype(np.int32) - zero_point) * scale, with zero_point = 0 when it is None."
+)
+
+
+def _dequant_mistake(explanation: str, how: str) -> Mistake:
+    return Mistake(explanation, lambda *a: _dequantize(*a, how=how), hint=_DEQUANT_HINT)
+
+
+DEQUANTIZE = FunctionCheck(
+    name="dequantize",
+    reference=_dequantize_reference,
+    make_cases=_dequantize_cases,
+    task="Return (q - zero_point) * scale as floats (zero_point = 0 when it is None), "
+    "with the integer codes widened before subtracting.",
+    error_hint="zero_point may be None (symmetric codes): subtract it only when it is given.",
+    mistakes=[
+        _dequant_mistake(
+            "you divided by the scale: quantising divides (q = w / scale), so dequantising "
+            "multiplies, w ≈ q · scale.",
+            "divide",
+        ),
+        _dequant_mistake(
+            "you added the zero point: the zero point is the code of 0.0, so it is "
+            "subtracted, w ≈ (q − zero_point) · scale.",
+            "add_zp",
+        ),
+        _dequant_mistake(
+            "you subtracted the zero point after scaling, q · scale − zero_point: the zero "
+            "point is in codes, not in the units of w, so subtract it before scaling.",
+            "zp_after",
+        ),
+        _dequant_mistake(
+            "you ignored the zero point: asymmetric codes are shifted by it, "
+            "w ≈ (q − zero_point) · scale.",
+            "no_zp",
+        ),
+        _dequant_mistake(
+            "your q − zero_point wrapped around: both are uint8, and in uint8 arithmetic "
+            "3 − 120 is 139, not −117. Widen the codes before subtracting.",
+            "wrap",
+        ),
+        _dequant_mistake(
+            "you divided by 127 once more: the scale already is max |w| / 127, the size of "
+            "one step, so w ≈ q · scale.",
+            "by_127",
+        ),
+    ],
+)
+
+
+def check_dequantize(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(q, scale, zero_point=None) -> (q - zero_point) * scale`` (floats)."""
+    return DEQUANTIZE.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. magnitude_mask(w, sparsity) -> bool mask, True = kept
+# ---------------------------------------------------------------------------
+#
+# The exercise returns the mask rather than the pruned weights: fine-tuning a
+# pruned network re-applies the same mask after every step. Every case has an
+# integer sparsity * size (and sparsity * row length), so that round() has no
+# tie to break and a threshold from np.quantile removes the same k weights.
+
+
+def _mask_reference(w, sparsity):
+    """dlbook's mask: drop the k = round(sparsity * w.size) entries of smallest ``|w|``."""
+    return prune_np.magnitude_mask(w, sparsity)
+
+
+def _drop_lowest(values: np.ndarray, k: int) -> np.ndarray:
+    """A keep-mask of ``values``' shape without its k lowest entries (over the whole array)."""
+    keep = np.ones(values.size, dtype=bool)
+    keep[np.argsort(values, axis=None, kind="stable")[:k]] = False
+    return keep.reshape(values.shape)
+
+
+def _per_slice(w, sparsity, axis):
+    """dlbook's mask applied to each slice along ``axis`` on its own."""
+    return np.apply_along_axis(lambda s: prune_np.magnitude_mask(s, sparsity), axis, w)
+
+
+def _mask_cases(rng: np.random.Generator) -> list[Case]:
+    def scaled(shape: tuple[int, ...], row_scales: np.ndarray) -> np.ndarray:
+        """Weights whose rows differ in size, so that pruning per row is visibly wrong."""
+        return rng.normal(size=shape) * row_scales.reshape(-1, *([1] * (len(shape) - 1)))
+
+    return [
+        Case(
+            (scaled((8, 4), np.array([0.1, 1, 0.3, 2, 0.05, 1, 0.5, 3])), 0.75),
+            label="an (8, 4) weight with rows of different sizes, 75% sparsity",
+        ),
+        Case(
+            (scaled((4, 8), np.array([1.0, 0.2, 0.5, 2.0])), 0.25),
+            label="a (4, 8) weight, 25% sparsity",
+        ),
+        Case(
+            (scaled((3, 5, 4), np.array([0.5, 1.0, 2.0])), 0.5),
+            label="a (3, 5, 4) tensor (a convolution's kernels), 50% sparsity",
+        ),
+    ]
+
+
+def _bool_mask_kind(got: Any) -> tuple[str, str]:
+    return (
+        f"your mask keeps the right weights but has dtype {np.asarray(got).dtype}, not bool: "
+        "w[mask] then picks rows 0 and 1 instead of selecting entries, and ~mask fails",
+        "Compare to get a boolean array (np.abs(w) > threshold), or add .astype(bool).",
+    )
+
+
+_MASK_HINT = (
+    "k = round(sparsity * w.size); rank the entries of np.abs(w) over the whole tensor "
+    "(np.argsort(np.abs(w), axis=None)) and set the k smallest to False."
+)
+
+MAGNITUDE_MASK = TypedCheck(
+    name="magnitude_mask",
+    reference=_mask_reference,
+    make_cases=_mask_cases,
+    task="Return a boolean mask of w's shape, False on the k = round(sparsity * w.size) "
+    "entries of smallest |w| over the whole tensor, True (kept) elsewhere.",
+    kinds="b",
+    wrong_kind=_bool_mask_kind,
+    mistakes=[
+        Mistake(
+            "you pruned by signed value: the most negative weights went first, though a "
+            "large negative weight matters as much as a large positive one. Rank by |w|.",
+            lambda w, s: _drop_lowest(w, round(s * w.size)),
+            hint=_MASK_HINT,
+        ),
+        Mistake(
+            "your mask keeps the smallest weights: either you kept the smallest instead of "
+            "the largest, or your True marks the removed weights (here True means kept).",
+            lambda w, s: ~_mask_reference(w, s),
+            hint=_MASK_HINT,
+        ),
+        Mistake(
+            "your mask keeps the smallest weights and removes the largest: magnitude pruning "
+            "removes the weights nearest zero, which change the output least.",
+            lambda w, s: ~_mask_reference(w, 1.0 - s),
+            hint=_MASK_HINT,
+        ),
+        Mistake(
+            "you treated sparsity as the fraction kept: sparsity is the fraction removed, "
+            "so 75% sparsity keeps a quarter of the weights.",
+            lambda w, s: _mask_reference(w, 1.0 - s),
+            hint=_MASK_HINT,
+        ),
+        Mistake(
+            "you pruned each row on its own (the same fraction of every row): magnitude "
+            "pruning ranks the whole tensor, so a row of large weights may keep them all.",
+            lambda w, s: _per_slice(w, s, -1),
+            hint="Flatten first, or use axis=None in np.argsort / np.quantile. " + _MASK_HINT,
+        ),
+        Mistake(
+            "you pruned each column on its own (the same fraction of every column): "
+            "magnitude pruning ranks the whole tensor at once.",
+            lambda w, s: _per_slice(w, s, 0),
+            hint="Flatten first, or use axis=None in np.argsort / np.quantile. " + _MASK_HINT,
+        ),
+        Mistake(
+            "you removed one weight too few: with a threshold at the k-th smallest |w|, "
+            "keep the weights strictly above it (>), not >=.",
+            lambda w, s: _drop_lowest(np.abs(w), round(s * w.size) - 1),
+            hint=_MASK_HINT,
+        ),
+        Mistake(
+            "you removed one weight too many: k = round(sparsity * w.size) weights go, no more.",
+            lambda w, s: _drop_lowest(np.abs(w), round(s * w.size) + 1),
+            hint=_MASK_HINT,
+        ),
+        Mistake(
+            "you returned the pruned weights, w * mask: this exercise asks for the mask "
+            "itself (True = kept), which fine-tuning re-applies after every step.",
+            lambda w, s: w * _mask_reference(w, s),
+            hint="Return the boolean mask; the pruned weights are then w * mask.",
+        ),
+    ],
+)
+
+
+def check_magnitude_mask(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(w, sparsity) -> mask``: False on the round(sparsity·w.size) smallest ``|w|``."""
+    return MAGNITUDE_MASK.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. distillation_loss(student_logits, teacher_logits, labels, temperature, alpha) -> float
+# ---------------------------------------------------------------------------
+#
+# alpha T^2 mean_b KL(softmax(t_b / T) || softmax(s_b / T)) + (1 - alpha) mean_b CE(s_b, y_b)
+# (Hinton et al., 2015). The T^2 keeps the soft term's gradients, which scale like
+# 1/T^2, comparable with the hard term's when T changes.
+
+
+def _distillation_reference(student_logits, teacher_logits, labels, temperature, alpha):
+    """dlbook's distillation loss (a float)."""
+    return distill_np.distillation_loss(student_logits, teacher_logits, labels, temperature, alpha)
+
+
+def _distill(s, t, y, T, alpha, *, t2=True, swap=False, student_T=True, soft="kl",
+             reduce="mean", alpha_on="soft", hard_T=False):  # fmt: skip
+    """The loss written out, with switches for the classic slips (defaults: right)."""
+    log_p = _log_softmax(t / T)  # (B, K) teacher, softened
+    log_q = _log_softmax(s / T if student_T else s)  # (B, K) student
+    if swap:
+        log_p, log_q = log_q, log_p
+    p = np.exp(log_p)
+    per_class = {"kl": p * (log_p - log_q), "ce": -p * log_q}[soft]  # (B, K)
+    B, K = per_class.shape
+    soft_term = {
+        "mean": per_class.sum() / B,
+        "sum": per_class.sum(),
+        "sum_all": per_class.sum(),
+        "classes": per_class.sum() / (B * K),  # KLDivLoss(reduction="mean")
+    }[reduce] * (T * T if t2 else 1.0)
+    nll = -_log_softmax(s / T if hard_T else s)[np.arange(B), y]  # (B,)
+    hard_term = nll.sum() if reduce == "sum_all" else nll.mean()
+    a = alpha if alpha_on == "soft" else 1.0 - alpha
+    return a * soft_term + (1.0 - a) * hard_term
+
+
+def _distillation_cases(rng: np.random.Generator) -> list[Case]:
+    def case(B: int, K: int, T: float, alpha: float, label: str, size: float = 2.0) -> Case:
+        s = size * rng.normal(size=(B, K))  # (B, K) student logits
+        t = size * rng.normal(size=(B, K))  # (B, K) teacher logits
+        y = rng.integers(0, K, size=B)  # (B,) true classes
+        return Case((s, t, y, T, alpha), label=label)
+
+    return [
+        case(4, 5, 2.0, 0.7, "B = 4, K = 5 classes, T = 2, alpha = 0.7"),
+        case(6, 3, 4.0, 0.25, "B = 6, K = 3, T = 4, alpha = 0.25"),
+        case(3, 6, 2.0, 0.5, "confident logits in the thousands, T = 2", size=1000.0),
+    ]
+
+
+_DISTILL_HINT = (
+    "log_p = log_softmax(t / T), log_q = log_softmax(s / T) (subtract the row max first); "
+    "soft = T**2 * (p * (log_p - log_q)).sum(axis=1).mean(); "
+    "hard = -log_softmax(s)[np.arange(B), labels].mean(); alpha * soft + (1 - alpha) * hard."
+)
+
+
+def _distill_mistake(explanation: str, hint: str = _DISTILL_HINT, **switches: Any) -> Mistake:
+    return Mistake(explanation, lambda *a: _distill(*a, **switches), hint=hint)
+
+
+DISTILLATION_LOSS = FunctionCheck(
+    name="distillation_loss",
+    reference=_distillation_reference,
+    make_cases=_distillation_cases,
+    task="Return alpha * T² * mean_b KL(softmax(t/T) ‖ softmax(s/T)) + (1 - alpha) * "
+    "mean_b CE(s, labels), a single number.",
+    nan_hint="Use a stable log-softmax, z - max(z) - log(sum(exp(z - max(z)))): exp of "
+    "logits in the thousands overflows, and log of a softmax that underflowed to 0 is −inf.",
+    rtol=1e-6,
+    mistakes=[
+        _distill_mistake(
+            "you forgot the factor T²: softening by T shrinks the soft term's gradients by "
+            "1/T², and Hinton et al. multiply by T² to keep the two terms balanced.",
+            t2=False,
+        ),
+        _distill_mistake(
+            "your KL runs the wrong way, KL(student ‖ teacher): the teacher's distribution "
+            "is the target, KL(p_teacher ‖ p_student) = Σ p_t (log p_t − log p_s).",
+            swap=True,
+        ),
+        _distill_mistake(
+            "you softened only the teacher: the student's logits must be divided by T too "
+            "inside the soft term, so that both distributions are compared at the same "
+            "temperature.",
+            student_T=False,
+        ),
+        _distill_mistake(
+            "you summed the soft term over the batch instead of averaging it: the loss then "
+            "grows with the batch size.",
+            reduce="sum",
+        ),
+        _distill_mistake(
+            "you summed over the batch instead of averaging: the loss then grows with the "
+            "batch size.",
+            reduce="sum_all",
+        ),
+        _distill_mistake(
+            "you averaged the KL over the classes as well as the batch (PyTorch's "
+            "KLDivLoss with reduction='mean'): sum over the classes, then average over the "
+            "batch (reduction='batchmean').",
+            reduce="classes",
+        ),
+        _distill_mistake(
+            "alpha weights the wrong term: alpha multiplies the soft (teacher) term and "
+            "1 − alpha the hard-label cross-entropy.",
+            alpha_on="hard",
+        ),
+        _distill_mistake(
+            "you used the soft cross-entropy −Σ p_t log p_s instead of the KL: it has the "
+            "same gradient but adds the teacher's entropy, so its value is not the KL's.",
+            soft="ce",
+        ),
+        _distill_mistake(
+            "you softened the student's logits in the hard-label term too: the "
+            "cross-entropy with the true labels uses the student at T = 1.",
+            hard_T=True,
+        ),
+    ],
+)
+
+
+def check_distillation_loss(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(student_logits, teacher_logits, labels, temperature, alpha) -> float``."""
+    return DISTILLATION_LOSS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. lora_forward(x, W, A, B, alpha, b=None) and merge_lora(W, A, B, alpha)
+# ---------------------------------------------------------------------------
+#
+# y = x W + b + (alpha / r) (x A) B with A (D_in, r) and B (r, D_out) (Hu et al., 2022).
+# Only a case with D_in = D_out = r lets a wrong order of the factors run at all;
+# it comes first, so that those mistakes are named rather than reported as errors.
+
+
+def _lora_forward_reference(x, W, A, B, alpha, b=None):
+    """dlbook's LoRA layer: x W + b + (alpha / r) (x A) B, (N, D_out)."""
+    return lora_np.lora_forward(x, W, A, B, alpha, b)
+
+
+def _merge_reference(W, A, B, alpha):
+    """dlbook's merge: W + (alpha / r) A B, a new (D_in, D_out) array."""
+    return lora_np.merge_lora(W, A, B, alpha)
+
+
+def _delta(A, B, alpha, *, scale="alpha_r", order="AB"):
+    """The low-rank update, (D_in, D_out), with switches for the classic slips."""
+    (D_in, r), D_out = A.shape, B.shape[1]
+    divisor = {"alpha_r": r, "alpha": 1, "r_in": D_in, "r_out": D_out, "none": None}[scale]
+    s = 1.0 if divisor is None else alpha / divisor  # "none": no scaling at all
+    products = {"AB": lambda: A @ B, "BA": lambda: B @ A, "T": lambda: (A @ B).T}
+    products["torch"] = lambda: A.T @ B.T  # PyTorch's layout, read as the book's
+    return s * products[order]()
+
+
+def _lora(x, W, A, B, alpha, b=None, *, base=True, bias=True, **switches):
+    y = x @ _delta(A, B, alpha, **switches)  # (N, D_out)
+    if base:
+        y = y + x @ W
+    return y + b if (bias and b is not None) else y
+
+
+_SQUARE = "a square case (D_in = D_out = r = 4) where every order of the factors fits"
+
+
+def _lora_cases(rng: np.random.Generator, with_x: bool = True) -> list[Case]:
+    def case(N, D_in, D_out, r, alpha, label, bias=True) -> Case:
+        x = rng.normal(size=(N, D_in))  # (N, D_in)
+        W = rng.normal(size=(D_in, D_out)) / np.sqrt(D_in)  # (D_in, D_out) frozen
+        A = rng.normal(size=(D_in, r)) / np.sqrt(D_in)  # (D_in, r)
+        B = 0.1 * rng.normal(size=(r, D_out))  # (r, D_out): trained, no longer zero
+        b = rng.normal(size=D_out) if bias else None  # (D_out,)
+        if not with_x:
+            return Case((W, A, B, alpha), label=label)
+        return Case((x, W, A, B, alpha, b), label=label)
+
+    return [
+        case(3, 4, 4, 4, 2.0, _SQUARE, bias=False),
+        case(5, 6, 3, 2, 16.0, "D_in = 6, D_out = 3, rank r = 2, alpha = 16"),
+        case(2, 8, 5, 1, 4.0, "rank r = 1, alpha = 4"),
+    ]
+
+
+_LORA_ERROR_HINT = (
+    "In the book's (in, out) layout A is (D_in, r) and B is (r, D_out): x @ A is (N, r) and "
+    "(x @ A) @ B is (N, D_out). (PyTorch's LoRA stores the transposes, A (r, in), B (out, r).)"
+)
+_LORA_HINT = "r = A.shape[1]; y = x @ W + (alpha / r) * (x @ A) @ B, plus b when it is given."
+_MERGE_HINT = "r = A.shape[1]; return W + (alpha / r) * (A @ B), a new array."
+
+
+def _lora_mistakes(fn: Callable[..., Any], hint: str) -> list[Mistake]:
+    """The mistakes shared by the forward pass and the merge; ``fn`` takes the switches."""
+
+    def wrong(explanation: str, **switches: Any) -> Mistake:
+        return Mistake(explanation, lambda *a: fn(*a, **switches), hint=hint)
+
+    return [
+        wrong(
+            "you forgot the scaling alpha / r: LoRA adds (alpha / r) · A B, so that "
+            "changing the rank does not change how large the update is.",
+            scale="none",
+        ),
+        wrong(
+            "you scaled by alpha instead of alpha / r: divide by the rank r = A.shape[1].",
+            scale="alpha",
+        ),
+        wrong(
+            "you read the rank from the wrong axis: r = A.shape[1] = B.shape[0], the "
+            "shared inner size of A (D_in, r) and B (r, D_out).",
+            scale="r_in",
+        ),
+        wrong(
+            "you read the rank from the wrong axis: r = A.shape[1] = B.shape[0], the "
+            "shared inner size of A (D_in, r) and B (r, D_out).",
+            scale="r_out",
+        ),
+        wrong(
+            "you multiplied the factors in the wrong order, B A: the update is A B, "
+            "(D_in, r) @ (r, D_out). Only a square case lets B A run at all.",
+            order="BA",
+        ),
+        wrong(
+            "your update is transposed, (A B)ᵀ: the book stores matrices (in, out), so "
+            "the update A B has W's shape (D_in, D_out) as it is.",
+            order="T",
+        ),
+        wrong(
+            "you transposed both factors, Aᵀ Bᵀ, as PyTorch's layout needs (there A is "
+            "(r, in) and B is (out, r)): the book stores A (D_in, r) and B (r, D_out), so "
+            "the update is A B with no transpose.",
+            order="torch",
+        ),
+    ]
+
+
+LORA_FORWARD = FunctionCheck(
+    name="lora_forward",
+    reference=_lora_forward_reference,
+    make_cases=_lora_cases,
+    task="Return x @ W + b + (alpha / r) * (x @ A) @ B with r = A.shape[1] (b may be None).",
+    error_hint=_LORA_ERROR_HINT + " And b may be None: add it only when it is given.",
+    mistakes=[
+        *_lora_mistakes(_lora, _LORA_HINT),
+        Mistake(
+            "you returned only the adapter's path, (alpha / r)(x A) B: LoRA adds it to the "
+            "frozen layer's output x W + b.",
+            lambda *a: _lora(*a, base=False),
+            hint=_LORA_HINT,
+        ),
+        Mistake(
+            "you forgot the bias b of the frozen layer.",
+            lambda *a: _lora(*a, bias=False),
+            hint=_LORA_HINT,
+        ),
+    ],
+)
+
+
+def check_lora_forward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x, W, A, B, alpha, b=None) -> x W + b + (alpha / r)(x A) B``."""
+    return LORA_FORWARD.run(fn, time_budget=time_budget)
+
+
+def _merge(W, A, B, alpha, *, delta_only=False, **switches):
+    delta = _delta(A, B, alpha, **switches)  # (D_in, D_out)
+    return delta if delta_only else W + delta
+
+
+MERGE_LORA = InPlaceCheck(
+    name="merge_lora",
+    reference=_merge_reference,
+    make_cases=lambda rng: _lora_cases(rng, with_x=False),
+    task="Return a new array W + (alpha / r) * A @ B with r = A.shape[1], leaving W as it was.",
+    error_hint=_LORA_ERROR_HINT,
+    in_place_hint="Merging in place (W += ...) overwrites the frozen base weights: you could "
+    "no longer unmerge the adapter or swap in another one. " + _MERGE_HINT,
+    mistakes=[
+        *_lora_mistakes(_merge, _MERGE_HINT),
+        Mistake(
+            "you returned only the update (alpha / r) A B: the merged weight is W plus it.",
+            lambda *a: _merge(*a, delta_only=True),
+            hint=_MERGE_HINT,
+        ),
+    ],
+)
+
+
+def check_merge_lora(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(W, A, B, alpha) -> W + (alpha / r) A B``, a new array."""
+    return MERGE_LORA.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. kv_decode_step(x_t, W_q, W_k, W_v, k_cache, v_cache) -> (out, k_cache, v_cache)
+# ---------------------------------------------------------------------------
+
+
+def _decode_reference(x_t, W_q, W_k, W_v, k_cache, v_cache):
+    """dlbook's decoding step: append k and v, then attend over all P + 1 positions."""
+    return serving_np.kv_decode_step(x_t, W_q, W_k, W_v, k_cache, v_cache)
+
+
+def _decode(x_t, W_q, W_k, W_v, k_cache, v_cache, *, scale="sqrt_d", key=None, when="after",
+            where="end", axis=-1, returned="new"):  # fmt: skip
+    """One decoding step written out, with switches for the classic slips (defaults: right)."""
+    q = x_t @ W_q  # (B, D)
+    k = x_t @ (W_k if key is None else W_q)  # (B, D)
+    v = x_t @ W_v  # (B, D)
+    parts = [(k_cache, k[:, None, :]), (v_cache, v[:, None, :])]  # (B, P, D), (B, 1, D)
+    K, V = (np.concatenate(p[::-1] if where == "start" else p, axis=1) for p in parts)
+    Ka, Va = (k_cache, v_cache) if when == "before" else (K, V)  # what the query attends to
+    D, C = q.shape[-1], x_t.shape[-1]
+    s = np.einsum("bd,bpd->bp", q, Ka)  # (B, P + 1)
+    s = s * {"sqrt_d": 1 / np.sqrt(D), "none": 1.0, "sqrt_c": 1 / np.sqrt(C)}[scale]
+    e = np.exp(s - s.max(axis=axis, keepdims=True))
+    w = e / e.sum(axis=axis, keepdims=True)  # (B, P + 1)
+    out = np.einsum("bp,bpd->bd", w, Va)  # (B, D)
+    return (out, K, V) if returned == "new" else (out, k_cache, v_cache)
+
+
+def _decode_cases(rng: np.random.Generator) -> list[Case]:
+    def case(B: int, C: int, D: int, P: int, label: str) -> Case:
+        x_t = rng.normal(size=(B, C))  # (B, C) the newest token
+        W_q, W_k, W_v = (rng.normal(size=(C, D)) for _ in range(3))  # (C, D) each
+        k_cache = rng.normal(size=(B, P, D))  # (B, P, D)
+        v_cache = rng.normal(size=(B, P, D))  # (B, P, D)
+        return Case((x_t, W_q, W_k, W_v, k_cache, v_cache), label=label)
+
+    return [
+        case(2, 6, 4, 3, "B = 2, C = 6, head width D = 4, P = 3 cached positions"),
+        case(1, 4, 9, 5, "one sequence, C = 4, D = 9, P = 5"),
+        case(3, 5, 2, 0, "the first step, with an empty cache (P = 0)"),
+    ]
+
+
+_DECODE_HINT = (
+    "q, k, v = x_t @ W_q, x_t @ W_k, x_t @ W_v; append: K = np.concatenate([k_cache, "
+    "k[:, None]], axis=1) (and V); then softmax(q · K / √D) over the P + 1 positions, "
+    "weights @ V; return out, K, V."
+)
+
+
+def _decode_mistake(explanation: str, outputs: int = 1, **switches: Any) -> list[Mistake]:
+    """A decoding mistake, named on the first ``outputs`` outputs it changes."""
+    return _each_output(explanation, lambda *a: _decode(*a, **switches), outputs, _DECODE_HINT)
+
+
+KV_DECODE_STEP = FunctionCheck(
+    name="kv_decode_step",
+    reference=_decode_reference,
+    make_cases=_decode_cases,
+    output_names=("out", "k_cache", "v_cache"),
+    task="Append the new token's k = x_t W_k and v = x_t W_v to the caches, attend with "
+    "q = x_t W_q over all P + 1 positions, and return (out (B, D), k_cache, v_cache).",
+    nan_hint="Attend after appending: with an empty cache (P = 0) the new token is the "
+    "only key, and a softmax over no keys at all is 0/0.",
+    error_hint="The caches are (B, P, D) and the new k is (B, D): add the position axis "
+    "with k[:, None, :] before concatenating along axis 1.",
+    mistakes=[
+        *_decode_mistake(
+            "you attended before appending: the new token cannot see itself, though it is "
+            "the last position of its own context (the causal mask keeps the diagonal).",
+            when="before",
+        ),
+        *_decode_mistake("you forgot to scale the scores by 1/√D.", scale="none"),
+        *_decode_mistake(
+            "you scaled by 1/√C, the model width: the scale belongs to the dot products "
+            "q·k, whose length is the head width D = W_q.shape[1].",
+            scale="sqrt_c",
+        ),
+        *_decode_mistake(
+            "you projected the key with W_q instead of W_k: queries and keys have their own "
+            "weights.",
+            outputs=2,
+            key="q",
+        ),
+        *_decode_mistake(
+            "your softmax runs over the batch (axis 0) instead of the cached positions (the "
+            "last axis): each sequence's weights over its positions must sum to 1.",
+            axis=0,
+        ),
+        Mistake(
+            "`k_cache` is the old cache: return the cache with the new key appended, or "
+            "the next step will not see this token.",
+            lambda *a: _decode(*a, returned="old")[1],
+            output=1,
+            hint=_DECODE_HINT,
+        ),
+        Mistake(
+            "`v_cache` is the old cache: return the cache with the new value appended, or "
+            "the next step will not see this token.",
+            lambda *a: _decode(*a, returned="old")[2],
+            output=2,
+            hint=_DECODE_HINT,
+        ),
+        *[
+            Mistake(
+                "you prepended the new token: the cache keeps positions in order, oldest "
+                "first, so the new key and value go at the end (axis 1, last index).",
+                lambda *a, _k=k: _decode(*a, where="start")[_k],
+                output=k,
+                hint=_DECODE_HINT,
+            )
+            for k in (1, 2)
+        ],
+    ],
+)
+
+
+def check_kv_decode_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(x_t, W_q, W_k, W_v, k_cache, v_cache) -> (out, k_cache, v_cache)``."""
+    return KV_DECODE_STEP.run(fn, time_budget=time_budget)
+
+
+__all__ = [
+    "CodesCheck",
+    "InPlaceCheck",
+    "check_dequantize",
+    "check_distillation_loss",
+    "check_kv_decode_step",
+    "check_lora_forward",
+    "check_magnitude_mask",
+    "check_merge_lora",
+    "check_quantize_per_channel",
+]

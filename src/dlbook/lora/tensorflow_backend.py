@@ -1,0 +1,55 @@
+"""LoRA on TensorFlow: the functions of ``numpy_backend``, with ``tf.GradientTape``.
+
+Shape legend: N rows, I input width, O output width, R rank.
+
+Only the functions: the book's TensorFlow GPT keeps its weights as named variables
+with no layer objects to wrap, so the model-level helpers (``add_lora``,
+``merge_lora_``, ``finetune``) exist in the torch backend only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlbook._lazy import import_tensorflow
+from dlbook.lora import check_alpha_rank, check_lora_shapes, init_lora
+
+tf = import_tensorflow()
+
+
+def _tensor(x: Any) -> Any:
+    return x if isinstance(x, (tf.Tensor, tf.Variable)) else tf.constant(np.asarray(x))
+
+
+def lora_forward(x: Any, W: Any, A: Any, B: Any, alpha: float, b: Any = None) -> Any:
+    """y = x W + b + (alpha / r) (x A) B for x (..., I), W (I, O), A (I, R), B (R, O)."""
+    x, W, A, B = (_tensor(a) for a in (x, W, A, B))
+    check_lora_shapes(tuple(W.shape), tuple(A.shape), tuple(B.shape))
+    s = check_alpha_rank(A, alpha)
+    low = tf.einsum("...r,ro->...o", tf.einsum("...i,ir->...r", x, A), B)  # (..., R) -> (..., O)
+    y = tf.einsum("...i,io->...o", x, W) + s * low  # (..., O)
+    return y if b is None else y + _tensor(b)
+
+
+def merge_lora(W: Any, A: Any, B: Any, alpha: float) -> Any:
+    """W' = W + (alpha / r) A B, a new (I, O) tensor; the inputs are unchanged."""
+    W, A, B = (_tensor(a) for a in (W, A, B))
+    check_lora_shapes(tuple(W.shape), tuple(A.shape), tuple(B.shape))
+    return W + check_alpha_rank(A, alpha) * tf.matmul(A, B)  # (I, O)
+
+
+def lora_loss_and_grads(
+    x: Any, W: Any, A: Any, B: Any, alpha: float, b: Any, d_y: Any
+) -> tuple[float, dict[str, np.ndarray]]:
+    """loss = sum(y * d_y) and the gradients {"A", "B", "x"} by GradientTape, as NumPy arrays."""
+    x, A, B = (tf.Variable(_tensor(a)) for a in (x, A, B))
+    with tf.GradientTape() as tape:
+        y = lora_forward(x, W, A, B, alpha, b)
+        loss = tf.reduce_sum(y * tf.cast(_tensor(d_y), y.dtype))
+    dA, dB, dx = tape.gradient(loss, [A, B, x])
+    return float(loss.numpy()), {"A": dA.numpy(), "B": dB.numpy(), "x": dx.numpy()}
+
+
+__all__ = ["init_lora", "lora_forward", "lora_loss_and_grads", "merge_lora"]

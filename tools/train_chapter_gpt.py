@@ -1,0 +1,54 @@
+"""Train the chapter GPT of chapter 4 and ship it as ``src/dlbook/serving/data/chapter_gpt.npz``.
+
+Run from the repository root::
+
+    .venv/bin/python tools/train_chapter_gpt.py
+
+It trains :func:`dlbook.gpt.train.train_gpt` with ``CHAPTER_CONFIG`` on
+:func:`dlbook.data.corpus.load_corpus`, exactly as chapter 4 does (30-60 s on two
+quiet cores), scores the validation text with :func:`dlbook.gpt.train.evaluate`,
+and saves the weights with :func:`dlbook.serving.checkpoint.save_checkpoint`.
+Chapters 7 and 8 load the file with :func:`dlbook.serving.load_chapter_gpt`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from dlbook.data.corpus import load_corpus
+from dlbook.gpt.train import CHAPTER_CONFIG, evaluate, train_gpt
+from dlbook.lm.vocab import CharVocab
+from dlbook.serving import CHAPTER_GPT_PATH
+from dlbook.serving.checkpoint import save_checkpoint
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=CHAPTER_GPT_PATH, help="where to write")
+    args = parser.parse_args()
+    corpus = load_corpus()
+    vocab = CharVocab(corpus.alphabet)
+    train_ids, val_ids = vocab.encode(corpus.train), vocab.encode(corpus.val)
+    config = replace(CHAPTER_CONFIG, progress=False)
+    tick = time.perf_counter()
+    model, log = train_gpt(config, train_ids, val_ids)
+    seconds = time.perf_counter() - tick
+    val_loss = evaluate(model, val_ids)
+    metadata = {
+        "train_config": asdict(config),
+        "val_loss": round(val_loss, 6),  # evaluate(model, corpus.val), nats/char
+        "entropy_rate": round(corpus.entropy_rate, 6),
+        "corpus": "load_corpus() defaults: n_train=200000, n_val=20000, seed=0",
+        "train_seconds": round(seconds, 1),
+    }
+    path = save_checkpoint(model, args.out, vocab=vocab, metadata=metadata)
+    n = sum(w.size for w in model.get_weights().values())
+    print(f"trained {n:,} parameters in {seconds:.1f} s; evaluate(val) = {val_loss:.4f} nats/char")
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+
+
+if __name__ == "__main__":
+    main()
