@@ -119,3 +119,12 @@ def test_import_does_not_load_torch():
     code = "import sys, dlbook.widgets_attention; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_four_heads_are_laid_out_in_a_square_grid():
+    config = GPTConfig(vocab_size=len(VOCAB), block_size=16, n_layer=1, n_head=4, n_embd=16)
+    fig = attention_map_figure(GPT(config, seed=0), VOCAB, TEXT, layer=0)
+    corners = {
+        (round(ax.get_position().x0, 2), round(ax.get_position().y0, 2)) for ax in _panels(fig)
+    }
+    assert len({x for x, _ in corners}) == 2 and len({y for _, y in corners}) == 2

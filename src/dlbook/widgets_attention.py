@@ -111,10 +111,12 @@ def attention_map_figure(
     chars = [_shown(c) for c in _context(model, text)]
     layer = _clamp_int(layer, 0, L - 1, 0)
     if head is None or head == "all":
-        cols = min(H, 4)
+        cols = int(np.ceil(np.sqrt(H)))  # a near-square grid: 4 heads in 2 x 2, not 1 x 4
         rows = -(-H // cols)
-        side = 0.35 * T + 1.5
-        fig, axes = plt.subplots(rows, cols, figsize=(side * cols, side * rows), squeeze=False)
+        side = 0.14 * T + 1.5  # inches per panel: 0.14 in per character tick
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(side * cols + 1.0, side * rows), squeeze=False, layout="constrained"
+        )
         image = None
         for h in range(H):
             image = _heatmap(axes.flat[h], maps[layer, h], chars, f"layer {layer}, head {h}")
