@@ -114,9 +114,8 @@ def attention_map_figure(
         cols = int(np.ceil(np.sqrt(H)))  # a near-square grid: 4 heads in 2 x 2, not 1 x 4
         rows = -(-H // cols)
         side = 0.14 * T + 1.5  # inches per panel: 0.14 in per character tick
-        fig, axes = plt.subplots(
-            rows, cols, figsize=(side * cols + 1.0, side * rows), squeeze=False, layout="constrained"
-        )
+        size = (side * cols + 1.0, side * rows)  # + 1 inch for the colour bar
+        fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False, layout="constrained")
         image = None
         for h in range(H):
             image = _heatmap(axes.flat[h], maps[layer, h], chars, f"layer {layer}, head {h}")

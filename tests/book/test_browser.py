@@ -359,8 +359,7 @@ def tab_problems(page: Page) -> tuple[list[str], dict | None]:
     if target["group"]:
         for i in shown[1:]:
             synced = any(
-                t["group"] == target["group"] and t["id"] == target["id"]
-                for t in after[i]["tabs"]
+                t["group"] == target["group"] and t["id"] == target["id"] for t in after[i]["tabs"]
             )
             if synced and _shown_tab_ids(after[i]) != [target["id"]]:
                 problems.append(

@@ -83,8 +83,10 @@ def find_external_resources(html: str) -> list[str]:
 
 
 def _report(offenders: dict[str, list[str]], what: str) -> str:
-    lines = [f"{sum(map(len, offenders.values()))} {what} in {len(offenders)} file(s); "
-             "the book must render offline, so ship a local copy in _static instead:"]
+    lines = [
+        f"{sum(map(len, offenders.values()))} {what} in {len(offenders)} file(s); "
+        "the book must render offline, so ship a local copy in _static instead:"
+    ]
     for name, found in offenders.items():
         lines += [f"  {name}: {item}" for item in found]
     return "\n".join(lines)
