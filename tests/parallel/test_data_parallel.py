@@ -18,6 +18,7 @@ from dlbook.nn.init import init_mlp_weights
 from dlbook.parallel import numpy_backend as par_np
 from dlbook.parallel.data_parallel import DataParallelConfig, zero_bytes_per_parameter
 from dlbook.parallel.launch import find_free_port
+from tests.parallel import leftover_processes
 
 SGD = DataParallelConfig()  # 2 ranks, 5 steps, B = 64, float64
 ADAM = dataclasses.replace(SGD, optimizer="adam", lr=0.01)
@@ -81,7 +82,7 @@ def test_zero1_shards_the_state_and_equals_ddp_adam(torch_runs) -> None:
 
 def test_no_process_or_listening_port_is_left(torch_runs) -> None:
     _, port = torch_runs
-    assert psutil.Process().children(recursive=True) == []
+    assert leftover_processes() == []
     listening = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port
                  and c.status == psutil.CONN_LISTEN]  # fmt: skip
     assert listening == []
@@ -98,7 +99,7 @@ def test_mirrored_strategy_equals_single_device(digits) -> None:
     mirrored = par_tf.train_data_parallel(SGD, *digits)  # a fresh process: 2 logical CPUs
     assert _gap(mirrored, par_tf.train_single(SGD, *digits)) < 1e-6
     assert _gap(mirrored, par_np.train_single(SGD, *digits)) < 1e-12  # across backends
-    assert psutil.Process().children(recursive=True) == []
+    assert leftover_processes() == []
 
 
 def test_zero_bytes_per_parameter_follows_the_paper() -> None:
@@ -141,6 +142,6 @@ def test_a_failing_rank_surfaces_and_leaves_nothing() -> None:
 
     with pytest.raises(RuntimeError, match="rank 0 raised"):
         par_torch.run_distributed(math.log, 2)  # rank 0 computes log(0, 2)
-    assert psutil.Process().children(recursive=True) == []
+    assert leftover_processes() == []
     with pytest.raises(TypeError, match="configs"):
         par_torch.train_distributed({}, np.ones((2, 64)), np.zeros(2, dtype=int))
