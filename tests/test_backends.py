@@ -63,3 +63,11 @@ def test_cuda_is_used_when_the_gpu_runner_expects_it() -> None:
     from dlbook.device import get_device
 
     assert get_device().type == "cuda"
+
+
+@pytest.mark.parametrize("concept", ["serving", "pruning", "quantization", "privacy"])
+def test_a_missing_backend_is_named_with_those_that_exist(concept: str) -> None:
+    """Concepts without a TensorFlow module say so, rather than failing on an import."""
+    with pytest.raises(ValueError, match=f"dlbook.{concept} has no TensorFlow backend") as err:
+        load_backend(concept, "tf")
+    assert "choose one of 'numpy', 'torch'" in str(err.value)

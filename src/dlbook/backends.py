@@ -14,6 +14,7 @@ tensorflow modules import their framework, so ``import dlbook`` stays light.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 from typing import Literal
 
@@ -29,6 +30,8 @@ _ALIASES = {
     "tensorflow": "tensorflow",
 }
 
+_PRETTY = {"numpy": "NumPy", "torch": "PyTorch", "tensorflow": "TensorFlow"}
+
 
 def check_backend(name: str) -> Backend:
     """Return the canonical backend name, or explain which names exist."""
@@ -41,6 +44,18 @@ def check_backend(name: str) -> Backend:
 
 
 def load_backend(concept: str, backend: str) -> ModuleType:
-    """Import ``dlbook.<concept>.<backend>_backend``, e.g. ``load_backend("nn", "torch")``."""
+    """Import ``dlbook.<concept>.<backend>_backend``, e.g. ``load_backend("nn", "torch")``.
+
+    A concept that is inherently tied to some frameworks (torch.distributed, a KV
+    cache on the PyTorch GPT) ships only those modules; asking for another one is
+    answered with the backends it does have, not with an import error.
+    """
     name = check_backend(backend)
-    return importlib.import_module(f"dlbook.{concept}.{name}_backend")
+    module = f"dlbook.{concept}.{name}_backend"
+    if importlib.util.find_spec(module) is None:
+        have = [b for b in BACKENDS if importlib.util.find_spec(f"dlbook.{concept}.{b}_backend")]
+        raise ValueError(
+            f"dlbook.{concept} has no {_PRETTY[name]} backend (its package docstring says "
+            f"why); choose one of {', '.join(repr(b) for b in have)}."
+        )
+    return importlib.import_module(module)

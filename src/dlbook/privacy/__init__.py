@@ -37,10 +37,6 @@ from dlbook.privacy.membership import chance_advantage, membership_advantage, ro
 
 def backend(name: str) -> ModuleType:
     """``dlbook.privacy.numpy_backend`` or ``dlbook.privacy.torch_backend``."""
-    from dlbook.backends import check_backend
-
-    if check_backend(name) == "tensorflow":
-        raise ValueError("dlbook.privacy has NumPy and PyTorch backends only (no TensorFlow).")
     return load_backend("privacy", name)
 
 

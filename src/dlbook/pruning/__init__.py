@@ -39,13 +39,8 @@ import numpy as np
 
 def backend(name: str) -> ModuleType:
     """The ``dlbook.pruning`` module of ``"numpy"`` or ``"torch"``."""
-    from dlbook.backends import check_backend, load_backend
+    from dlbook.backends import load_backend
 
-    if check_backend(name) == "tensorflow":
-        raise ValueError(
-            "dlbook.pruning has no TensorFlow backend (see the package docstring); "
-            "use 'numpy' or 'torch'."
-        )
     return load_backend("pruning", name)
 
 

@@ -53,13 +53,8 @@ MAX_BITS = 16  # beyond 16 bits the integer grid is finer than most float32 weig
 
 def backend(name: str) -> ModuleType:
     """The ``dlbook.quantization`` module of ``"numpy"`` or ``"torch"``."""
-    from dlbook.backends import check_backend, load_backend
+    from dlbook.backends import load_backend
 
-    if check_backend(name) == "tensorflow":
-        raise ValueError(
-            "dlbook.quantization has no TensorFlow backend (see the package docstring); "
-            "use 'numpy' or 'torch'."
-        )
     return load_backend("quantization", name)
 
 
