@@ -1,7 +1,7 @@
 # dlbook: two commands from a fresh clone.
 #   make book   build the HTML book into _build/html
 #   make test   run every test (unit, parity, gradient checks, nbval on every notebook)
-#   make scaling  re-train chapter 5's scaling ladder (minutes) into src/dlbook/scale/data
+#   make scaling  re-train chapter 8's scaling ladder (minutes) into src/dlbook/scale/data
 # Every target bootstraps .venv first; a second run installs nothing.
 
 SHELL := /bin/bash
@@ -70,7 +70,7 @@ lint: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py $(NOTEBOOKS)
 
-# Re-train chapter 5's scaling ladder and rewrite src/dlbook/scale/data/scaling_ladder.json.
+# Re-train chapter 8's scaling ladder and rewrite src/dlbook/scale/data/scaling_ladder.json.
 scaling: $(STAMP)
 	$(BIN)/python tools/scaling_ladder.py
 

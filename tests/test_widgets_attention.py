@@ -1,4 +1,4 @@
-"""Chapter 4's attention explorer: maps are causal distributions, figures labelled."""
+"""Chapter 6's attention explorer: maps are causal distributions, figures labelled."""
 
 import subprocess
 import sys

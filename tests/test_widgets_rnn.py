@@ -1,4 +1,4 @@
-"""Chapter 3's explorers: figures labelled, the widget robust to any slider value."""
+"""Chapter 5's explorers: figures labelled, the widget robust to any slider value."""
 
 import subprocess
 import sys

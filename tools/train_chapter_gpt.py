@@ -1,14 +1,14 @@
-"""Train the chapter GPT of chapter 4 and ship it as ``src/dlbook/serving/data/chapter_gpt.npz``.
+"""Train the chapter GPT of chapter 6 and ship it as ``src/dlbook/serving/data/chapter_gpt.npz``.
 
 Run from the repository root::
 
     .venv/bin/python tools/train_chapter_gpt.py
 
 It trains :func:`dlbook.gpt.train.train_gpt` with ``CHAPTER_CONFIG`` on
-:func:`dlbook.data.corpus.load_corpus`, exactly as chapter 4 does (30-60 s on two
+:func:`dlbook.data.corpus.load_corpus`, exactly as chapter 6 does (30-60 s on two
 quiet cores), scores the validation text with :func:`dlbook.gpt.train.evaluate`,
 and saves the weights with :func:`dlbook.serving.checkpoint.save_checkpoint`.
-Chapters 7 and 8 load the file with :func:`dlbook.serving.load_chapter_gpt`.
+Chapters 10 and 11 load the file with :func:`dlbook.serving.load_chapter_gpt`.
 """
 
 from __future__ import annotations

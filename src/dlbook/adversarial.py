@@ -1,4 +1,4 @@
-"""Adversarial examples by the fast gradient sign method (chapter 8), in NumPy.
+"""Adversarial examples by the fast gradient sign method (chapter 11), in NumPy.
 
 Shape legend: B = examples, D = input features, K = classes.
 

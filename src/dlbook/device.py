@@ -40,7 +40,7 @@ def get_device() -> Any:
 def on_cpu(threads: int | None = None) -> Iterator[None]:
     """Run a block on the CPU (with ``threads`` torch threads if given), then restore both.
 
-    A result that must reproduce a shipped data file bit for bit (chapter 5's scaling
+    A result that must reproduce a shipped data file bit for bit (chapter 8's scaling
     ladder) depends on the device and on the number of threads that sum each matrix
     product, not only on the seed::
 

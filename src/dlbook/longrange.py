@@ -1,4 +1,4 @@
-"""A long-range memory task for comparing recurrent networks with transformers (chapter 4).
+"""A long-range memory task for comparing recurrent networks with transformers (chapter 6).
 
 **The task.** A sequence of L + 1 symbols: the first, the *key*, is one of K key
 symbols; the next L are distractors drawn from D other symbols. At the last
@@ -8,7 +8,7 @@ position the model must name the key it saw L steps earlier::
     target  the key k, read out at the last position only
 
 Chance is 1/K. A recurrent network must carry the key in its state across L
-updates, which is exactly where vanishing gradients hurt (chapter 3); a
+updates, which is exactly where vanishing gradients hurt (chapter 5); a
 transformer can attend from the last position straight back to the first.
 
 Any PyTorch model that maps ids (B, T) to logits (B, T, V) — or to a tuple whose

@@ -1,4 +1,4 @@
-"""Chapter 4's explorer: where each head of a GPT looks, character by character.
+"""Chapter 6's explorer: where each head of a GPT looks, character by character.
 
 As in :mod:`dlbook.widgets_rnn`, the interactive widget is a thin ``ipywidgets``
 shell around pure ``*_figure`` functions, which the built book shows as static

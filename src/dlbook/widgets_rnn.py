@@ -1,4 +1,4 @@
-"""Chapter 3's explorers: sampling temperature, and what an LSTM's state does as it reads.
+"""Chapter 5's explorers: sampling temperature, and what an LSTM's state does as it reads.
 
 As in :mod:`dlbook.widgets`, each interactive widget is a thin ``ipywidgets``
 shell around a pure function; the static ``*_figure`` twins show the same thing

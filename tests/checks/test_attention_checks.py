@@ -1,4 +1,4 @@
-"""Chapter 4's checks: the reference passes, and each classic mistake is rejected by name.
+"""Chapter 6's checks: the reference passes, and each classic mistake is rejected by name.
 
 The wrong implementations below are written the way a learner would write them,
 independently of the check's own mistake functions, so that a test fails if a

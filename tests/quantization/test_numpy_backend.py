@@ -1,6 +1,6 @@
 """From-scratch quantisation: the codes, the scales, the error bound and the int8 product.
 
-Acceptance (chapter 7): per-channel int8 codes equal an independent per-column
+Acceptance (chapter 10): per-channel int8 codes equal an independent per-column
 formula, the round-off error obeys |w - q * scale| <= scale / 2 exactly in
 float64, and the asymmetric scheme obeys the same bound.
 """

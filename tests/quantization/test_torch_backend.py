@@ -1,6 +1,6 @@
 """The torch backend computes the same codes as NumPy, and both agree with PyTorch's own int8.
 
-Acceptance (chapter 7): our per-channel int8 codes equal those of
+Acceptance (chapter 10): our per-channel int8 codes equal those of
 ``torch.quantize_per_channel`` given the same scales; PyTorch's dynamic
 quantisation and our ``Int8Linear`` stay within a few quantisation steps of the
 float model; int8 models are about 4x smaller.

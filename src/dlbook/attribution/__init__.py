@@ -1,4 +1,4 @@
-"""Which input features a prediction rests on (chapter 8): saliency and integrated gradients.
+"""Which input features a prediction rests on (chapter 11): saliency and integrated gradients.
 
 All three backends export the same names, for the digits MLP of :mod:`dlbook.nn`:
 

@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 4 (attention and the transformer).
+"""Checks for the exercises of chapter 6 (attention and the transformer).
 
 Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::

@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 7 (making large models small and fast).
+"""Checks for the exercises of chapter 10 (making large models small and fast).
 
 Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::

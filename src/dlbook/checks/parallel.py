@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 6 (training at scale: loss scaling, the ring all-reduce).
+"""Checks for the exercises of chapter 9 (training at scale: loss scaling, the ring all-reduce).
 
 Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::

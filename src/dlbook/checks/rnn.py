@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 3 (recurrent networks and language models).
+"""Checks for the exercises of chapter 5 (recurrent networks and language models).
 
 Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::

@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 5 (what "large" costs: FLOPs, memory, scaling laws).
+"""Checks for the exercises of chapter 8 (what "large" costs: FLOPs, memory, scaling laws).
 
 Each check compares a learner's function with dlbook's own formula and recognises
 the classic mistakes by name::

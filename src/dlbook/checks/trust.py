@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 8 (trustworthy large models).
+"""Checks for the exercises of chapter 11 (trustworthy large models).
 
 Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::

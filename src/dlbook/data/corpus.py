@@ -1,6 +1,6 @@
 """The chapter corpus: generated text whose best possible loss is known exactly.
 
-Chapters 3 (RNNs and language models) and 4 (transformers) train character-level
+Chapters 5 (RNNs and language models) and 4 (transformers) train character-level
 models on text drawn from :class:`CharSource`, and compare every validation loss
 with the *entropy rate* of the source: the cross-entropy, in nats per character,
 of the best possible predictor. No model can beat it; a model that reaches it has

@@ -1,4 +1,4 @@
-"""Knowledge distillation: a small student learns from a large teacher's soft outputs (chapter 7).
+"""Knowledge distillation: a small student learns from a large teacher's soft outputs (chapter 10).
 
 Pick a backend module; all three export the same names::
 

@@ -1,4 +1,4 @@
-"""Character-level language modelling without a framework (chapters 3 and 4).
+"""Character-level language modelling without a framework (chapters 5 and 6).
 
 Everything here is NumPy: the vocabulary, the count-based n-gram baseline, the
 metrics and the sampling rules are shared by every backend's neural model, so a

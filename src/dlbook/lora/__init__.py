@@ -1,4 +1,4 @@
-"""LoRA: fine-tune a frozen weight through a low-rank update (chapter 7).
+"""LoRA: fine-tune a frozen weight through a low-rank update (chapter 10).
 
 Low-rank adaptation (Hu et al., 2022) keeps a pretrained weight W (in, out) frozen and
 learns a correction of rank r << min(in, out)::
@@ -28,7 +28,7 @@ Shared API (arrays are the backend's: ndarray, torch.Tensor or tf.Tensor):
 The NumPy backend adds the hand-written ``lora_backward``. The torch backend adds
 ``LoRALinear`` (wraps an ``nn.Linear``), ``add_lora(model, targets, r, alpha, seed)``,
 ``trainable_fraction``, ``merge_lora_`` and ``finetune`` / ``compare_finetuning``.
-:mod:`dlbook.lora.tasks` builds the *shifted* corpus that chapter 7 fine-tunes on.
+:mod:`dlbook.lora.tasks` builds the *shifted* corpus that chapter 10 fine-tunes on.
 This package and :mod:`dlbook.lora.tasks` import no framework.
 """
 

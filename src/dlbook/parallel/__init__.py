@@ -1,4 +1,4 @@
-"""Training at scale: mixed precision, accumulation, checkpointing and parallelism (chapter 6).
+"""Training at scale: mixed precision, accumulation, checkpointing and parallelism (chapter 9).
 
 Most of this chapter's techniques are properties of one framework, so the
 backends are not three copies of one API. What lives where:

@@ -1,4 +1,4 @@
-"""Privacy of training data (chapter 8): DP-SGD, its accountant, membership inference.
+"""Privacy of training data (chapter 11): DP-SGD, its accountant, membership inference.
 
 Backends (``backend("numpy")``, ``backend("torch")``) export the same names:
 

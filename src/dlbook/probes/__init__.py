@@ -1,4 +1,4 @@
-"""Linear probes on a GPT's hidden states (chapter 8).
+"""Linear probes on a GPT's hidden states (chapter 11).
 
 ==============================================  =============================================
 ``labels.sentence_topics(text)``                 topic of each character's sentence, -1 where

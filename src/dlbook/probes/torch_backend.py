@@ -1,4 +1,4 @@
-"""Reading a PyTorch GPT's residual stream, for probes (chapter 8).
+"""Reading a PyTorch GPT's residual stream, for probes (chapter 11).
 
 Shape legend: L = blocks, B = windows of text, T = characters per window, C = width of
 the residual stream, N = labelled positions.

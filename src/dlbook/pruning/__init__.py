@@ -1,4 +1,4 @@
-"""Pruning: setting weights to zero, one at a time or a whole neuron at once (chapter 7).
+"""Pruning: setting weights to zero, one at a time or a whole neuron at once (chapter 10).
 
 Pick a backend module; both export the same names::
 

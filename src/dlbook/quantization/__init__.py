@@ -1,4 +1,4 @@
-"""Quantisation: storing weights as small integers and a scale (chapter 7).
+"""Quantisation: storing weights as small integers and a scale (chapter 10).
 
 Pick a backend module; both export the same names::
 

@@ -50,7 +50,7 @@ def flops_per_token(
     formula, which counts the model's FLOPs and not the implementation's, leaves out.
 
     **Relation to** :func:`dlbook.gpt.train.model_flops_per_token` (6N + 6 L T C, which
-    chapter 4 prints): it is this function's ``total`` with ``causal=True``.
+    chapter 6 prints): it is this function's ``total`` with ``causal=True``.
     """
     if not isinstance(config, GPTConfig):
         raise TypeError(f"config must be a dlbook.gpt.GPTConfig, got {type(config).__name__}.")

@@ -1,4 +1,4 @@
-"""Serving a trained model: checkpoints, the KV cache, batched generation (chapter 7).
+"""Serving a trained model: checkpoints, the KV cache, batched generation (chapter 10).
 
 Shape legend: B batch, T tokens, P cached tokens, C channels, D head width, V vocabulary.
 
@@ -21,7 +21,7 @@ Framework-free, in this package:
 
 * :func:`save_checkpoint` / :func:`load_checkpoint`: a GPT as a ``.npz`` of canonical
   NumPy weights and a JSON header, loaded without pickle by any backend;
-* :func:`load_chapter_gpt`: the chapter GPT of chapter 4, trained once by
+* :func:`load_chapter_gpt`: the chapter GPT of chapter 6, trained once by
   ``tools/train_chapter_gpt.py`` and shipped with the package;
 * :class:`InferencePipeline`: ``from_checkpoint(path)``, then ``pipe(prompt, n_new,
   temperature, seed) -> str``, reproducible for a given seed;
@@ -57,10 +57,10 @@ def backend(name: str) -> ModuleType:
 
 
 def load_chapter_gpt(backend: str = "torch", *, dtype: str = "float32") -> tuple[Any, Any]:
-    """The chapter GPT of chapter 4, trained, and its vocabulary: ``(GPT, CharVocab)``.
+    """The chapter GPT of chapter 6, trained, and its vocabulary: ``(GPT, CharVocab)``.
 
     ``GPTConfig(vocab_size=23, block_size=64, n_layer=2, n_head=4, n_embd=64)``, 107,136
-    parameters, trained by ``tools/train_chapter_gpt.py`` exactly as chapter 4 trains it
+    parameters, trained by ``tools/train_chapter_gpt.py`` exactly as chapter 6 trains it
     (``train_gpt(CHAPTER_CONFIG)`` on ``load_corpus()``: 1500 steps, 3.1M characters).
     ``dlbook.gpt.train.evaluate`` on ``corpus.val`` gives **1.4388 nats/char** (the
     entropy rate is 1.4172). The vocabulary is ``CharVocab(load_corpus().alphabet)``.

@@ -1,4 +1,4 @@
-"""The KV cache from scratch in NumPy: one head, then the whole GPT of chapter 4.
+"""The KV cache from scratch in NumPy: one head, then the whole GPT of chapter 6.
 
 Shape legend: B batch, T new tokens, P cached (past) tokens, S = P + T keys,
 C channels (model width), H heads, D head width, V vocabulary.
