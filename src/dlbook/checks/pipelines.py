@@ -1,0 +1,770 @@
+"""Checks for the exercises of chapter 4 (real training pipelines with the high-level APIs).
+
+Each check compares a learner's function with dlbook's own and names the classic
+mistakes::
+
+    from dlbook.checks.pipelines import check_macro_f1
+    check_macro_f1(macro_f1)   # PASS ✅ macro_f1: correct on 4 test cases.
+
+References: :func:`dlbook.text.tfidf` with :func:`dlbook.text.idf`,
+:func:`dlbook.metrics.macro_f1`, :func:`dlbook.pipelines.early_stopping_epochs`,
+:func:`dlbook.pipelines.torch_backend.validate` and the state-dict round trip of
+:mod:`dlbook.pipelines.torch_backend`.
+
+The two PyTorch exercises cannot be judged by their return value alone: a
+validation loop that forgets ``model.eval()`` or ``torch.no_grad()``, or that
+updates the weights, may still return a plausible number. Their checks therefore
+run the learner's function under a *probe* that records what happened while it
+ran (was the model in training mode during its forward pass? was autograd on? did
+a weight or a running statistic change?) and compare that record, a small vector,
+with the reference's. PyTorch is imported only when one of these checks runs.
+
+Shape legend: N = documents or examples, V = vocabulary size, K = classes.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlbook import metrics, pipelines, text
+from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+
+# ---------------------------------------------------------------------------
+# 1. tfidf_weights(counts (N, V)) -> (N, V)
+# ---------------------------------------------------------------------------
+
+
+def _tfidf_reference(counts):
+    """dlbook's TF-IDF: smooth idf ln((1 + N) / (1 + df)) + 1, rows of unit L2 norm."""
+    return text.tfidf(counts, text.idf(counts))
+
+
+def _tfidf(counts, *, idf="smooth", df="docs", norm="l2"):
+    """TF-IDF written out, with switches for the classic slips (defaults: right)."""
+    c = np.asarray(counts, dtype=float)
+    N = c.shape[0]
+    d = (c > 0).sum(axis=0) if df == "docs" else c.sum(axis=0)  # (V,)
+    with np.errstate(all="ignore"):
+        w = {
+            "smooth": lambda: np.log((1 + N) / (1 + d)) + 1,
+            "raw": lambda: np.log(N / d) + 1,
+            "no_one": lambda: np.log((1 + N) / (1 + d)),
+            "log10": lambda: np.log10((1 + N) / (1 + d)) + 1,
+        }[idf]()
+        x = c * w  # (N, V)
+        if norm == "l2":
+            n = np.sqrt((x * x).sum(axis=1, keepdims=True))
+        elif norm == "l1":
+            n = np.abs(x).sum(axis=1, keepdims=True)
+        elif norm == "columns":
+            n = np.sqrt((x * x).sum(axis=0, keepdims=True))
+        else:
+            return x
+        return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
+
+
+def _poisson_counts(rng: np.random.Generator, N: int, V: int, scale: float = 1.0) -> np.ndarray:
+    c = rng.poisson(rng.uniform(0.2, 2.5, size=V), size=(N, V)) * scale  # (N, V)
+    c[:, 0] = np.maximum(c[:, 0], 1)  # a word in every document: its idf is exactly 1
+    return c.astype(float)
+
+
+def _tfidf_cases(rng: np.random.Generator) -> list[Case]:
+    big = _poisson_counts(rng, 6, 9, scale=1e6)
+    big[2] = 0.0  # an empty document
+    return [
+        Case((_poisson_counts(rng, 5, 7),), label="5 documents, 7 words"),
+        Case((_poisson_counts(rng, 12, 4),), label="12 documents, 4 words"),
+        Case((_poisson_counts(rng, 3, 11),), label="3 documents, 11 words"),
+        Case((big,), label="huge counts (about 1e6) and an empty document (a zero row)"),
+    ]
+
+
+_TFIDF_HINT = (
+    "df = (counts > 0).sum(axis=0); idf = np.log((1 + N) / (1 + df)) + 1; "
+    "x = counts * idf; then divide each row by its L2 norm, leaving zero rows at zero."
+)
+
+
+def _tfidf_mistake(explanation: str, **switch: str) -> Mistake:
+    return Mistake(explanation, lambda c: _tfidf(c, **switch), hint=_TFIDF_HINT)
+
+
+TFIDF_WEIGHTS = FunctionCheck(
+    name="tfidf_weights",
+    reference=_tfidf_reference,
+    make_cases=_tfidf_cases,
+    task="Return counts * idf with idf = ln((1 + N) / (1 + df)) + 1, rows scaled to unit norm.",
+    nan_hint="An empty document has norm 0 and 0/0 is NaN: leave a zero row at zero.",
+    mistakes=[
+        _tfidf_mistake(
+            "you used the unsmoothed idf ln(N / df) + 1: scikit-learn's default adds one "
+            "to both, ln((1 + N) / (1 + df)) + 1, as if one extra document held every word.",
+            idf="raw",
+        ),
+        _tfidf_mistake(
+            "you forgot the + 1 after the logarithm: a word that occurs in every document "
+            "then gets weight 0 and vanishes from the features.",
+            idf="no_one",
+        ),
+        _tfidf_mistake(
+            "you used log base 10: the idf uses the natural logarithm, np.log.",
+            idf="log10",
+        ),
+        _tfidf_mistake(
+            "your document frequency counts occurrences (counts.sum(axis=0)); df counts "
+            "the documents that contain the word at least once, (counts > 0).sum(axis=0).",
+            df="occurrences",
+        ),
+        _tfidf_mistake(
+            "your rows are not normalised: divide each document's vector by its L2 norm, "
+            "so that long and short documents become comparable.",
+            norm="none",
+        ),
+        _tfidf_mistake(
+            "you divided by the L1 norm (the sum); TF-IDF rows get unit L2 norm, "
+            "sqrt of the sum of squares.",
+            norm="l1",
+        ),
+        _tfidf_mistake(
+            "you normalised the columns (axis 0); each row, one document, gets unit norm "
+            "(axis=1, keepdims=True).",
+            norm="columns",
+        ),
+    ],
+    rtol=1e-10,
+    atol=1e-12,
+)
+
+
+def check_tfidf_weights(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(counts (N, V)) -> (N, V)``: scikit-learn's default TF-IDF weights."""
+    return TFIDF_WEIGHTS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. macro_f1(y_true, y_pred, n_classes) -> float
+# ---------------------------------------------------------------------------
+
+
+def _macro_f1_reference(y_true, y_pred, n_classes):
+    """dlbook's macro F1: the mean of the per-class F1 over all classes, 0/0 read as 0."""
+    return metrics.macro_f1(y_true, y_pred, n_classes)
+
+
+def _macro_f1(y_true, y_pred, n_classes, *, how="macro"):
+    """Averaged F1 written out, with switches for the classic slips (default: right)."""
+    K = n_classes
+    tp = np.array([np.sum((y_true == k) & (y_pred == k)) for k in range(K)], dtype=float)
+    pred = np.array([np.sum(y_pred == k) for k in range(K)], dtype=float)
+    true = np.array([np.sum(y_true == k) for k in range(K)], dtype=float)
+    with np.errstate(all="ignore"):
+        P, R = tp / pred, tp / true
+        F = 2 * P * R / (P + R)
+    F0 = np.nan_to_num(F)
+    return {
+        "macro": lambda: F0.mean(),
+        "micro": lambda: np.mean(y_true == y_pred),
+        "of_means": lambda: (
+            2
+            * np.nan_to_num(P).mean()
+            * np.nan_to_num(R).mean()
+            / (np.nan_to_num(P).mean() + np.nan_to_num(R).mean())
+        ),
+        "weighted": lambda: np.sum(F0 * true) / true.sum(),
+        "nanmean": lambda: np.nanmean(F),
+        "recall": lambda: np.nan_to_num(R).mean(),
+    }[how]()
+
+
+def _imbalanced(rng: np.random.Generator, n: int, probs: list[float], acc: float, never: int):
+    """Labels drawn with ``probs``; predictions right with probability ``acc``, never ``never``."""
+    K = len(probs)
+    t = rng.choice(K, size=n, p=probs)
+    p = np.where(rng.random(n) < acc, t, rng.integers(0, K, size=n))
+    p = np.where(p == never, (never + 1) % K, p)  # class `never` is never predicted
+    return t, p, K
+
+
+def _f1_cases(rng: np.random.Generator) -> list[Case]:
+    a = _imbalanced(rng, 60, [0.5, 0.3, 0.15, 0.05], 0.7, never=3)
+    b = _imbalanced(rng, 200, [0.1] * 10, 0.5, never=7)
+    c = _imbalanced(rng, 40, [0.25] * 4, 0.6, never=-1)
+    d = _imbalanced(rng, 100_000, [0.97, 0.02, 0.01], 0.9, never=-1)
+    return [
+        Case(a, label="60 examples, 4 imbalanced classes, class 3 never predicted"),
+        Case(b, label="200 examples, 10 classes, class 7 never predicted"),
+        Case(c, label="40 examples, 4 balanced classes"),
+        Case(d, label="100,000 examples, 97 % of them class 0"),
+    ]
+
+
+_F1_HINT = (
+    "For each class k: tp = sum((y_true == k) & (y_pred == k)); precision = tp / (predicted "
+    "as k), recall = tp / (truly k), 0 when the denominator is 0; F1_k = 2 P R / (P + R) "
+    "(0 when P + R = 0); return the plain mean over all n_classes."
+)
+
+
+def _f1_mistake(explanation: str, how: str) -> Mistake:
+    return Mistake(explanation, lambda t, p, K: _macro_f1(t, p, K, how=how), hint=_F1_HINT)
+
+
+MACRO_F1 = FunctionCheck(
+    name="macro_f1",
+    reference=_macro_f1_reference,
+    make_cases=_f1_cases,
+    task="Return the mean over the n_classes classes of each class's F1.",
+    nan_hint="A class that is never predicted has precision 0/0: count it as 0, not NaN.",
+    mistakes=[
+        _f1_mistake(
+            "you computed micro F1, which for single-label data equals the accuracy: "
+            "macro F1 computes F1 per class first and then averages, so rare classes count.",
+            "micro",
+        ),
+        _f1_mistake(
+            "you took the F1 of the mean precision and the mean recall: average the "
+            "per-class F1 scores instead (the two differ).",
+            "of_means",
+        ),
+        _f1_mistake(
+            "you weighted each class's F1 by its number of examples (scikit-learn's "
+            "average='weighted'): macro F1 gives every class the same weight.",
+            "weighted",
+        ),
+        _f1_mistake(
+            "you skipped the classes whose F1 is 0/0 (np.nanmean): a class that is never "
+            "predicted has F1 = 0 and must pull the average down.",
+            "nanmean",
+        ),
+        _f1_mistake(
+            "you returned the mean recall (balanced accuracy), not the mean F1.",
+            "recall",
+        ),
+    ],
+    rtol=1e-9,
+    atol=1e-12,
+)
+
+
+def check_macro_f1(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(y_true (N,), y_pred (N,), n_classes) -> float``: macro-averaged F1."""
+    return MACRO_F1.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. early_stopping(val_losses, patience, min_delta) -> (best_epoch, stop_epoch)
+# ---------------------------------------------------------------------------
+
+
+def _stopping_reference(val_losses, patience, min_delta=0.0):
+    """dlbook's rule: improve = below best - min_delta; stop after ``patience`` bad epochs."""
+    return pipelines.early_stopping_epochs(val_losses, patience, min_delta)
+
+
+def _stopping(val_losses, patience, min_delta=0.0, *, slip=""):
+    """The rule written out, with switches for the classic slips (no slip: right)."""
+    best, best_epoch, bad, prev, epoch = np.inf, -1, 0, np.inf, -1
+    for epoch, loss in enumerate(val_losses):
+        delta = 0.0 if slip == "no_delta" else min_delta
+        ref = prev if slip == "previous" else best
+        if loss < ref - delta:
+            best, best_epoch = loss, epoch
+            bad = bad if slip == "no_reset" else 0
+        else:
+            bad += 1
+        prev = loss
+        if bad >= patience + (slip == "late"):
+            break
+    return (epoch if slip == "last" else best_epoch), epoch
+
+
+def _stop_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case(
+            ([5.0, 4.0, 3.0, 3.2, 2.9, 3.3, 3.1, 3.4, 3.0, 3.5, 2.0], 3, 0.0),
+            label="a noisy plateau after epoch 2, patience 3",
+        ),
+        Case(
+            ([2.0, 1.5, 1.49, 1.6, 1.48, 1.47, 1.7, 1.8, 1.46, 1.9, 1.95], 3, 0.05),
+            label="small gains under min_delta = 0.05, patience 3",
+        ),
+        Case(
+            ([9.0, 7.0, 8.0, 7.5, 6.0, 6.5, 6.2, 6.4, 6.3, 6.6, 6.7, 1.0], 4, 0.0),
+            label="ups and downs, patience 4",
+        ),
+        Case(
+            (
+                [
+                    1e8 + 9.0,
+                    1e8 + 3.0,
+                    1e8 + 2.0,
+                    1e8 + 2.5,
+                    1e8 + 1.9,
+                    1e8 + 2.4,
+                    1e8 + 2.6,
+                    1e8 + 2.2,
+                    1e8 + 2.3,
+                    1e8 + 1.0,
+                ],
+                3,
+                0.5,
+            ),
+            label="losses near 1e8 that differ by less than 10, min_delta = 0.5",
+        ),
+    ]
+
+
+_STOP_HINT = (
+    "Keep best (start at inf), best_epoch and a counter: if loss < best - min_delta, "
+    "set best, best_epoch and reset the counter to 0; else add 1, and stop (break) "
+    "as soon as the counter reaches patience. Return (best_epoch, the epoch you stopped at)."
+)
+
+
+def _stop_mistakes(explanation: str, slip: str) -> list[Mistake]:
+    """The slip named on whichever output it first gets wrong."""
+    return [
+        Mistake(
+            explanation,
+            lambda v, p, d=0.0, k=k: _stopping(v, p, d, slip=slip)[k],
+            output=k,
+            hint=_STOP_HINT,
+        )
+        for k in (0, 1)
+    ]
+
+
+EARLY_STOPPING = FunctionCheck(
+    name="early_stopping",
+    reference=_stopping_reference,
+    make_cases=_stop_cases,
+    output_names=("best_epoch", "stop_epoch"),
+    task="Return (best_epoch, stop_epoch), both counted from 0.",
+    mistakes=[
+        *_stop_mistakes(
+            "you returned the last epoch as the best: the weights to keep are those of the "
+            "epoch with the lowest validation loss, not the last ones trained.",
+            "last",
+        ),
+        *_stop_mistakes(
+            "you compared each loss with the previous epoch's instead of the best so far: a "
+            "small rebound then counts as progress, and training runs on at a worse loss.",
+            "previous",
+        ),
+        *_stop_mistakes(
+            "you ignored min_delta: an improvement must beat the best loss by more than "
+            "min_delta to reset the patience counter.",
+            "no_delta",
+        ),
+        *_stop_mistakes(
+            "you stopped one epoch late: training stops when the counter *reaches* "
+            "patience (>=), not when it exceeds it.",
+            "late",
+        ),
+        *_stop_mistakes(
+            "your counter never resets: after an improvement the count of epochs without "
+            "improvement starts again at 0.",
+            "no_reset",
+        ),
+    ],
+    rtol=0.0,
+    atol=0.0,
+)
+
+
+def check_early_stopping(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(val_losses, patience, min_delta) -> (best_epoch, stop_epoch)``."""
+    return EARLY_STOPPING.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# Probes for the PyTorch exercises
+# ---------------------------------------------------------------------------
+
+
+class _Probe:
+    """Records, during a call, the mode and autograd state of every forward pass of a model."""
+
+    def __init__(self, model: Any) -> None:
+        import torch
+
+        self.torch = torch
+        self.training: list[bool] = []  # model.training at each forward pass
+        self.grad: list[bool] = []  # torch.is_grad_enabled() at each forward pass
+        self.handle = model.register_forward_pre_hook(self._hook)
+        self.before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.model = model
+
+    def _hook(self, module: Any, args: Any) -> None:
+        self.training.append(module.training)
+        self.grad.append(self.torch.is_grad_enabled())
+
+    def changed(self, kind: str) -> bool:
+        """Whether any parameter (``kind="params"``) or buffer changed during the call."""
+        names = (
+            {n for n, _ in self.model.named_parameters()}
+            if kind == "params"
+            else {n for n, _ in self.model.named_buffers()}
+        )
+        now = self.model.state_dict()
+        return any(not self.torch.equal(self.before[n], now[n]) for n in names)
+
+    def close(self) -> None:
+        self.handle.remove()
+
+
+def _as_number(value: Any) -> Any:
+    """A Python float from a float, a NumPy scalar or a 0-d tensor; anything else unchanged."""
+    if hasattr(value, "detach") and getattr(value, "ndim", None) == 0:
+        return float(value.detach())
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
+        return float(value)
+    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _probe_validation(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(model, loader, loss_fn)`` -> [loss, trained mode?, autograd on?, weights changed?,
+    running statistics changed?], or ``fn``'s own value when it is not a number.
+
+    When the weights changed the loss entry is 0: its value then depends on the
+    learning rate of the learner's accidental update, and the flags say enough."""
+
+    @functools.wraps(_validation_reference)
+    def probed(model, loader, loss_fn):
+        probe = _Probe(model)
+        try:
+            value = _as_number(fn(model, loader, loss_fn))
+        finally:
+            probe.close()
+        if not isinstance(value, float):
+            return value
+        changed = probe.changed("params")
+        return np.array(
+            [
+                0.0 if changed else value,  # a loop that trains reports no meaningful loss
+                float(any(probe.training)),
+                float(any(probe.grad)),
+                float(changed),
+                float(probe.changed("buffers")),
+            ]
+        )
+
+    return probed
+
+
+# ---------------------------------------------------------------------------
+# 4. validation_loss(model, loader, loss_fn) -> float
+# ---------------------------------------------------------------------------
+
+
+def _validation_reference(model, loader, loss_fn):
+    """dlbook's validation pass: eval mode, no_grad, the mean weighted by batch size."""
+    from dlbook.pipelines import torch_backend
+
+    return torch_backend.validate(model, loader, loss_fn)
+
+
+def _validation(model, loader, loss_fn, *, slip=""):
+    """The validation loop written out, with switches for the classic slips (none: right)."""
+    import contextlib
+
+    import torch
+
+    if slip != "no_eval":
+        model.eval()
+    guard = contextlib.nullcontext() if slip in ("no_grad", "update") else torch.no_grad()
+    losses, sizes = [], []
+    with guard:
+        for xb, yb in loader:
+            loss = loss_fn(model(xb), yb)
+            if slip == "update":  # a training step pasted into the validation loop
+                model.zero_grad()
+                loss.backward()
+                with torch.no_grad():
+                    for p in model.parameters():
+                        p -= 0.1 * p.grad
+            losses.append(loss.item())
+            sizes.append(len(xb))
+    if slip == "mean_of_means":
+        return float(np.mean(losses))
+    if slip == "last":
+        return losses[-1]
+    return float(np.dot(losses, sizes) / np.sum(sizes))
+
+
+class _Model:
+    """Builds the small batch-norm regressor of the test cases; shown as a short description."""
+
+    def __init__(self, d_in: int, seed: int, train_steps: int = 3) -> None:
+        self.d_in, self.seed, self.train_steps = d_in, seed, train_steps
+
+    def __call__(self) -> Any:
+        import torch
+
+        torch_gen = torch.Generator().manual_seed(self.seed)
+        with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws globally
+            model = _net_class()(
+                torch.nn.Linear(self.d_in, 16),
+                torch.nn.BatchNorm1d(16),
+                torch.nn.ReLU(),
+                torch.nn.Linear(16, 1),
+            )
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.randn(p.shape, generator=torch_gen) * 0.5)
+            model.train()
+            for _ in range(self.train_steps):  # move the running statistics off 0 and 1
+                model(torch.randn(32, self.d_in, generator=torch_gen) * 2 + 1)
+        return model  # in training mode, as after a training epoch (and as nn.Module starts)
+
+    def __repr__(self) -> str:
+        return f"make_model (Linear({self.d_in}, 16), BatchNorm1d, ReLU, Linear(16, 1))"
+
+
+@functools.cache
+def _net_class() -> type:
+    """``nn.Sequential`` with a one-line repr (built on first use: torch loads lazily)."""
+    import torch
+
+    class Net(torch.nn.Sequential):
+        def __repr__(self) -> str:
+            return "model (Linear, BatchNorm1d, ReLU, Linear)"
+
+    return Net
+
+
+class _Loader(list):
+    """A list of (x, y) batches, shown as a short description."""
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(str(len(xb)) for xb, _ in self)
+        return f"loader of {len(self)} batches (sizes {sizes})"
+
+
+def _loader(d_in: int, sizes: list[int], seed: int, offset: float = 0.0) -> _Loader:
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    out = _Loader()
+    for n in sizes:
+        x = torch.randn(n, d_in, generator=gen) + offset
+        out.append((x, x[:, :1] ** 2 + 0.1 * torch.randn(n, 1, generator=gen)))
+    return out
+
+
+class _MSE:
+    """``torch.nn.MSELoss()``, shown by name."""
+
+    def __call__(self, pred: Any, target: Any) -> Any:
+        import torch
+
+        return torch.nn.functional.mse_loss(pred, target)
+
+    def __repr__(self) -> str:
+        return "loss_fn = nn.MSELoss()"
+
+
+def _validation_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case(
+            (_Model(3, 0)(), _loader(3, [32, 32, 7], 1), _MSE()),
+            label="3 batches, the last of 7 examples",
+        ),
+        Case(
+            (_Model(5, 1)(), _loader(5, [16, 16, 16, 3], 2), _MSE()),
+            label="4 batches, the last of 3 examples",
+        ),
+        Case(
+            (_Model(4, 2)(), _loader(4, [50, 9], 3, offset=100.0), _MSE()),
+            label="inputs around 100 (batch norm's statistics matter), batches 50 and 9",
+        ),
+    ]
+
+
+_VAL_HINT = (
+    "model.eval(); then, inside `with torch.no_grad():`, add loss.item() * len(xb) over "
+    "the batches and divide by the number of examples. No backward, no optimizer step."
+)
+
+
+def _val_mistake(explanation: str, slip: str) -> Mistake:
+    return Mistake(
+        explanation,
+        _probe_validation(functools.partial(_validation, slip=slip)),
+        hint=_VAL_HINT,
+    )
+
+
+VALIDATION_LOSS = FunctionCheck(
+    name="validation_loss",
+    reference=_probe_validation(_validation_reference),
+    make_cases=_validation_cases,
+    task="Return the mean validation loss, in eval mode, under torch.no_grad().",
+    mistakes=[
+        _val_mistake(
+            "you forgot model.eval(): in training mode batch norm normalises with the "
+            "statistics of each validation batch and overwrites its running statistics "
+            "(dropout would also drop units), so the loss is not the model's.",
+            "no_eval",
+        ),
+        _val_mistake(
+            "you forgot torch.no_grad(): the loss is right, but autograd recorded a graph "
+            "for every batch, which costs memory and time for nothing.",
+            "no_grad",
+        ),
+        _val_mistake(
+            "your validation loop changes the weights (backward and a step): validation "
+            "must only measure; training on validation data leaks it into the model.",
+            "update",
+        ),
+        _val_mistake(
+            "you averaged the batch means: the short last batch then weighs as much as a "
+            "full one. Weight each batch's loss by its size.",
+            "mean_of_means",
+        ),
+        _val_mistake(
+            "you returned the loss of the last batch only: accumulate over all batches.",
+            "last",
+        ),
+    ],
+    rtol=1e-5,
+    atol=1e-7,
+)
+
+
+def check_validation_loss(fn: Callable[..., Any], *, time_budget: float = 30.0) -> CheckResult:
+    """Check ``fn(model, loader, loss_fn) -> float``: a PyTorch validation pass."""
+    if not callable(fn):
+        return VALIDATION_LOSS.run(fn, time_budget=time_budget)
+    return VALIDATION_LOSS.run(_probe_validation(fn), time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. reload(model, make_model, path) -> a new model with model's weights
+# ---------------------------------------------------------------------------
+
+
+def _reload_reference(model, make_model, path):
+    """Save the state dict, build a fresh model, load it (weights_only=True), eval mode."""
+    from dlbook.pipelines import torch_backend
+
+    torch_backend.save_weights(model, path)
+    return torch_backend.load_weights(make_model(), path)
+
+
+def _reload(model, make_model, path, *, slip=""):
+    """The round trip written out, with switches for the classic slips (none: right)."""
+    import torch
+
+    if slip == "same_object":
+        return model
+    state = dict(model.named_parameters()) if slip == "params_only" else model.state_dict()
+    torch.save(state, path)
+    fresh = make_model()  # a new nn.Module starts in training mode
+    fresh.load_state_dict(torch.load(path, weights_only=True), strict=slip != "params_only")
+    return fresh if slip == "no_eval" else fresh.eval()
+
+
+_PROBE_X = 1.5 + np.random.default_rng(12).normal(size=(6, 4))  # (6, 4) fixed new inputs
+
+
+def _probe_reload(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(model, make_model, path)`` -> the returned model's predictions on new inputs
+    *after* the original was changed, and whether it is in training mode (else fn's value)."""
+
+    @functools.wraps(_reload_reference)
+    def probed(model, make_model):
+        import torch
+
+        with tempfile.TemporaryDirectory() as tmp:
+            out = fn(model, make_model, str(Path(tmp) / "weights.pt"))
+        if not isinstance(out, torch.nn.Module):
+            return out
+        with torch.no_grad():
+            for p in model.parameters():  # the original trains on; the copy must not follow
+                p.add_(1.0)
+            x = torch.as_tensor(_PROBE_X, dtype=torch.float32)
+            pred = out(x).reshape(-1).numpy().astype(np.float64)  # (6,)
+        return np.concatenate([pred, [float(out.training)]])
+
+    return probed
+
+
+def _reload_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((_Model(4, s, train_steps=t)(), _Model(4, 100 + s, train_steps=0)), label=label)
+        for s, t, label in [
+            (0, 3, "a trained model with batch norm"),
+            (1, 5, "another trained model"),
+            (2, 1, "a model whose running statistics moved once"),
+        ]
+    ]
+
+
+_RELOAD_HINT = (
+    "torch.save(model.state_dict(), path); fresh = make_model(); "
+    "fresh.load_state_dict(torch.load(path, weights_only=True)); return fresh.eval()."
+)
+
+
+def _reload_mistake(explanation: str, slip: str) -> Mistake:
+    return Mistake(
+        explanation, _probe_reload(functools.partial(_reload, slip=slip)), hint=_RELOAD_HINT
+    )
+
+
+RELOAD = FunctionCheck(
+    name="reload",
+    reference=_probe_reload(_reload_reference),
+    make_cases=_reload_cases,
+    task="Save model's state dict to path, load it into make_model(), return it in eval mode.",
+    mistakes=[
+        _reload_mistake(
+            "you returned the original model, not a reloaded copy: when the original keeps "
+            "training, 'the saved model' changes with it.",
+            "same_object",
+        ),
+        _reload_mistake(
+            "your reloaded model is in training mode: call .eval() before inference, or "
+            "batch norm (and dropout) behave as in training.",
+            "no_eval",
+        ),
+        _reload_mistake(
+            "you saved the parameters only (named_parameters): batch norm's running mean "
+            "and variance are buffers, which model.state_dict() includes. Save the state dict.",
+            "params_only",
+        ),
+    ],
+    rtol=1e-5,
+    atol=1e-6,
+)
+
+
+def check_reload(fn: Callable[..., Any], *, time_budget: float = 30.0) -> CheckResult:
+    """Check ``fn(model, make_model, path) -> model``: a state-dict round trip through a file."""
+    if not callable(fn):
+        return RELOAD.run(fn, time_budget=time_budget)
+    return RELOAD.run(_probe_reload(fn), time_budget=time_budget)
+
+
+__all__ = [
+    "EARLY_STOPPING",
+    "MACRO_F1",
+    "RELOAD",
+    "TFIDF_WEIGHTS",
+    "VALIDATION_LOSS",
+    "check_early_stopping",
+    "check_macro_f1",
+    "check_reload",
+    "check_tfidf_weights",
+    "check_validation_loss",
+]
