@@ -1,4 +1,4 @@
-"""Layer normalisation from scratch in NumPy, the forward pass next to its backward.
+"""Layer and batch normalisation from scratch in NumPy, each forward next to its backward.
 
 Shape legend: ``x`` is (..., C): any leading axes (B for a batch, or B, T for a
 batch of sequences), then C features, the axis that is normalised. ``gamma`` and
@@ -16,10 +16,16 @@ import numpy as np
 from dlbook._validate import as_float_array, check_same_shape
 from dlbook.normalization import (
     DEFAULT_EPS,
+    DEFAULT_MOMENTUM,
+    batch_norm_axes,
+    check_batch_norm_shapes,
+    check_batch_size,
     check_dim,
     check_eps,
     check_layer_input,
     check_layer_norm_shapes,
+    check_momentum,
+    check_num_features,
 )
 
 
@@ -140,4 +146,215 @@ class LayerNorm:
             if got != target.shape:
                 raise ValueError(f"set_weights: expected {key} of shape {target.shape}, got {got}.")
         for key, target in self.params.items():
+            target[...] = weights[key]
+
+
+# ---------------------------------------------------------------------------
+# Batch normalisation (chapter 3): statistics per channel, over the batch
+# ---------------------------------------------------------------------------
+#
+# Shape legend: x is (B, C) or (B, C, H, W), channels on axis 1; gamma, beta and
+# the running statistics are (C,). n = B H W values share one channel's statistics.
+
+
+def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    """(C,) -> (1, C, 1, ..., 1): broadcastable against x of ``ndim`` axes."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))  # (1, C, 1, 1) for images
+
+
+def _batch_normalize(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """``xhat`` (like x) and ``r = 1 / sqrt(var + eps)`` (1, C, 1, 1), batch statistics."""
+    axes = batch_norm_axes(x.ndim)
+    mu = x.mean(axis=axes, keepdims=True)  # (1, C, 1, 1)
+    d = x - mu  # (B, C, H, W)
+    var = np.mean(d * d, axis=axes, keepdims=True)  # (1, C, 1, 1), biased: divide by n
+    r = 1.0 / np.sqrt(var + eps)  # (1, C, 1, 1)
+    return d * r, r
+
+
+def batch_norm(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = DEFAULT_EPS
+) -> np.ndarray:
+    """Training mode: y = gamma (x - mu_c) / sqrt(var_c + eps) + beta, batch statistics.
+
+    For channel c, ``mu_c`` and ``var_c`` are the mean and the biased variance of
+    its n = B H W values in this batch. Each channel comes out with mean ``beta_c``
+    and spread ``gamma_c``, whatever the scale of the layer before.
+    """
+    x, gamma, beta = (as_float_array(a, n) for a, n in ((x, "x"), (gamma, "gamma"), (beta, "beta")))
+    check_batch_norm_shapes(x.shape, gamma=gamma.shape, beta=beta.shape)
+    check_batch_size(x.shape)
+    xhat, _ = _batch_normalize(x, check_eps(eps))
+    return _per_channel(gamma, x.ndim) * xhat + _per_channel(beta, x.ndim)
+
+
+def batch_norm_backward(
+    x: np.ndarray, gamma: np.ndarray, grad_out: np.ndarray, eps: float = DEFAULT_EPS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(dL/dx, dL/dgamma, dL/dbeta)`` for y = batch_norm(x, gamma, beta, eps).
+
+    The layer-norm derivation with the roles of the axes swapped: the statistics
+    of channel c depend on all n values of that channel, so with ``h = g gamma``
+    and means over the batch (and H, W)
+
+    ``dL/dx = r (h - mean(h) - xhat mean(h xhat))``,
+    ``dL/dgamma = sum(g xhat)``,  ``dL/dbeta = sum(g)``  (sums over every axis but 1).
+
+    Every example's gradient depends on the rest of the batch: batch norm couples
+    the examples that layer norm keeps apart.
+    """
+    x, gamma, grad_out = (
+        as_float_array(a, n) for a, n in ((x, "x"), (gamma, "gamma"), (grad_out, "grad_out"))
+    )
+    check_batch_norm_shapes(x.shape, gamma=gamma.shape)
+    check_same_shape(grad_out, x, "grad_out", "x")
+    check_batch_size(x.shape)
+    axes = batch_norm_axes(x.ndim)
+    xhat, r = _batch_normalize(x, check_eps(eps))  # like x, (1, C, 1, 1)
+    dbeta = grad_out.sum(axis=axes)  # (C,)
+    dgamma = (grad_out * xhat).sum(axis=axes)  # (C,)
+    h = grad_out * _per_channel(gamma, x.ndim)  # dL/dxhat, like x
+    mean_h = h.mean(axis=axes, keepdims=True)  # (1, C, 1, 1)
+    mean_hx = (h * xhat).mean(axis=axes, keepdims=True)  # (1, C, 1, 1)
+    return r * (h - mean_h - xhat * mean_hx), dgamma, dbeta
+
+
+def batch_norm_eval(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    eps: float = DEFAULT_EPS,
+) -> np.ndarray:
+    """Evaluation mode: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta.
+
+    A fixed affine map per channel: an example's output no longer depends on the
+    other examples of its batch, and a batch of one works.
+    """
+    arrays = ((x, "x"), (gamma, "gamma"), (beta, "beta"))
+    x, gamma, beta = (as_float_array(a, n) for a, n in arrays)
+    mean, var = (
+        as_float_array(running_mean, "running_mean"),
+        as_float_array(running_var, "running_var"),
+    )
+    check_batch_norm_shapes(
+        x.shape, gamma=gamma.shape, beta=beta.shape, running_mean=mean.shape, running_var=var.shape
+    )
+    r = 1.0 / np.sqrt(_per_channel(var, x.ndim) + check_eps(eps))  # (1, C, 1, 1)
+    xhat = (x - _per_channel(mean, x.ndim)) * r  # like x
+    return _per_channel(gamma, x.ndim) * xhat + _per_channel(beta, x.ndim)
+
+
+def update_running_stats(
+    x: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    momentum: float = DEFAULT_MOMENTUM,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New ``(running_mean, running_var)`` after one training batch, PyTorch's rule.
+
+    ``running = (1 - momentum) running + momentum batch``, where the batch's
+    variance is the unbiased one, ``sum (x - mu)^2 / (n - 1)``: the running value
+    estimates the variance of the population, not of this batch. (The
+    normalisation itself uses the biased variance.) The inputs are not changed.
+    """
+    x = as_float_array(x, "x")
+    mean, var = (
+        as_float_array(running_mean, "running_mean"),
+        as_float_array(running_var, "running_var"),
+    )
+    check_batch_norm_shapes(x.shape, running_mean=mean.shape, running_var=var.shape)
+    n = check_batch_size(x.shape)
+    m = check_momentum(momentum)
+    axes = batch_norm_axes(x.ndim)
+    mu = x.mean(axis=axes)  # (C,)
+    var_unbiased = x.var(axis=axes) * n / (n - 1)  # (C,)
+    return (1 - m) * mean + m * mu, (1 - m) * var + m * var_unbiased
+
+
+class BatchNorm:
+    """Batch normalisation of (B, C) or (B, C, H, W), with explicit ``forward`` and ``backward``.
+
+    ``BatchNorm(C)`` holds ``params = {"gamma": ones (C,), "beta": zeros (C,)}``
+    and the buffers ``running_mean`` (zeros) and ``running_var`` (ones). In
+    training mode (the default, ``training = True``) ``forward`` normalises with
+    the batch's statistics and updates the buffers; after ``eval()`` it uses the
+    buffers. ``train()`` switches back, as in PyTorch.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        *,
+        momentum: float = DEFAULT_MOMENTUM,
+        eps: float = DEFAULT_EPS,
+        dtype: str = "float32",
+    ) -> None:
+        C, dtype = check_num_features(num_features), _check_dtype(dtype)
+        self.eps, self.momentum = check_eps(eps), check_momentum(momentum)
+        self.params = {"gamma": np.ones(C, dtype=dtype), "beta": np.zeros(C, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.running_mean, self.running_var = np.zeros(C, dtype=dtype), np.ones(C, dtype=dtype)
+        self.training = True
+        self._x: np.ndarray | None = None
+
+    def train(self, mode: bool = True) -> BatchNorm:
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> BatchNorm:
+        return self.train(False)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(B, C, ...) -> (B, C, ...); in training mode also updates the running statistics."""
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        self._x = x  # cache the input: backward recomputes the statistics from it
+        if not self.training:
+            return batch_norm_eval(x, gamma, beta, self.running_mean, self.running_var, self.eps)
+        y = batch_norm(x, gamma, beta, self.eps)
+        mean, var = update_running_stats(x, self.running_mean, self.running_var, self.momentum)
+        self.running_mean[...], self.running_var[...] = mean, var  # in place, like torch buffers
+        return y
+
+    __call__ = forward
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if self._x is None:
+            raise RuntimeError("Call forward before backward: backward needs the cached input.")
+        x, gamma = self._x, self.params["gamma"]
+        if self.training:
+            dx, dgamma, dbeta = batch_norm_backward(x, gamma, grad_out, self.eps)
+        else:  # a fixed affine map: y = gamma r (x - mean) + beta
+            r = 1.0 / np.sqrt(_per_channel(self.running_var, x.ndim) + self.eps)  # (1, C, 1, 1)
+            xhat = (x - _per_channel(self.running_mean, x.ndim)) * r
+            axes = batch_norm_axes(x.ndim)
+            dx = grad_out * _per_channel(gamma, x.ndim) * r
+            dgamma, dbeta = (grad_out * xhat).sum(axis=axes), grad_out.sum(axis=axes)
+        self.grads["gamma"] += dgamma  # accumulate, like PyTorch's .grad
+        self.grads["beta"] += dbeta
+        return dx
+
+    def zero_grad(self) -> None:
+        for g in self.grads.values():
+            g.fill(0.0)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of ``{"gamma", "beta", "running_mean", "running_var"}``, each (C,)."""
+        out = {k: v.copy() for k, v in self.params.items()}
+        out["running_mean"], out["running_var"] = self.running_mean.copy(), self.running_var.copy()
+        return out
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Load the four (C,) arrays of :meth:`get_weights` (shapes checked before any copy)."""
+        targets = {
+            **self.params,
+            "running_mean": self.running_mean,
+            "running_var": self.running_var,
+        }
+        for key, target in targets.items():
+            got = np.shape(weights[key]) if key in weights else None
+            if got != target.shape:
+                raise ValueError(f"set_weights: expected {key} of shape {target.shape}, got {got}.")
+        for key, target in targets.items():
             target[...] = weights[key]

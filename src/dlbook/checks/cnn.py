@@ -1,0 +1,407 @@
+"""Checks for the exercises of chapter 3 (convolutional networks).
+
+Each check compares a learner's function with :mod:`dlbook.cnn.numpy_backend`
+or :mod:`dlbook.normalization.numpy_backend` and recognises the classic
+mistakes by name::
+
+    from dlbook.checks.cnn import check_conv2d_forward
+    check_conv2d_forward(conv2d_forward)   # ✅ conv2d_forward: correct on 4 test cases.
+
+Shape legend: x is (B, C, H, W) (channels first); W is (F, C, KH, KW); b is (F,);
+the output and ``grad_out`` are (B, F, Ho, Wo). Batch norm: x is (B, C) or
+(B, C, H, W); gamma, beta and the running statistics are (C,).
+
+The test cases are chosen so that every two named mistakes give different
+outputs on at least two cases (``tests/checks/test_cnn_checks.py`` verifies
+it), and each check has a numerically stressful case (large offsets, a
+variance far below 1, a huge axis).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.cnn import conv_output_size
+from dlbook.cnn import numpy_backend as cnn_np
+from dlbook.normalization import numpy_backend as norm_np
+
+# ---------------------------------------------------------------------------
+# 1. conv2d_forward(x, W, b, stride, padding) -> (B, F, Ho, Wo)
+# ---------------------------------------------------------------------------
+
+
+def _conv_cases(rng: np.random.Generator) -> list[Case]:
+    def data(x_shape: tuple[int, ...], w_shape: tuple[int, ...], offset: float = 0.0):
+        x = offset + rng.normal(size=x_shape)
+        return x, rng.normal(size=w_shape), rng.normal(size=w_shape[0])
+
+    return [
+        Case((*data((2, 3, 7, 7), (4, 3, 3, 3)), 2, 1), label="stride 2, padding 1"),
+        Case((*data((1, 2, 8, 9), (3, 2, 2, 3)), 1, 2), label="a 2x3 kernel, padding 2"),
+        Case((*data((2, 1, 9, 6), (2, 1, 3, 3)), 2, 0), label="stride 2 on an odd 9x6 image"),
+        Case(
+            (*data((3, 2, 6, 6), (2, 2, 3, 3), offset=1e4), 1, 1),
+            label="pixels near 10,000 with zero padding around them",
+        ),
+    ]
+
+
+def _conv_pad_one_side(x, W, b, stride, padding):
+    xp = np.pad(x, ((0, 0), (0, 0), (0, 2 * padding), (0, 2 * padding)))
+    return cnn_np.conv2d(xp, W, b, stride, 0)
+
+
+CONV_FORWARD_MISTAKES = [
+    Mistake(
+        "you flipped the kernel (a convolution in the textbook sense); deep-learning "
+        "libraries compute a cross-correlation, with the kernel as it is.",
+        lambda x, W, b, s, p: cnn_np.conv2d(x, W[:, :, ::-1, ::-1], b, s, p),
+        hint="Multiply window[c, i, j] by W[f, c, i, j] for the same (i, j): no [::-1].",
+    ),
+    Mistake(
+        "you ignored `padding`.",
+        lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, 0),
+        hint="Pad first: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) adds p zeros on each side.",
+    ),
+    Mistake(
+        "you ignored `stride`: your windows start at every pixel, not every `stride` pixels.",
+        lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, 1, p),
+        hint="Output (h, w) reads the window whose top-left corner is (stride*h, stride*w).",
+    ),
+    Mistake(
+        "you forgot the bias b.",
+        lambda x, W, b, s, p: cnn_np.conv2d(x, W, np.zeros_like(b), s, p),
+        hint="Add b[f] to every output of filter f: out + b[None, :, None, None].",
+    ),
+    Mistake(
+        "you padded only at the bottom and right (2 * padding zeros there, none at the top "
+        "and left).",
+        _conv_pad_one_side,
+        hint="Put `padding` zeros on every side: ((p, p), (p, p)) for the last two axes.",
+    ),
+]
+
+CONV_FORWARD = FunctionCheck(
+    name="conv2d_forward",
+    reference=cnn_np.conv2d,
+    make_cases=_conv_cases,
+    task="Return out (B, F, Ho, Wo) with out[b, f, h, w] = b[f] + sum over c, i, j of "
+    "W[f, c, i, j] * x_pad[b, c, stride*h + i, stride*w + j].",
+    mistakes=CONV_FORWARD_MISTAKES,
+    error_hint="Ho = (H + 2 * padding - KH) // stride + 1, and likewise Wo.",
+)
+
+
+def check_conv2d_forward(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
+    """Check ``fn(x, W, b, stride, padding) -> out`` against dlbook's conv2d."""
+    return CONV_FORWARD.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. conv2d_backward_weights(x, W, grad_out, stride, padding) -> dL/dW (F, C, KH, KW)
+# ---------------------------------------------------------------------------
+
+
+def _grad_w_cases(rng: np.random.Generator) -> list[Case]:
+    out = []
+    for case in _conv_cases(rng):
+        x, W, _, s, p = case.args
+        g = rng.normal(size=cnn_np.conv2d(x, W, np.zeros(W.shape[0]), s, p).shape)
+        out.append(Case((x, W, g, s, p), label=case.label))
+    return out
+
+
+def _grad_w_reference(x, W, grad_out, stride, padding):
+    return cnn_np.conv2d_backward(x, W, grad_out, stride, padding)[1]
+
+
+def _grad_w_no_stride(x, W, grad_out, stride, padding):
+    """Windows taken at stride 1: the first Ho x Wo of them."""
+    Ho, Wo = grad_out.shape[2:]
+    KH, KW = W.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    return _grad_w_reference(xp[:, :, : Ho + KH - 1, : Wo + KW - 1], W, grad_out, 1, 0)
+
+
+def _grad_w_pad_one_side(x, W, grad_out, stride, padding):
+    xp = np.pad(x, ((0, 0), (0, 0), (0, 2 * padding), (0, 2 * padding)))
+    return _grad_w_reference(xp, W, grad_out, stride, 0)
+
+
+GRAD_W_MISTAKES = [
+    Mistake(
+        "you averaged over the batch instead of summing: dL/dW is B times larger.",
+        lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p) / x.shape[0],
+        hint="Each example adds its own contribution: sum over b, h and w (no division).",
+    ),
+    Mistake(
+        "your gradient is the kernel flipped by 180 degrees.",
+        lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p)[:, :, ::-1, ::-1],
+        hint="dW[f, c, i, j] pairs g[b, f, h, w] with x_pad[b, c, stride*h + i, stride*w + j].",
+    ),
+    Mistake(
+        "you took the windows at stride 1, ignoring `stride`.",
+        _grad_w_no_stride,
+        hint="Output (h, w) came from the window at (stride*h, stride*w): use the same windows.",
+    ),
+    Mistake(
+        "your windows ignore the padding: pad x by `padding` zeros on every side first, "
+        "as in the forward pass.",
+        _grad_w_pad_one_side,
+        hint="Use np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) before cutting the windows.",
+    ),
+    Mistake(
+        "your gradient has the filter and channel axes swapped: (C, F, KH, KW) instead of "
+        "(F, C, KH, KW).",
+        lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p).transpose(1, 0, 2, 3),
+        hint="dL/dW has the shape of W, (F, C, KH, KW).",
+    ),
+]
+
+GRAD_W = FunctionCheck(
+    name="conv2d_backward_weights",
+    reference=_grad_w_reference,
+    make_cases=_grad_w_cases,
+    task="Return dW (F, C, KH, KW) with dW[f, c, i, j] = sum over b, h, w of "
+    "grad_out[b, f, h, w] * x_pad[b, c, stride*h + i, stride*w + j].",
+    mistakes=GRAD_W_MISTAKES,
+)
+
+
+def check_conv2d_backward_weights(
+    fn: Callable[..., Any], *, time_budget: float = 10.0
+) -> CheckResult:
+    """Check ``fn(x, W, grad_out, stride, padding) -> dL/dW``."""
+    return GRAD_W.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. max_pool_backward(x, grad_out, k) -> dL/dx, non-overlapping k x k windows
+# ---------------------------------------------------------------------------
+
+
+def _pool_cases(rng: np.random.Generator) -> list[Case]:
+    def data(shape: tuple[int, ...], k: int, offset: float = 0.0) -> tuple[Any, ...]:
+        x = offset + rng.normal(size=shape)  # distinct values: no ties at the maximum
+        out = cnn_np.max_pool2d(x, k)
+        return x, rng.normal(size=out.shape), k
+
+    return [
+        Case(data((2, 3, 8, 8), 2), label="2x2 windows on 8x8 images"),
+        Case(data((1, 2, 7, 9), 2), label="2x2 windows on an odd 7x9 image"),
+        Case(data((2, 2, 9, 9), 3), label="3x3 windows"),
+        Case(data((2, 2, 6, 6), 2, offset=1e6), label="pixels near 1,000,000"),
+    ]
+
+
+MAX_POOL_MISTAKES = [
+    Mistake(
+        "you shared each window's gradient equally among its cells: that is the backward "
+        "pass of average pooling.",
+        lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k),
+        hint="Only the maximum reached the output, so only it gets the gradient.",
+    ),
+    Mistake(
+        "you copied each window's gradient to every cell of the window.",
+        lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k) * k * k,
+        hint="Multiply by a mask that is 1 at the window's maximum and 0 elsewhere.",
+    ),
+    Mistake(
+        "you returned the mask of maxima without multiplying by grad_out (the chain rule).",
+        lambda x, g, k: cnn_np.max_pool2d_backward(x, np.ones_like(g), k),
+        hint="dL/dx = grad_out of the window at its arg-max, 0 elsewhere.",
+    ),
+    Mistake(
+        "you sent the gradient to each window's minimum instead of its maximum.",
+        lambda x, g, k: cnn_np.max_pool2d_backward(-x, g, k),
+        hint="Use argmax (or x == window max), not argmin.",
+    ),
+]
+
+MAX_POOL_BACKWARD = FunctionCheck(
+    name="max_pool_backward",
+    reference=lambda x, grad_out, kernel_size: cnn_np.max_pool2d_backward(x, grad_out, kernel_size),
+    make_cases=_pool_cases,
+    task="Return dx shaped like x: grad_out[b, c, h, w] at the arg-max of window (h, w), "
+    "0 everywhere else (and 0 for rows or columns that no window covers).",
+    mistakes=MAX_POOL_MISTAKES,
+    error_hint="With an odd size, only the first (H // k) * k rows are covered by windows.",
+)
+
+
+def check_max_pool_backward(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
+    """Check ``fn(x, grad_out, kernel_size) -> dL/dx`` for non-overlapping max-pooling."""
+    return MAX_POOL_BACKWARD.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. conv_output_size(n, kernel_size, stride, padding) -> int
+# ---------------------------------------------------------------------------
+
+
+def _size_cases(rng: np.random.Generator) -> list[Case]:
+    rows = [
+        ((32, 5, 1, 0), "LeNet's first layer"),
+        ((28, 3, 2, 1), "stride 2 with padding"),
+        ((7, 3, 2, 0), "stride 2, windows that fit exactly"),
+        ((224, 11, 4, 2), "AlexNet's first layer"),
+        ((5, 2, 2, 0), "a 2x2 pool on 5 pixels"),
+        ((9, 4, 3, 1), "stride 3"),
+        ((1_000_001, 7, 3, 3), "an axis of a million pixels"),
+    ]
+    return [Case(args, label=label) for args, label in rows]
+
+
+SIZE_MISTAKES = [
+    Mistake(
+        "you forgot the + 1: the first window is at position 0.",
+        lambda n, k, s, p: (n + 2 * p - k) // s,
+        hint="Positions 0, s, 2s, ... up to n + 2p - k: that is (n + 2p - k) // s + 1 of them.",
+    ),
+    Mistake(
+        "you counted the padding once; it is added on both sides (2 * padding).",
+        lambda n, k, s, p: (n + p - k) // s + 1,
+        hint="The padded axis has n + 2 * padding cells.",
+    ),
+    Mistake(
+        "you used true division `/`, which gives a fraction when the windows do not fit exactly.",
+        lambda n, k, s, p: (n + 2 * p - k) / s + 1,
+        hint="Round down with `//`: a window that does not fit is dropped.",
+    ),
+    Mistake(
+        "you ignored the stride.",
+        lambda n, k, s, p: n + 2 * p - k + 1,
+        hint="Divide the span n + 2p - k by the stride (with //) before adding 1.",
+    ),
+    Mistake(
+        "you rounded up; PyTorch and Keras ('valid') drop a window that does not fit, so round "
+        "down.",
+        lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
+        hint="Use `//`, which rounds down.",
+    ),
+]
+
+OUTPUT_SIZE = FunctionCheck(
+    name="conv_output_size",
+    reference=conv_output_size,
+    make_cases=_size_cases,
+    task="Return the number of window positions, (n + 2 * padding - kernel_size) // stride + 1.",
+    mistakes=SIZE_MISTAKES,
+    atol=1e-9,
+    rtol=0.0,
+)
+
+
+def check_conv_output_size(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(n, kernel_size, stride, padding) -> int``."""
+    return OUTPUT_SIZE.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. batch_norm_eval(x, gamma, beta, running_mean, running_var, eps) -> y
+# ---------------------------------------------------------------------------
+
+
+def _bn_cases(rng: np.random.Generator) -> list[Case]:
+    def data(shape: tuple[int, ...], mean_scale: float, var_low: float, var_high: float):
+        C = shape[1]
+        mean = mean_scale * (1 + rng.random(C))  # (C,)
+        var = rng.uniform(var_low, var_high, size=C)  # (C,)
+        x = mean.reshape((1, C) + (1,) * (len(shape) - 2)) + rng.normal(size=shape)
+        return x, rng.normal(size=C) + 1.5, rng.normal(size=C), mean, var
+
+    return [
+        Case((*data((6, 3), 1.0, 0.5, 2.0), 1e-5), label="a (6, 3) batch of features"),
+        Case((*data((4, 3, 5, 5), 2.0, 0.5, 4.0), 1e-5), label="a batch of 3-channel images"),
+        Case((*data((2, 4, 3, 3), 0.5, 1e-4, 1e-3), 1e-3), label="tiny running variances"),
+        Case(
+            (*data((5, 2, 2, 2), 1e4, 4.0, 9.0), 1e-5),
+            label="values and running means near 10,000",
+        ),
+    ]
+
+
+def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _bn_variant(x, gamma, beta, mean, var, eps, *, scale: Callable[..., Any], affine: bool = True):
+    c = lambda v: _per_channel(v, x.ndim)  # noqa: E731
+    xhat = (x - c(mean)) / scale(c(var), eps)
+    return c(gamma) * xhat + c(beta) if affine else xhat
+
+
+BN_EVAL_MISTAKES = [
+    Mistake(
+        "you normalised with the batch's own mean and variance (training mode); in evaluation "
+        "mode batch norm uses the running statistics.",
+        lambda x, g, b, m, v, eps: norm_np.batch_norm(x, g, b, eps),
+        hint="Use running_mean and running_var: then an example's output does not depend on "
+        "the rest of its batch.",
+    ),
+    Mistake(
+        "you added eps outside the square root: sqrt(var) + eps instead of sqrt(var + eps).",
+        lambda x, g, b, m, v, eps: _bn_variant(
+            x, g, b, m, v, eps, scale=lambda var, e: np.sqrt(var) + e
+        ),
+        hint="Divide by np.sqrt(running_var + eps), as PyTorch does.",
+    ),
+    Mistake(
+        "you divided by the variance instead of the standard deviation.",
+        lambda x, g, b, m, v, eps: _bn_variant(x, g, b, m, v, eps, scale=lambda var, e: var + e),
+        hint="Take the square root: (x - mean) / sqrt(var + eps).",
+    ),
+    Mistake(
+        "you forgot gamma and beta: the normalised values must be scaled and shifted.",
+        lambda x, g, b, m, v, eps: _bn_variant(
+            x, g, b, m, v, eps, scale=lambda var, e: np.sqrt(var + e), affine=False
+        ),
+        hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
+    ),
+    Mistake(
+        "you swapped gamma and beta: gamma scales, beta shifts.",
+        lambda x, g, b, m, v, eps: _bn_variant(
+            x, b, g, m, v, eps, scale=lambda var, e: np.sqrt(var + e)
+        ),
+        hint="y = gamma * xhat + beta.",
+    ),
+]
+
+BN_EVAL = FunctionCheck(
+    name="batch_norm_eval",
+    reference=norm_np.batch_norm_eval,
+    make_cases=_bn_cases,
+    task="Return gamma * (x - running_mean) / sqrt(running_var + eps) + beta, every (C,) "
+    "array broadcast over channel axis 1.",
+    mistakes=BN_EVAL_MISTAKES,
+    error_hint="A (C,) array broadcasts against the *last* axis; reshape it to (1, C) or "
+    "(1, C, 1, 1) first.",
+)
+
+
+def check_batch_norm_eval(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
+    """Check ``fn(x, gamma, beta, running_mean, running_var, eps) -> y`` (evaluation mode)."""
+    return BN_EVAL.run(fn, time_budget=time_budget)
+
+
+# name -> (check object, mistakes): for tests/checks/test_cnn_checks.py
+ALL_CHECKS = {
+    "conv2d_forward": CONV_FORWARD,
+    "conv2d_backward_weights": GRAD_W,
+    "max_pool_backward": MAX_POOL_BACKWARD,
+    "conv_output_size": OUTPUT_SIZE,
+    "batch_norm_eval": BN_EVAL,
+}
+
+__all__ = [
+    "check_batch_norm_eval",
+    "check_conv2d_backward_weights",
+    "check_conv2d_forward",
+    "check_conv_output_size",
+    "check_max_pool_backward",
+]
