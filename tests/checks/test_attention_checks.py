@@ -133,7 +133,10 @@ def test_layer_norm_reference_follows_torch():
             torch.tensor(x), (x.shape[-1],), torch.tensor(gamma), torch.tensor(beta), eps
         )
         assert np.allclose(
-            attn_checks._layer_norm_reference(*case.args), expected.numpy(), rtol=1e-9, atol=1e-12
+            attn_checks._layer_norm_reference(*case.args),
+            expected.numpy(),
+            rtol=1e-5 if case.stress else 1e-9,  # near 1e6 torch loses digits
+            atol=1e-12,
         )
 
 
@@ -217,7 +220,7 @@ def _attention_in_place(q, k, v, mask):
 def test_masked_attention_mistakes(student, words):
     result = check_masked_attention(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_masked_attention_k_dot_t_error_is_explained():
@@ -253,7 +256,7 @@ def test_naive_softmax_overflow_gets_the_max_hint():
 def test_causal_mask_mistakes(student, words):
     result = check_causal_mask(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_a_float_mask_is_refused_with_a_reason():
@@ -291,7 +294,7 @@ def _merge_strided(x):
 def test_split_heads_mistakes(student, words):
     result = check_split_heads(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 @pytest.mark.parametrize(
@@ -308,7 +311,7 @@ def test_split_heads_mistakes(student, words):
 def test_merge_heads_mistakes(student, words):
     result = check_merge_heads(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_merge_mistakes_say_it_is_not_the_inverse_of_split():
@@ -362,7 +365,7 @@ def _pe_column_frequency(T, C):
 def test_sinusoidal_encoding_mistakes(student, words):
     result = check_sinusoidal_encoding(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 # ---------------------------------------------------------------------------
@@ -408,7 +411,7 @@ def _std(x, axis):
 def test_layer_norm_forward_mistakes(student, words):
     result = check_layer_norm_forward(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 # ---------------------------------------------------------------------------
@@ -454,7 +457,7 @@ def _learner_count(*, lin_bias=1, ln_size=2, wpe=1, ln_f=1, attn_mats=4, hidden=
 def test_gpt_parameter_count_mistakes(student, words):
     result = check_gpt_parameter_count(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_gpt_count_accepts_numpy_integers_and_is_exact():

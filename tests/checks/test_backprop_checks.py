@@ -81,7 +81,7 @@ def _unstable_sigmoid_backward(x, g):
 def test_sigmoid_backward_mistakes(student, words):
     result = check_sigmoid_backward(student)
     assert not result.passed
-    assert words in str(result)
+    assert words in result.text
 
 
 # ---------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def _softmax_in_place(x, axis=-1):
 def test_softmax_mistakes(student, words):
     result = check_softmax(student)
     assert not result.passed
-    assert words in str(result)
+    assert words in result.text
 
 
 def test_softmax_unstable_message_mentions_the_max_trick():
@@ -159,7 +159,7 @@ def _onehot(z, y):
 def test_cross_entropy_grad_mistakes(student, words):
     result = check_cross_entropy_grad(student)
     assert not result.passed
-    assert words in str(result)
+    assert words in result.text
 
 
 # ---------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def test_cross_entropy_grad_mistakes(student, words):
 def test_linear_backward_mistakes(student, words):
     result = check_linear_backward(student)
     assert not result.passed
-    assert words in str(result)
+    assert words in result.text
 
 
 def test_linear_backward_w_instead_of_w_transposed_is_named_on_a_square_w():
@@ -219,6 +219,16 @@ def trained(digits):
     return model
 
 
+def _after_reading(model):
+    """A train_mlp that reads the training split (as training does) and returns ``model``."""
+
+    def train(data):
+        data.x_train, data.y_train  # noqa: B018 - what training reads
+        return model
+
+    return train
+
+
 class _Wrapper:
     """A model whose predict returns whatever ``how`` makes of the MLP's logits."""
 
@@ -230,10 +240,10 @@ class _Wrapper:
 
 
 def test_mlp_training_accepts_a_numpy_mlp_and_a_predict_method(digits, trained):
-    result = check_mlp_training(lambda data: trained, data=digits)
+    result = check_mlp_training(_after_reading(trained), data=digits)
     assert result.passed and "test accuracy" in result.message
     assert check_mlp_training(
-        lambda data: _Wrapper(trained, lambda z: z.argmax(1)), data=digits
+        _after_reading(_Wrapper(trained, lambda z: z.argmax(1))), data=digits
     ).passed
 
 
@@ -248,12 +258,12 @@ def test_mlp_training_accepts_a_numpy_mlp_and_a_predict_method(digits, trained):
     ],
 )
 def test_mlp_training_rejects_bad_predictions(digits, trained, how, words):
-    result = check_mlp_training(lambda data: _Wrapper(trained, how), data=digits)
-    assert not result.passed and words in str(result)
+    result = check_mlp_training(_after_reading(_Wrapper(trained, how)), data=digits)
+    assert not result.passed and words in result.text
 
 
 def test_mlp_training_untrained_model_is_near_chance(digits):
-    result = check_mlp_training(lambda data: nn.MLP([64, 32, 10], seed=0), data=digits)
+    result = check_mlp_training(_after_reading(nn.MLP([64, 32, 10], seed=0)), data=digits)
     assert "below the 97%" in result.message and "guessing" in result.hint
 
 
@@ -269,7 +279,26 @@ def test_mlp_training_untrained_model_is_near_chance(digits):
 )
 def test_mlp_training_problems(digits, train_fn, words):
     result = check_mlp_training(train_fn, data=digits)
-    assert not result.passed and words in str(result)
+    assert not result.passed and words in result.text
+
+
+def _on_the_test_split(model):
+    def train(data):
+        data.x_train, data.y_train  # noqa: B018
+        data.x_test, data.y_test  # noqa: B018 - training on the test split
+        return model
+
+    return train
+
+
+def test_mlp_training_must_not_read_the_test_labels(digits, trained):
+    result = check_mlp_training(_on_the_test_split(trained), data=digits)
+    assert not result.passed and "read data.y_test" in result.message
+
+
+def test_mlp_training_must_train_on_the_data_it_is_given(digits, trained):
+    result = check_mlp_training(lambda data: trained, data=digits)
+    assert not result.passed and "never read data.x_train" in result.message
 
 
 def test_mlp_training_too_slow_is_stopped(digits):
@@ -280,6 +309,6 @@ def test_mlp_training_too_slow_is_stopped(digits):
 
 def test_mlp_training_slow_predict_counts_against_the_budget(digits, trained):
     result = check_mlp_training(
-        lambda data: _Wrapper(trained, _runaway), data=digits, time_budget=0.3
+        _after_reading(_Wrapper(trained, _runaway)), data=digits, time_budget=0.3
     )
     assert "too slow" in result.message

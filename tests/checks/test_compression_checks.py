@@ -163,9 +163,13 @@ def test_quantization_cases_have_exact_power_of_two_scales():
 
 
 def test_mask_cases_remove_a_whole_number_of_weights_overall_and_per_row():
-    for case in comp_checks._mask_cases(np.random.default_rng(0)):
+    """Except the stress case, which tests a sparsity * N that is not whole on purpose."""
+    cases = comp_checks._mask_cases(np.random.default_rng(0))
+    for case in cases:
         w, s = case.args
-        assert float(s * w.size).is_integer() and float(s * w.shape[-1]).is_integer()
+        whole = float(s * w.size).is_integer() and float(s * w.shape[-1]).is_integer()
+        assert whole != case.stress
+    assert any(case.stress for case in cases)
 
 
 # ---------------------------------------------------------------------------
@@ -235,7 +239,7 @@ def _epsilon_scale(w):
 def test_quantize_per_channel_mistakes(student, words):
     result = check_quantize_per_channel(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_float_codes_are_refused_with_a_reason():
@@ -277,7 +281,7 @@ def _learner_dequantize(how):
 def test_dequantize_mistakes(student, words):
     result = check_dequantize(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_dequantize_without_a_default_zero_point_is_explained():
@@ -325,7 +329,7 @@ def _greater_equal(w, s):
 def test_magnitude_mask_mistakes(student, words):
     result = check_magnitude_mask(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_a_quantile_threshold_is_accepted():
@@ -385,7 +389,7 @@ def _naive_distillation(s, t, y, T, alpha):
 def test_distillation_loss_mistakes(student, words):
     result = check_distillation_loss(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_naive_softmax_gets_the_log_softmax_hint():
@@ -445,7 +449,7 @@ _UPDATES = [
 def test_lora_forward_mistakes(student, words):
     result = check_lora_forward(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_a_shape_error_gets_the_layout_hint():
@@ -478,7 +482,7 @@ def _merge_in_place(W, A, B, alpha):
 def test_merge_lora_mistakes(student, words):
     result = check_merge_lora(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_merging_in_place_says_why_it_matters():
@@ -533,7 +537,7 @@ def _learner_decode(*, before=False, scale=None, key_with_q=False, old=False, pr
 def test_kv_decode_step_mistakes(student, words):
     result = check_kv_decode_step(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_kv_decode_step_equals_attention_over_the_whole_prefix():

@@ -72,7 +72,7 @@ def test_reference_and_solution_pass(key):
     for fn in (reference, solution):
         result = check(fn)
         assert result.passed, str(result)
-        assert str(result).startswith(f"✅ {name}: correct on ")
+        assert str(result).startswith(f"PASS ✅ {name}: correct on ")
 
 
 @pytest.mark.parametrize("key", ALL)

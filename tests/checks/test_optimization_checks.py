@@ -312,7 +312,7 @@ def _ema_v(w, g, v, lr, mu):
 def test_momentum_mistakes(student, words):
     result = check_momentum_step(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_momentum_lr_inside_explains_the_convention():
@@ -390,7 +390,7 @@ def _adam_in_place(w, g, m, v, t, lr, beta1, beta2, eps):
 def test_adam_mistakes(student, words):
     result = check_adam_step(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_adam_keras_message_explains_rather_than_condemns():
@@ -470,7 +470,7 @@ def _l2_added_to_the_step(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, de
 def test_adam_decay_mistakes(student, words):
     result = check_adam_decay_step(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 # ---------------------------------------------------------------------------
@@ -532,7 +532,7 @@ def _dropout_in_place(x, p, rng, training):
 def test_dropout_forward_mistakes(student, words):
     result = check_dropout_forward(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_dropout_forward_accepts_other_correct_draws():
@@ -558,7 +558,7 @@ def test_dropout_forward_accepts_other_correct_draws():
 def test_dropout_backward_mistakes(student, words):
     result = check_dropout_backward(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 # ---------------------------------------------------------------------------
@@ -596,7 +596,7 @@ def _normal_with_std(std_of):
 def test_he_init_mistakes(student, words):
     result = check_he_init(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_he_init_accepts_uniform_and_dlbooks_other_draws():
@@ -725,7 +725,7 @@ def _full_cosine(s, b, W, T, eta):
 def test_warmup_cosine_mistakes(student, words):
     result = check_warmup_cosine_lr(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_warmup_cosine_boundary_either_side_is_right():

@@ -18,7 +18,6 @@ from dlbook.checks.parallel import (
     check_update_scale,
 )
 from dlbook.parallel import mixed_precision as mp
-from dlbook.parallel import numpy_backend as par_np
 
 # ---------------------------------------------------------------------------
 # Correct solutions, written as the solutions notebook writes them
@@ -44,17 +43,18 @@ def update_scale(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor
 def _learner_ring(*, rs=0, ag=0, views=False):
     """A learner's ring all-reduce; rs and ag add (or remove) steps of each phase."""
 
-    def fn(arrays):
+    def fn(arrays, send=None):
+        send = send or (lambda src, dst, chunk: chunk.copy())
         p = len(arrays)
         chunks = [np.array_split(a.ravel() if views else a.flatten(), p) for a in arrays]
         for s in range(p - 1 + rs):  # reduce-scatter
             for r in range(p):
                 c = (r - s) % p
-                chunks[(r + 1) % p][c] += chunks[r][c]
+                chunks[(r + 1) % p][c] += send(r, (r + 1) % p, chunks[r][c])
         for s in range(p - 1 + ag):  # all-gather
             for r in range(p):
                 c = (r + 1 - s) % p
-                chunks[(r + 1) % p][c] = chunks[r][c].copy()
+                chunks[(r + 1) % p][c] = send(r, (r + 1) % p, chunks[r][c])
         return [np.concatenate(ch).reshape(a.shape) for ch, a in zip(chunks, arrays, strict=True)]
 
     return fn
@@ -75,7 +75,9 @@ def accumulated_gradient(grad_fn, micro_batches):
 CHECKS = {
     "unscale_grads": (check_unscale_grads, mp.unscale_grads, unscale_grads),
     "update_scale": (check_update_scale, mp.update_scale, update_scale),
-    "ring_all_reduce": (check_ring_all_reduce, par_np.ring_all_reduce, ring_all_reduce),
+    # dlbook's ring_all_reduce takes no `send`, so the check cannot see its messages:
+    # the learner's ring stands for the reference too
+    "ring_all_reduce": (check_ring_all_reduce, ring_all_reduce, ring_all_reduce),
     "accumulated_gradient": (
         check_accumulated_gradient,
         par_checks._accumulate_reference,
@@ -222,7 +224,7 @@ def _unscale_asarray_in_place(grads, scale):
 def test_unscale_grads_mistakes(student, words):
     result = check_unscale_grads(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_unscale_in_place_hint_names_the_asarray_trap():
@@ -282,7 +284,7 @@ def _learner_update(*, every=False, inf_grows=False, count=True, reset_inf=True,
 def test_update_scale_mistakes(student, words):
     result = check_update_scale(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 # ---------------------------------------------------------------------------
@@ -336,7 +338,7 @@ def _ring_float64(arrays):
 def test_ring_all_reduce_mistakes(student, words):
     result = check_ring_all_reduce(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_ring_in_place_hint_names_views():
@@ -354,9 +356,53 @@ def test_a_ring_without_all_gather_is_named_for_every_number_of_ranks(p):
     assert problem is not None and "stopped after the reduce-scatter" in problem[0]
 
 
-def test_a_plain_sum_passes_the_ring_check():
-    """Outputs cannot show the communication pattern: the exercise, not its check, asks for it."""
-    assert check_ring_all_reduce(lambda arrays: [np.sum(arrays, axis=0) for _ in arrays]).passed
+def _plain_sum(arrays, send=None):
+    return [np.sum(arrays, axis=0).astype(arrays[0].dtype) for _ in arrays]
+
+
+def _star(arrays, send):
+    """Every rank sends its whole array to rank 0, which sends the sum back."""
+    p = len(arrays)
+    total = arrays[0].copy()
+    for r in range(1, p):
+        total = total + send(r, 0, arrays[r])
+    return [total.copy()] + [send(0, r, total) for r in range(1, p)]
+
+
+def _one_phase_by_neighbours(arrays, send):
+    """Sends chunks to the right neighbour, but only in the reduce-scatter's pattern."""
+    p = len(arrays)
+    chunks = [np.array_split(a.flatten(), p) for a in arrays]
+    for s in range(p - 1):
+        for r in range(p):
+            send(r, (r + 1) % p, chunks[r][(r - s) % p])
+    return _plain_sum(arrays)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (
+            lambda arrays: [np.sum(arrays, axis=0).astype(arrays[0].dtype) for _ in arrays],
+            "takes no `send` argument",
+        ),
+        (_plain_sum, "no chunk went through `send`"),
+        (_star, "sent a chunk to rank 0"),
+        (_one_phase_by_neighbours, "a ring all-reduce sends 2·p·(p − 1)"),
+    ],
+    ids=["plain sum", "plain sum, send unused", "star", "one phase"],
+)
+def test_the_ring_check_watches_the_messages(student, words):
+    """A plain sum gives the right numbers: only the messages show that it is no ring."""
+    result = check_ring_all_reduce(student)
+    assert not result.passed and words in result.text, str(result)
+
+
+def test_the_ring_check_accepts_a_ring_with_send_and_keeps_the_old_call_form():
+    assert check_ring_all_reduce(ring_all_reduce).passed
+    arrays = [np.arange(6.0), np.ones(6), -np.arange(6.0)]
+    out = ring_all_reduce(arrays)  # the old call, without send, still works
+    assert all(np.array_equal(o, np.ones(6)) for o in out)
 
 
 # ---------------------------------------------------------------------------
@@ -390,4 +436,4 @@ def _accumulate_in_place(grad_fn, micro_batches):
 def test_accumulated_gradient_mistakes(student, words):
     result = check_accumulated_gradient(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)

@@ -183,7 +183,7 @@ def test_messages_show_generators_and_gradient_lists_without_their_values():
     result = check_sample_with_temperature(lambda z, T, rng: 0.5)
     assert "rng: np.random.default_rng(1)" in result.message and " at 0x" not in result.message
     result = check_clip_by_global_norm(lambda g, m: (g, "norm"))
-    assert "grads: [3 arrays: (3, 4), (5,), (2, 3, 2)]" in result.message, str(result)
+    assert "grads: [3 float64 arrays: (3, 4), (5,), (2, 3, 2)]" in result.message, str(result)
 
 
 # ---------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def _columns(x, h, W_ih, W_hh, b_ih, b_hh):  # one example per column, h = tanh(
 def test_rnn_step_mistakes(student, words):
     result = check_rnn_step(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_rnn_step_transposes_explain_the_layout():
@@ -398,7 +398,7 @@ def _bptt_mean_over_batch(*args):
 def test_bptt_mistakes(student, words):
     result = check_bptt_3_steps(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 # ---------------------------------------------------------------------------
@@ -453,7 +453,7 @@ def _lstm_in_place(x, h, c, W_ih, W_hh, b_ih, b_hh):
 def test_lstm_mistakes(student, words):
     result = check_lstm_cell(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_every_wrong_gate_order_is_named():
@@ -514,9 +514,9 @@ def _norm_after(grads, max_norm):
         (_clip_with(lambda gs: sum(np.linalg.norm(g) for g in gs)), "added up the norms"),
         (_clip_with(_l2, lambda g, t, m: max(1.0, t / m)), "inverse of the clipping factor"),
         (_norm_after, "norm after clipping"),
-        (_clip_in_place, "changed `grads[0]` in place"),
-        (_clip_replacing_in_list, "changed `grads[0]` in place"),
-        (lambda grads, m: ([grads.pop() * 0.1], 1.0), "changed `grads[2]` in place"),
+        (_clip_in_place, "changed its input `grads[0]` in place"),
+        (_clip_replacing_in_list, "`grads[0]`"),
+        (lambda grads, m: ([grads.pop() * 0.1], 1.0), "changed the length of its input `grads`"),
         (
             lambda grads, m: (np.concatenate([g.ravel() for g in grads]), _l2(grads)),
             "a list of 3 arrays, one per gradient",
@@ -533,7 +533,7 @@ def _norm_after(grads, max_norm):
 def test_clip_mistakes(student, words):
     result = check_clip_by_global_norm(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_clip_accepts_no_epsilon_and_tuples():
@@ -587,7 +587,7 @@ def _axis0_ppl(z, t):
 def test_perplexity_mistakes(student, words):
     result = check_perplexity_from_logits(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_perplexity_accepts_numpy_scalars_and_0d_arrays():
@@ -657,7 +657,7 @@ def _in_place(z, T, rng):
 def test_sampling_mistakes(student, words):
     result = check_sample_with_temperature(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_other_correct_samplers_pass_on_their_frequencies():

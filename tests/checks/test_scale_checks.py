@@ -170,7 +170,7 @@ def _six_n(vocab_size, block_size, n_layer, n_embd):
 def test_training_flops_per_token_mistakes(student, words):
     result = check_training_flops_per_token(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_flops_accepts_a_float_that_holds_the_count():
@@ -223,7 +223,7 @@ def _fp16_moments(n, mixed):
 def test_training_memory_bytes_mistakes(student, words):
     result = check_training_memory_bytes(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_memory_refuses_a_missing_output():
@@ -285,7 +285,7 @@ def _fit_polyfit_unpacked_backwards(x, y):
 def test_fit_power_law_mistakes(student, words):
     result = check_fit_power_law(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_fit_accepts_polyfit_and_lstsq():
@@ -341,7 +341,7 @@ def _optimal_with(flops):
 def test_compute_optimal_mistakes(student, words):
     result = check_compute_optimal(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_compute_optimal_of_chinchillas_budget_is_about_70b_parameters():

@@ -127,7 +127,7 @@ def _clip_in_place(grads, max_norm):
 def test_clip_per_example_mistakes(student, words):
     result = check_clip_per_example(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_clip_cases_have_gradients_on_both_sides_of_the_bound():
@@ -195,7 +195,7 @@ def _one_point_at_a_time(grad_fn, x, baseline, steps=50):
 def test_integrated_gradients_mistakes(student, words):
     result = check_integrated_gradients(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_a_loop_over_batches_of_one_point_is_accepted():
@@ -261,7 +261,7 @@ def _learner_fgsm(*, step=np.sign, sign=1, clip=True, bounds=None):
 def test_fgsm_mistakes(student, words):
     result = check_fgsm(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_fgsm_clip_is_active_in_the_first_case():
@@ -313,7 +313,7 @@ def _one_threshold(center):
 def test_membership_advantage_mistakes(student, words):
     result = check_membership_advantage(student)
     assert not result.passed
-    assert words in str(result), str(result)
+    assert words in result.text, str(result)
 
 
 def test_a_curve_from_scikit_learn_is_accepted():

@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::
 
     from dlbook.checks.attention import check_masked_attention
-    check_masked_attention(masked_attention)   # ✅ masked_attention: correct on 3 test cases.
+    check_masked_attention(masked_attention)   # PASS ✅ masked_attention: correct on 4 test cases.
 
 The references are :mod:`dlbook.attention.numpy_backend` (attention, the causal
 mask, splitting and merging heads), :mod:`dlbook.attention.positional` (the
@@ -24,7 +24,6 @@ vocabulary size, L = number of blocks, r = mlp_ratio.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,38 +36,14 @@ from dlbook.checks._core import (
     FunctionCheck,
     Mistake,
     describe_type,
-    fail,
 )
+from dlbook.checks._kinds import TypedCheck
 from dlbook.gpt.config import GPTConfig, count_parameters
 from dlbook.normalization import numpy_backend as norm_np
 
 # ---------------------------------------------------------------------------
 # Helpers shared by the checks of this chapter
 # ---------------------------------------------------------------------------
-
-
-@dataclass
-class TypedCheck(FunctionCheck):
-    """A :class:`FunctionCheck` whose output must also have the right kind of dtype.
-
-    Values are judged first, so a wrong pattern is named before a wrong dtype.
-    ``kinds`` are NumPy dtype kinds (``"b"`` boolean, ``"iu"`` integers);
-    ``wrong_kind(got)`` returns (message, hint) for a right value of another kind.
-    """
-
-    kinds: str = ""
-    wrong_kind: Callable[[Any], tuple[str, str]] | None = None
-
-    def _output_failure(
-        self, got: Any, expected: np.ndarray, k: int, case: Case, where: str
-    ) -> CheckResult | None:
-        problem = super()._output_failure(got, expected, k, case, where)
-        if problem is not None or self.wrong_kind is None:
-            return problem
-        if isinstance(got, (bool, np.bool_)) or np.asarray(got).dtype.kind not in self.kinds:
-            message, hint = self.wrong_kind(got)
-            return fail(self.name, f"{message} {where}.", hint)
-        return None
 
 
 def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -110,6 +85,8 @@ def _attend(q, k, v, mask, *, scale="sqrt_d", how="before", axis=-1, transpose_k
         s = np.where(mask, -np.inf, s)
     elif how == "multiply":
         s = s * mask
+    elif how == "fill":
+        s = np.where(mask, s, -100.0)
     w = _softmax(s, axis)  # (..., T, S)
     if how == "after":
         w = w * mask
@@ -117,18 +94,40 @@ def _attend(q, k, v, mask, *, scale="sqrt_d", how="before", axis=-1, transpose_k
 
 
 def _attention_cases(rng: np.random.Generator) -> list[Case]:
-    def case(lead, T, S, D, Dv, mask, label, size=1.0) -> Case:
+    def case(lead, T, S, D, Dv, mask, label, size=1.0, stress=False) -> Case:
         q = size * rng.normal(size=(*lead, T, D))  # (..., T, D)
         k = size * rng.normal(size=(*lead, S, D))  # (..., S, D)
         v = rng.normal(size=(*lead, S, Dv))  # (..., S, Dv)
-        return Case((q, k, v, mask), label=label)
+        return Case((q, k, v, mask), label=label, stress=stress)
 
     causal = np.tril(np.ones((5, 5), dtype=bool))  # (5, 5)
     return [
-        case((2,), 3, 4, 4, 5, _random_mask(rng, 3, 4), "3 queries, 4 keys, a random mask"),
+        case((2,), 3, 5, 5, 4, _random_mask(rng, 3, 5), "3 queries, 5 keys, a random mask"),
         case((2, 2), 5, 5, 8, 8, causal, "2 heads of self-attention with a causal mask"),
-        case((1,), 4, 6, 16, 3, _random_mask(rng, 4, 6), "scores in the hundreds", size=30.0),
+        case(
+            (1,),
+            4,
+            6,
+            6,
+            3,
+            _random_mask(rng, 4, 6),
+            "scores in the hundreds",
+            size=30.0,
+            stress=True,
+        ),
+        _far_below(rng),
     ]
+
+
+def _far_below(rng: np.random.Generator) -> Case:
+    """Every score of a row far below -100: a mask filled with -100 lets the blocked keys win."""
+    q = 20.0 + 0.1 * rng.normal(size=(1, 3, 3))  # (1, T, D)
+    k = -20.0 + 0.1 * rng.normal(size=(1, 4, 3))  # (1, S, D): scores about -690
+    v = rng.normal(size=(1, 4, 2))  # (1, S, Dv)
+    mask = np.array(
+        [[True, False, True, False], [True, True, False, False], [False, True, True, True]]
+    )
+    return Case((q, k, v, mask), label="every score about -690", stress=True)
 
 
 _ATTENTION_HINT = (
@@ -186,6 +185,14 @@ MASKED_ATTENTION = FunctionCheck(
             hint=_ATTENTION_HINT,
         ),
         Mistake(
+            "you filled the blocked scores with −100 instead of −inf: when every allowed "
+            "score of a row is far below −100 (here about −690), the blocked keys take the "
+            "weight.",
+            lambda *a: _attend(*a, how="fill"),
+            hint="Fill with -np.inf (np.where(mask, s, -np.inf)): exp(-inf) = 0 exactly, "
+            "whatever the other scores are.",
+        ),
+        Mistake(
             "you ignored the mask: every query attends to every key.",
             lambda *a: _attend(*a, how="none"),
             hint=_ATTENTION_HINT,
@@ -230,7 +237,7 @@ def _causal_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case((4,), label="T = 4"),
         Case((7,), label="T = 7"),
-        Case((1,), label="a single position, T = 1"),
+        Case((1,), label="a single position, T = 1", stress=True),
     ]
 
 
@@ -300,7 +307,11 @@ def _heads_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case((rng.normal(size=(2, 3, 8)), 2), label="B = 2, T = 3, C = 8 in H = 2 heads of D = 4"),
         Case((rng.normal(size=(1, 5, 12)), 3), label="T = 5, C = 12 in H = 3 heads of D = 4"),
-        Case((rng.normal(size=(2, 4, 8)), 4), label="T = H = 4, where more shapes coincide"),
+        Case(
+            (rng.normal(size=(2, 4, 8)), 4),
+            label="T = H = 4, where more shapes coincide",
+            stress=True,
+        ),
     ]
 
 
@@ -379,7 +390,11 @@ def check_split_heads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> Ch
 def _merge_cases(rng: np.random.Generator) -> list[Case]:
     """The same shapes as split's, each given already split: (B, H, T, D)."""
     return [
-        Case((attn_np.split_heads(*c.args),), label=c.label.replace(" in ", " split into "))
+        Case(
+            (attn_np.split_heads(*c.args),),
+            label=c.label.replace(" in ", " split into "),
+            stress=c.stress,
+        )
         for c in _heads_cases(rng)
     ]
 
@@ -499,6 +514,7 @@ def _sinusoidal_cases(rng: np.random.Generator) -> list[Case]:
         Case((6, 8), label="T = 6 positions, C = 8 channels"),
         Case((50, 16), label="T = 50, C = 16"),
         Case((3, 4), label="T = 3, C = 4"),
+        Case((1000, 6), label="T = 1000 positions, where the angles are large", stress=True),
     ]
 
 
@@ -575,7 +591,10 @@ def _ln(x, gamma, beta, eps, *, axes=(-1,), ddof=0, denom="sqrt_var_eps", affine
     axes = tuple(range(x.ndim - 1)) if axes == "batch" else axes
     mu = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True, ddof=ddof)
+    if denom == "moments":  # E[x²] − E[x]²: cancels when the mean is large
+        var = (x * x).mean(axis=axes, keepdims=True) - mu * mu
     spread = {
+        "moments": lambda: np.sqrt(var + eps),
         "sqrt_var_eps": lambda: np.sqrt(var + eps),
         "eps_outside": lambda: np.sqrt(var) + eps,
         "var": lambda: var + eps,
@@ -587,16 +606,23 @@ def _ln(x, gamma, beta, eps, *, axes=(-1,), ddof=0, denom="sqrt_var_eps", affine
 
 
 def _layer_norm_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape, eps, label, shift=0.0, scale=1.0) -> Case:
+    def case(shape, eps, label, shift=0.0, scale=1.0, stress=False) -> Case:
         x = shift + scale * rng.normal(size=shape)
         C = shape[-1]
         gamma, beta = rng.uniform(0.5, 2.0, size=C), rng.normal(size=C)  # (C,), (C,)
-        return Case((x, gamma, beta, eps), label=label)
+        return Case((x, gamma, beta, eps), label=label, stress=stress)
 
     return [
         case((4, 6), 0.1, "4 rows of 6 features, with a large eps = 0.1 so that its place shows"),
         case((2, 3, 8), 1e-5, "a batch of sequences, features near 100", shift=100.0, scale=3.0),
         case((5, 4), 1e-5, "small features (about 0.001), where eps matters", scale=1e-3),
+        case(
+            (3, 8),
+            1e-5,
+            "features near 1e6 with spread 1, where E[x²] − E[x]² cancels",
+            shift=1e6,
+            stress=True,
+        ),
     ]
 
 
@@ -618,6 +644,14 @@ LAYER_NORM_FORWARD = FunctionCheck(
     "the last axis of x.",
     nan_hint="Is a variance negative, or eps missing where a variance is 0?",
     mistakes=[
+        _ln_mistake(
+            "you computed the variance as E[x²] − E[x]²: for features near 1e6 the two "
+            "terms are about 1e12 and their difference loses its digits (catastrophic "
+            "cancellation).",
+            "Compute var = ((x - mu) ** 2).mean(axis=-1, keepdims=True), or x.var(...): "
+            "centre first, then square.",
+            denom="moments",
+        ),
         _ln_mistake(
             "you normalised over the batch axis: that is BatchNorm. LayerNorm normalises each "
             "row (each token) over its own features, the last axis.",
@@ -702,8 +736,8 @@ def _gpt_count(V, T, L, C, mlp_ratio=4, *, linear_bias=True, ln_beta=True, pos=T
 
 def _gpt_cases(rng: np.random.Generator) -> list[Case]:
     return [
-        Case((65, 32, 2, 16), label="a character model: V = 65, T = 32, L = 2, C = 16"),
-        Case((50257, 1024, 12, 768), label="GPT-2 small's sizes, with an untied head"),
+        Case((65, 40, 5, 16), label="a character model: V = 65, T = 40, L = 5, C = 16"),
+        Case((50257, 1024, 12, 768), label="GPT-2 small's sizes, with an untied head", stress=True),
         Case((100, 16, 3, 24), {"mlp_ratio": 2}, label="an MLP of width 2C"),
     ]
 
@@ -802,7 +836,6 @@ def check_gpt_parameter_count(fn: Callable[..., Any], *, time_budget: float = 5.
 
 
 __all__ = [
-    "TypedCheck",
     "check_causal_mask",
     "check_gpt_parameter_count",
     "check_layer_norm_forward",

@@ -4,7 +4,7 @@ Each check compares a learner's function with :mod:`dlbook.nn.numpy_backend` and
 recognises the classic mistakes by name::
 
     from dlbook.checks.backprop import check_softmax
-    check_softmax(softmax)   # ✅ softmax: correct on 5 test cases.
+    check_softmax(softmax)   # PASS ✅ softmax: correct on 6 test cases.
 
 Shape legend: B = batch size, D = features in, H = features out, K = classes.
 """
@@ -46,7 +46,7 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
         Case((rng.normal(size=(3, 4)), rng.normal(size=(3, 4))), label="a (3, 4) batch"),
         Case((rng.normal(size=5), rng.normal(size=5)), label="a vector of 5"),
         Case((rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4))), label="a 3-d array"),
-        Case((big, rng.normal(size=big.shape)), label="large inputs up to |x| = 800"),
+        Case((big, rng.normal(size=big.shape)), label="large inputs up to |x| = 800", stress=True),
     ]
 
 
@@ -109,13 +109,21 @@ def check_sigmoid_backward(fn: Callable[..., Any], *, time_budget: float = 5.0) 
 def _softmax_cases(rng: np.random.Generator) -> list[Case]:
     large = 1000.0 + rng.normal(size=(2, 5))  # (2, 5)
     large[1] -= 2000.0  # a row near -1000 too: naive exp underflows to 0 / 0
+    # wide-spread rows: x - mean overflows in the second, x - min in both (exp(> 709) = inf)
+    wide = np.array([[-800.0, 0.0, 5.0, 10.0], [800.0, -800.0, -800.0, -790.0]])  # (2, 4)
     return [
         Case((rng.normal(size=(3, 5)),), label="a (3, 5) batch"),
         Case((rng.normal(size=6),), label="a vector of 6 logits"),
         Case((rng.normal(size=(2, 3, 4)),), label="a 3-d array"),
         Case((rng.normal(size=(4, 3)),), {"axis": 0}, label="normalising over axis 0"),
-        Case((large,), label="large logits near +1000 and -1000"),
+        Case((large,), label="large logits near +1000 and -1000", stress=True),
+        Case((wide,), label="wide-spread rows, from -800 to +800", stress=True),
     ]
+
+
+def _exp_normalise_shift(x: np.ndarray, axis: int, shift: Callable[..., Any]) -> np.ndarray:
+    e = np.exp(x - shift(x, axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _exp_normalise(x: np.ndarray, axis: int | None) -> np.ndarray:
@@ -144,6 +152,18 @@ SOFTMAX = FunctionCheck(
                 np.exp(x - x.max()) / np.exp(x - x.max()).sum(axis=axis, keepdims=True)
             ),
             hint="Take the max along the axis: x.max(axis=axis, keepdims=True).",
+        ),
+        Mistake(
+            "you subtracted the minimum of each slice instead of its maximum: exp(max − min) "
+            "overflows to inf when a slice spreads over more than about 709.",
+            lambda x, axis=-1: _exp_normalise_shift(x, axis, np.min),
+            hint="Subtract the max: every exponent is then ≤ 0, so exp never overflows.",
+        ),
+        Mistake(
+            "you subtracted the mean of each slice instead of its maximum: exp(max − mean) "
+            "overflows to inf when a slice spreads widely.",
+            lambda x, axis=-1: _exp_normalise_shift(x, axis, np.mean),
+            hint="Subtract the max: every exponent is then ≤ 0, so exp never overflows.",
         ),
         Mistake(
             "you normalised over axis 0 instead of the axis you were given.",
@@ -180,13 +200,14 @@ def check_softmax(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckR
 
 
 def _ce_cases(rng: np.random.Generator) -> list[Case]:
-    def case(B: int, K: int, label: str, scale: float = 1.0) -> Case:
-        return Case((scale * rng.normal(size=(B, K)), rng.integers(0, K, size=B)), label=label)
+    def case(B: int, K: int, label: str, scale: float = 1.0, stress: bool = False) -> Case:
+        logits, labels = scale * rng.normal(size=(B, K)), rng.integers(0, K, size=B)
+        return Case((logits, labels), label=label, stress=stress)
 
     return [
         case(4, 3, "B = 4 examples, K = 3 classes"),
         case(6, 10, "B = 6, K = 10"),
-        case(3, 4, "large logits (hundreds)", scale=500.0),
+        case(3, 4, "large logits (hundreds)", scale=500.0, stress=True),
         case(1, 5, "a single example"),
     ]
 
@@ -266,15 +287,16 @@ def check_cross_entropy_grad(fn: Callable[..., Any], *, time_budget: float = 5.0
 
 
 def _linear_cases(rng: np.random.Generator) -> list[Case]:
-    def case(B: int, D: int, H: int, label: str) -> Case:
+    def case(B: int, D: int, H: int, label: str, stress: bool = False) -> Case:
         x, W, g = rng.normal(size=(B, D)), rng.normal(size=(D, H)), rng.normal(size=(B, H))
-        return Case((x, W, g), label=label)
+        return Case((x, W, g), label=label, stress=stress)
 
     return [
         case(4, 3, 5, "B = 4, D = 3, H = 5"),
         case(6, 4, 2, "B = 6, D = 4, H = 2"),
         case(5, 3, 3, "a square W (D = H = 3)"),
-        case(1, 4, 3, "a single example"),
+        case(1, 4, 3, "a single example", stress=True),
+        case(3, 4, 4, "another square W (D = H = 4)"),
     ]
 
 
@@ -424,6 +446,41 @@ def _model_problem(model: Any) -> CheckResult | None:
     )
 
 
+class _WatchedData:
+    """The data set handed to ``train_mlp``, noting which of its fields the learner reads."""
+
+    def __init__(self, data: Any) -> None:
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name: str) -> Any:
+        self.read.add(name)
+        return getattr(self._data, name)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+def _data_problem(read: set[str]) -> CheckResult | None:
+    """Refuse training that looked at the test labels, or ignored the training split."""
+    if "y_test" in read:
+        return fail(
+            "train_mlp",
+            "your train_mlp read data.y_test, the test labels: a model trained or tuned on "
+            "them says nothing about digits it has not seen.",
+            "Train on data.x_train and data.y_train only; the check measures the test "
+            "accuracy itself (to tune, split a validation set off the training data).",
+        )
+    if not {"x_train", "y_train"} <= read:
+        return fail(
+            "train_mlp",
+            "your train_mlp never read data.x_train and data.y_train: it must train on the "
+            "data it is given (not on a copy it loads itself).",
+            "Use the `data` argument: data.x_train (N, D) and data.y_train (N,).",
+        )
+    return None
+
+
 def check_mlp_training(
     train_fn: Callable[..., Any],
     *,
@@ -433,8 +490,10 @@ def check_mlp_training(
 ) -> CheckResult:
     """Call ``train_fn(data)``; its model must reach ``threshold`` test accuracy on the digits.
 
-    ``data`` defaults to :func:`dlbook.data.load_digits_split`. The model is any object
-    with ``predict(x) -> labels`` or a ``dlbook.nn.numpy_backend.MLP``. Training and
+    The learner's function must train on ``data.x_train``, ``data.y_train`` and never read
+    ``data.y_test`` (the check watches which fields it reads). ``data`` defaults to
+    :func:`dlbook.data.load_digits_split`. The model is any object with
+    ``predict(x) -> labels`` or a ``dlbook.nn.numpy_backend.MLP``. Training and
     prediction together must finish within ``time_budget`` seconds.
     """
     if not callable(train_fn):
@@ -448,8 +507,13 @@ def check_mlp_training(
 
         data = load_digits_split()
     deadline = time.perf_counter() + time_budget
-    trained = call_student(train_fn, (data,), {}, time_budget)
-    failure = _call_problem(trained, "training", time_budget) or _model_problem(trained.value)
+    watched = _WatchedData(data)
+    trained = call_student(train_fn, (watched,), {}, time_budget)
+    failure = (
+        _call_problem(trained, "training", time_budget)
+        or _model_problem(trained.value)
+        or _data_problem(watched.read)
+    )
     if failure is not None:
         return failure
     pred = _predict(trained.value, data.x_test.copy(), deadline - time.perf_counter())

@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::
 
     from dlbook.checks.compression import check_quantize_per_channel
-    check_quantize_per_channel(quantize_per_channel)   # ✅ quantize_per_channel: correct on ...
+    check_quantize_per_channel(quantize_per_channel)   # PASS ✅ quantize_per_channel: ...
 
 The references are :mod:`dlbook.quantization.numpy_backend` (symmetric per-channel
 int8 codes and their scale, dequantisation), :func:`dlbook.pruning.numpy_backend.magnitude_mask`,
@@ -39,9 +39,9 @@ from dlbook.checks._core import (
     FunctionCheck,
     Mistake,
     fail,
+    isclose,
 )
-from dlbook.checks.attention import TypedCheck
-from dlbook.checks.optimization import _each_output
+from dlbook.checks._kinds import TypedCheck, each_output, stressed
 from dlbook.distillation import numpy_backend as distill_np
 from dlbook.lora import numpy_backend as lora_np
 from dlbook.pruning import numpy_backend as prune_np
@@ -51,19 +51,6 @@ from dlbook.serving import numpy_backend as serving_np
 # ---------------------------------------------------------------------------
 # Helpers shared by the checks of this chapter
 # ---------------------------------------------------------------------------
-
-
-@dataclass
-class InPlaceCheck(FunctionCheck):
-    """A :class:`FunctionCheck` that explains, in the exercise's terms, why in place is wrong."""
-
-    in_place_hint: str = ""  # replaces the generic hint when an input was changed in place
-
-    def _changed_inputs(self, given: tuple[Any, ...], case: Case, where: str) -> CheckResult | None:
-        problem = super()._changed_inputs(given, case, where)
-        if problem is None or not self.in_place_hint:
-            return problem
-        return fail(self.name, problem.message, self.in_place_hint)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -133,7 +120,7 @@ def _only_zero_channels_differ(
     if not isinstance(got, np.ndarray) or got.shape != expected.shape:
         return []
     with np.errstate(all="ignore"):
-        bad = ~np.isclose(got, expected, rtol=check.rtol, atol=check.atol)
+        bad = ~isclose(got, expected, rtol=check.rtol, atol=check.atol)
     zero = ~np.any(w != 0, axis=0, keepdims=True)  # (1, D_out): channels of zeros only
     if not bad.any() or not np.all(zero[bad]):
         return []
@@ -167,6 +154,14 @@ def _asymmetric(w, *, signed):
     return ((q.astype(np.int16) - 128).astype(np.int8) if signed else q), scale
 
 
+def _asymmetric_textbook(w):
+    """Textbook affine codes: scale = (max - min) / 255, uint8 shifted by a zero point."""
+    lo, hi = w.min(axis=0, keepdims=True), w.max(axis=0, keepdims=True)  # (1, D_out)
+    scale = (hi - lo) / 255
+    codes = np.round(w / scale) + np.round(-lo / scale)
+    return np.clip(codes, 0, 255).astype(np.uint8), scale
+
+
 def _quantize_cases(rng: np.random.Generator) -> list[Case]:
     def weights(D_in: int, exponents: list[int], zero_column: int | None = None) -> np.ndarray:
         """(D_in, D_out) weights whose column j has ``max |w|`` = 127 * 2**exponents[j]."""
@@ -179,14 +174,23 @@ def _quantize_cases(rng: np.random.Generator) -> list[Case]:
             w[:, zero_column] = 0.0
         return w
 
-    return [
-        Case((weights(6, [-7, -4, -9, -5]),), label="a (6, 4) weight whose columns differ in size"),
-        Case((weights(3, [-3, -8, -6, -5, -2]),), label="a (3, 5) weight, fewer rows than columns"),
-        Case(
-            (weights(5, [-6, -5, -8], zero_column=1),),
-            label="a (5, 3) weight whose column 1 is all zeros (a pruned neuron)",
-        ),
-    ]
+    return stressed(
+        [
+            Case(
+                (weights(6, [-7, -4, -9, -5]),),
+                label="a (6, 4) weight whose columns differ in size",
+            ),
+            Case(
+                (weights(3, [-3, -8, -6, -5, -2]),),
+                label="a (3, 5) weight, fewer rows than columns",
+            ),
+            Case(
+                (weights(5, [-6, -5, -8], zero_column=1),),
+                label="a (5, 3) weight whose column 1 is all zeros (a pruned neuron)",
+            ),
+        ],
+        2,
+    )
 
 
 _QUANT_HINT = (
@@ -197,7 +201,7 @@ _QUANT_HINT = (
 
 def _quant_mistake(explanation: str, *fns: Callable[..., Any], hint: str = _QUANT_HINT):
     """Mistakes named whichever of q and scale is the first to differ; ``fns`` are variants."""
-    return [m for fn in fns for m in _each_output(explanation, fn, 2, hint)]
+    return [m for fn in fns for m in each_output(explanation, fn, 2, hint)]
 
 
 QUANTIZE_PER_CHANNEL = CodesCheck(
@@ -251,6 +255,7 @@ QUANTIZE_PER_CHANNEL = CodesCheck(
             "for symmetric codes, where zero is code 0 and no zero point is needed.",
             lambda w: _asymmetric(w, signed=False),
             lambda w: _asymmetric(w, signed=True),
+            _asymmetric_textbook,
         ),
         *_quant_mistake(
             "an all-zero column got scale 0, so w / scale is 0/0 = NaN there and its codes "
@@ -322,17 +327,20 @@ def _dequantize_cases(rng: np.random.Generator) -> list[Case]:
 
     w1 = rng.normal(size=(5, 4)) * np.array([0.02, 0.5, 0.1, 1.0])  # (5, 4)
     q3, scale3, zp3 = quant_np.quantize_asymmetric(skewed(3, 6, -0.17, 3.0), axis=-1)
-    return [
-        Case(quant_np.quantize_per_channel(w1), label="symmetric int8 codes (no zero point)"),
-        Case(
-            quant_np.quantize_asymmetric(skewed(4, 3, -0.3, 1.0), axis=-1),
-            label="asymmetric uint8 codes with an int32 zero point per column",
-        ),
-        Case(
-            (q3, scale3, zp3.astype(np.uint8)),
-            label="GELU-like activations as uint8 codes with a uint8 zero point (ONNX's way)",
-        ),
-    ]
+    return stressed(
+        [
+            Case(quant_np.quantize_per_channel(w1), label="symmetric int8 codes (no zero point)"),
+            Case(
+                quant_np.quantize_asymmetric(skewed(4, 3, -0.3, 1.0), axis=-1),
+                label="asymmetric uint8 codes with an int32 zero point per column",
+            ),
+            Case(
+                (q3, scale3, zp3.astype(np.uint8)),
+                label="GELU-like activations as uint8 codes with a uint8 zero point (ONNX's way)",
+            ),
+        ],
+        2,
+    )
 
 
 _DEQUANT_HINT = (
@@ -437,6 +445,11 @@ def _mask_cases(rng: np.random.Generator) -> list[Case]:
             (scaled((3, 5, 4), np.array([0.5, 1.0, 2.0])), 0.5),
             label="a (3, 5, 4) tensor (a convolution's kernels), 50% sparsity",
         ),
+        Case(
+            (scaled((5, 5), np.array([0.3, 1.0, 0.2, 2.0, 0.7])), 0.3),
+            label="25 weights at 30% sparsity: 7.5 weights, not a whole number",
+            stress=True,
+        ),
     ]
 
 
@@ -485,6 +498,12 @@ MAGNITUDE_MASK = TypedCheck(
             "so 75% sparsity keeps a quarter of the weights.",
             lambda w, s: _mask_reference(w, 1.0 - s),
             hint=_MASK_HINT,
+        ),
+        Mistake(
+            "you removed int(sparsity · N) weights, rounding down: when sparsity · N is not "
+            "a whole number (here 7.5), the book removes round(sparsity · N).",
+            lambda w, s: _drop_lowest(np.abs(w), int(s * w.size)),
+            hint="k = int(round(sparsity * w.size)). " + _MASK_HINT,
         ),
         Mistake(
             "you pruned each row on its own (the same fraction of every row): magnitude "
@@ -567,11 +586,14 @@ def _distillation_cases(rng: np.random.Generator) -> list[Case]:
         y = rng.integers(0, K, size=B)  # (B,) true classes
         return Case((s, t, y, T, alpha), label=label)
 
-    return [
-        case(4, 5, 2.0, 0.7, "B = 4, K = 5 classes, T = 2, alpha = 0.7"),
-        case(6, 3, 4.0, 0.25, "B = 6, K = 3, T = 4, alpha = 0.25"),
-        case(3, 6, 2.0, 0.5, "confident logits in the thousands, T = 2", size=1000.0),
-    ]
+    return stressed(
+        [
+            case(4, 5, 2.0, 0.7, "B = 4, K = 5 classes, T = 2, alpha = 0.7"),
+            case(6, 3, 4.0, 0.25, "B = 6, K = 3, T = 4, alpha = 0.25"),
+            case(3, 6, 2.0, 0.5, "confident logits in the thousands, T = 2", size=1000.0),
+        ],
+        2,
+    )
 
 
 _DISTILL_HINT = (
@@ -691,20 +713,30 @@ _SQUARE = "a square case (D_in = D_out = r = 4) where every order of the factors
 
 
 def _lora_cases(rng: np.random.Generator, with_x: bool = True) -> list[Case]:
-    def case(N, D_in, D_out, r, alpha, label, bias=True) -> Case:
-        x = rng.normal(size=(N, D_in))  # (N, D_in)
+    def case(N, D_in, D_out, r, alpha, label, bias=True, scale=1.0, stress=False) -> Case:
+        x = scale * rng.normal(size=(N, D_in))  # (N, D_in)
         W = rng.normal(size=(D_in, D_out)) / np.sqrt(D_in)  # (D_in, D_out) frozen
         A = rng.normal(size=(D_in, r)) / np.sqrt(D_in)  # (D_in, r)
         B = 0.1 * rng.normal(size=(r, D_out))  # (r, D_out): trained, no longer zero
         b = rng.normal(size=D_out) if bias else None  # (D_out,)
         if not with_x:
-            return Case((W, A, B, alpha), label=label)
-        return Case((x, W, A, B, alpha, b), label=label)
+            return Case((W, scale * A, B, alpha), label=label, stress=stress)
+        return Case((x, W, A, B, alpha, b), label=label, stress=stress)
 
     return [
         case(3, 4, 4, 4, 2.0, _SQUARE, bias=False),
         case(5, 6, 3, 2, 16.0, "D_in = 6, D_out = 3, rank r = 2, alpha = 16"),
         case(2, 8, 5, 1, 4.0, "rank r = 1, alpha = 4"),
+        case(
+            4,
+            3,
+            3,
+            3,
+            6.0,
+            "another square case, D_in = D_out = r = 3, alpha = 6, large inputs (about 1e4)",
+            scale=1e4,
+            stress=True,
+        ),
     ]
 
 
@@ -794,13 +826,13 @@ def _merge(W, A, B, alpha, *, delta_only=False, **switches):
     return delta if delta_only else W + delta
 
 
-MERGE_LORA = InPlaceCheck(
+MERGE_LORA = FunctionCheck(
     name="merge_lora",
     reference=_merge_reference,
     make_cases=lambda rng: _lora_cases(rng, with_x=False),
     task="Return a new array W + (alpha / r) * A @ B with r = A.shape[1], leaving W as it was.",
     error_hint=_LORA_ERROR_HINT,
-    in_place_hint="Merging in place (W += ...) overwrites the frozen base weights: you could "
+    inplace_hint="Merging in place (W += ...) overwrites the frozen base weights: you could "
     "no longer unmerge the adapter or swap in another one. " + _MERGE_HINT,
     mistakes=[
         *_lora_mistakes(_merge, _MERGE_HINT),
@@ -854,11 +886,14 @@ def _decode_cases(rng: np.random.Generator) -> list[Case]:
         v_cache = rng.normal(size=(B, P, D))  # (B, P, D)
         return Case((x_t, W_q, W_k, W_v, k_cache, v_cache), label=label)
 
-    return [
-        case(2, 6, 4, 3, "B = 2, C = 6, head width D = 4, P = 3 cached positions"),
-        case(1, 4, 9, 5, "one sequence, C = 4, D = 9, P = 5"),
-        case(3, 5, 2, 0, "the first step, with an empty cache (P = 0)"),
-    ]
+    return stressed(
+        [
+            case(2, 6, 4, 3, "B = 2, C = 6, head width D = 4, P = 3 cached positions"),
+            case(1, 4, 9, 5, "one sequence, C = 4, D = 9, P = 5"),
+            case(3, 5, 2, 0, "the first step, with an empty cache (P = 0)"),
+        ],
+        2,
+    )
 
 
 _DECODE_HINT = (
@@ -870,7 +905,7 @@ _DECODE_HINT = (
 
 def _decode_mistake(explanation: str, outputs: int = 1, **switches: Any) -> list[Mistake]:
     """A decoding mistake, named on the first ``outputs`` outputs it changes."""
-    return _each_output(explanation, lambda *a: _decode(*a, **switches), outputs, _DECODE_HINT)
+    return each_output(explanation, lambda *a: _decode(*a, **switches), outputs, _DECODE_HINT)
 
 
 KV_DECODE_STEP = FunctionCheck(
@@ -942,7 +977,6 @@ def check_kv_decode_step(fn: Callable[..., Any], *, time_budget: float = 5.0) ->
 
 __all__ = [
     "CodesCheck",
-    "InPlaceCheck",
     "check_dequantize",
     "check_distillation_loss",
     "check_kv_decode_step",

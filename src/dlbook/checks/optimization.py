@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::
 
     from dlbook.checks.optimization import check_adam_step
-    check_adam_step(adam_step)   # ✅ adam_step: correct on 3 test cases.
+    check_adam_step(adam_step)   # PASS ✅ adam_step: correct on 3 test cases.
 
 The update rules are compared (to a relative 1e-5) with
 :mod:`dlbook.optim.numpy_backend`, whose optimizers follow ``torch.optim`` step
@@ -22,8 +22,6 @@ moments); x and mask share any shape; W is (d_in, d_out), the book's layout.
 
 from __future__ import annotations
 
-import copy
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,174 +29,31 @@ from typing import Any
 import numpy as np
 
 from dlbook.checks._core import (
-    Call,
     Case,
     CheckResult,
     FunctionCheck,
     Mistake,
-    call_student,
+    allclose,
+    array_equal,
     describe_type,
-    error_hint,
-    fail,
     first_mismatch,
-    shape_hint,
+    isclose,
     type_hint,
+)
+from dlbook.checks._kinds import (
+    JudgedCheck,
+    Judgement,
+    SeededRng,
+    array_problem,
+    as_number,
+    each_output,
+    rng_problem,
+    stressed,
 )
 from dlbook.nn.init import init_weights
 from dlbook.optim import numpy_backend as optim_np
 from dlbook.optim.schedules import WarmupCosine
 from dlbook.regularization import numpy_backend as reg_np
-
-# (message, hint) when an output is wrong; None when it is right
-Judgement = tuple[str, str] | None
-
-# ---------------------------------------------------------------------------
-# Helpers shared by the checks of this chapter
-# ---------------------------------------------------------------------------
-
-
-class _SeededRng(np.random.Generator):
-    """A ``np.random.default_rng(seed)`` that shows as such in a check's messages.
-
-    The learner receives a deep copy, which is a plain ``Generator`` in the same state.
-    """
-
-    def __init__(self, seed: int) -> None:
-        super().__init__(np.random.PCG64(seed))
-        self.seed = seed
-
-    def __repr__(self) -> str:
-        return f"np.random.default_rng({self.seed})"
-
-
-def _each_output(
-    explanation: str, fn: Callable[..., tuple[Any, ...]], n: int, hint: str = ""
-) -> list[Mistake]:
-    """One :class:`Mistake` per output of a wrong function that returns a tuple of ``n``.
-
-    Whichever output of the learner's tuple is the first to differ, the mistake is named.
-    """
-    return [
-        Mistake(explanation, lambda *a, _k=k, **kw: fn(*a, **kw)[_k], output=k, hint=hint)
-        for k in range(n)
-    ]
-
-
-@dataclass
-class JudgedCheck(FunctionCheck):
-    """A :class:`FunctionCheck` whose outputs are judged by ``judge`` instead of compared.
-
-    For outputs that cannot equal the reference's: random draws, judged by their
-    statistics, and functions judged as a whole curve. Everything else (stubs,
-    exceptions, time budget, inputs changed in place, the structure of a tuple)
-    is the base class's. ``judge(check, outputs, case)`` returns ``(message,
-    hint)`` or None; it may call the learner's function again through
-    :meth:`call_again`, within what is left of the time budget.
-    """
-
-    judge: Callable[[JudgedCheck, tuple[Any, ...], Case], Judgement] | None = None
-
-    def run(self, fn: Any, *, time_budget: float = 10.0) -> CheckResult:
-        self._fn, self._deadline = fn, time.perf_counter() + time_budget
-        return super().run(fn, time_budget=time_budget)
-
-    def call_again(self, *args: Any, **kwargs: Any) -> Call:
-        """Call the learner's function on copies of ``args`` within the remaining budget."""
-        seconds = self._deadline - time.perf_counter()
-        return call_student(self._fn, copy.deepcopy(args), copy.deepcopy(kwargs), seconds)
-
-    def _case_failure(self, value: Any, case: Case, where: str) -> CheckResult | None:
-        outputs = self._split_outputs(value, where)
-        if isinstance(outputs, CheckResult):
-            return outputs
-        assert self.judge is not None, "a JudgedCheck needs a judge"
-        problem = self.judge(self, outputs, case)
-        return None if problem is None else fail(self.name, f"{problem[0]} {where}.", problem[1])
-
-
-def _again_problem(call: Call) -> Judgement:
-    """What to say when a second call of the learner's function went wrong."""
-    if call.timed_out:
-        return (
-            "too slow: calling your function a second time ran out of the time budget",
-            "Replace Python loops over elements with whole-array NumPy operations (vectorise).",
-        )
-    if call.error is not None:
-        err = call.error
-        return (
-            f"called a second time, your function raised {type(err).__name__}: {str(err).strip()}",
-            error_hint(err),
-        )
-    return None
-
-
-def _array_problem(value: Any, shape: tuple[int, ...], label: str) -> Judgement:
-    """Refuse anything but a finite numeric array of ``shape``."""
-    if not isinstance(value, np.ndarray):
-        return (
-            f"{label} is {describe_type(value)}, but a NumPy array of shape {shape} was expected",
-            type_hint(value),
-        )
-    if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
-        return f"{label} has dtype {value.dtype}, not numbers", "Compute with NumPy float arrays."
-    if value.shape != shape:
-        return (
-            f"{label} has shape {value.shape} but should have shape {shape}",
-            shape_hint(value.shape, shape),
-        )
-    bad = ~np.isfinite(value)
-    if bad.any():
-        return (
-            f"{label} contains NaN or inf ({int(bad.sum())} of {value.size} values)",
-            "Look for a division by zero, e.g. by 1 - p with p = 1.",
-        )
-    return None
-
-
-def _first_array(value: Any) -> np.ndarray | None:
-    """The first output of a call (the whole value if it is not a tuple), as an array."""
-    if isinstance(value, (tuple, list)) and value:
-        value = value[0]
-    return value if isinstance(value, np.ndarray) else None
-
-
-def _rng_problem(check: JudgedCheck, case: Case, first: np.ndarray, rng_index: int) -> Judgement:
-    """Refuse a random draw that does not come from the ``rng`` argument.
-
-    The same generator state must give the same draw (no ``np.random.*`` global
-    state), and another state another draw (no generator of its own, seeded inside).
-    """
-    again = check.call_again(*case.args, **case.kwargs)
-    problem = _again_problem(again)
-    if problem is not None:
-        return problem
-    same = _first_array(again.value)
-    if same is None or same.shape != first.shape or not np.array_equal(same, first):
-        return (
-            "two calls with generators in the same state gave different results: your "
-            "function does not draw from `rng`",
-            "Draw with the generator you are given (rng.random, rng.normal, ...): np.random.* "
-            "uses the global random state, which nobody controls.",
-        )
-    args = list(case.args)
-    args[rng_index] = np.random.default_rng(12345)
-    other = check.call_again(*args, **case.kwargs)
-    problem = _again_problem(other)
-    if problem is not None:
-        return problem
-    different = _first_array(other.value)
-    if (
-        different is not None
-        and different.shape == first.shape
-        and np.array_equal(different, first)
-    ):
-        return (
-            "generators in different states gave exactly the same result: your function "
-            "ignores `rng` (does it create its own, e.g. np.random.default_rng(0)?)",
-            "Draw from the `rng` argument, so that the caller decides the randomness.",
-        )
-    return None
-
 
 # ---------------------------------------------------------------------------
 # 1. momentum_step(w, g, v, lr, mu) -> (w_new, v_new), torch's convention
@@ -220,11 +75,14 @@ def _momentum_cases(rng: np.random.Generator) -> list[Case]:
         v = np.zeros(shape) if v0 else rng.normal(size=shape)
         return Case((w, g, v, lr, mu), label=label)
 
-    return [
-        case((3, 4), 0.1, 0.9, "a (3, 4) parameter, lr = 0.1, mu = 0.9"),
-        case((6,), 0.05, 0.5, "a vector, lr = 0.05, mu = 0.5"),
-        case((2, 3, 2), 0.01, 0.99, "the first step (v = 0)", v0=True),
-    ]
+    return stressed(
+        [
+            case((3, 4), 0.03, 0.9, "a (3, 4) parameter, lr = 0.03, mu = 0.9"),
+            case((6,), 0.05, 0.5, "a vector, lr = 0.05, mu = 0.5"),
+            case((2, 3, 2), 0.01, 0.99, "the first step (v = 0)", v0=True),
+        ],
+        2,
+    )
 
 
 _CONVENTION = "This book follows torch.optim.SGD: v ← μ·v + g, then w ← w − lr·v."
@@ -237,7 +95,7 @@ MOMENTUM_STEP = FunctionCheck(
     task="Return (w_new, v_new) with v_new = mu * v + g and w_new = w - lr * v_new.",
     nan_hint="A momentum step has no division: is an array made with np.empty (uninitialised)?",
     mistakes=[
-        *_each_output(
+        *each_output(
             "you moved uphill: w + lr·v climbs along the gradient.",
             lambda w, g, v, lr, mu: (w + lr * (mu * v + g), mu * v + g),
             2,
@@ -249,14 +107,14 @@ MOMENTUM_STEP = FunctionCheck(
             lambda w, g, v, lr, mu: w + (mu * v + g),
             hint=_CONVENTION + " (Keras stores −lr times this v and adds it.)",
         ),
-        *_each_output(
+        *each_output(
             "you used Keras' convention, v ← μ·v − lr·g and w ← w + v. Its velocity is −lr "
             "times torch's, so with the v you are given (torch's) the step is wrong.",
             lambda w, g, v, lr, mu: (w + mu * v - lr * g, mu * v - lr * g),
             2,
             hint=_CONVENTION,
         ),
-        *_each_output(
+        *each_output(
             "you put lr inside the velocity (v ← μ·v + lr·g, w ← w − v). That convention "
             "(Sutskever et al., 2013) is valid too: with a constant lr its v is lr times "
             "torch's and the path is the same. But v here is torch's, so the step differs.",
@@ -274,13 +132,13 @@ MOMENTUM_STEP = FunctionCheck(
             lambda w, g, v, lr, mu: w - lr * v,
             hint="Compute v_new = mu * v + g first, then w_new = w - lr * v_new.",
         ),
-        *_each_output(
+        *each_output(
             "you swapped mu and lr (v ← lr·v + g, w ← w − mu·v).",
             lambda w, g, v, lr, mu: (w - mu * (lr * v + g), lr * v + g),
             2,
             hint="mu (about 0.9) multiplies the old velocity; lr (small) multiplies the step.",
         ),
-        *_each_output(
+        *each_output(
             "you averaged, v ← μ·v + (1 − μ)·g: that is an exponential moving average "
             "(torch's dampening = mu, or Adam's m), not heavy-ball momentum.",
             lambda w, g, v, lr, mu: (w - lr * (mu * v + (1 - mu) * g), mu * v + (1 - mu) * g),
@@ -368,18 +226,21 @@ def _adam_cases(rng: np.random.Generator) -> list[Case]:
         v = np.zeros(shape) if first else scale**2 * rng.uniform(0.5, 2.0, size=shape)
         return Case((w, g, m, v, t, lr, b1, b2, eps), label=label)
 
-    return [
-        case((3, 4), 3, 0.1, 0.9, 0.999, 0.01, "step t = 3, gradients near 0.1", scale=0.1),
-        case((5,), 1, 1e-3, 0.9, 0.999, 1e-8, "the first step (t = 1, m = v = 0)", first=True),
-        case((2, 3, 2), 100, 0.01, 0.8, 0.99, 1e-8, "step t = 100, beta1 = 0.8, beta2 = 0.99"),
-    ]
+    return stressed(
+        [
+            case((3, 4), 3, 0.1, 0.9, 0.999, 0.01, "step t = 3, gradients near 0.1", scale=0.1),
+            case((5,), 1, 1e-3, 0.9, 0.999, 1e-8, "the first step (t = 1, m = v = 0)", first=True),
+            case((2, 3, 2), 100, 0.01, 0.8, 0.99, 1e-8, "step t = 100, beta1 = 0.8, beta2 = 0.99"),
+        ],
+        1,
+    )
 
 
 def _adam_mistakes() -> list[Mistake]:
     """Adam's classic mistakes: :func:`_adam` with one switch flipped, on every output."""
 
     def wrong(explanation: str, hint: str, **switches: Any) -> list[Mistake]:
-        return _each_output(explanation, lambda *a: _adam(*a, **switches), 3, hint)
+        return each_output(explanation, lambda *a: _adam(*a, **switches), 3, hint)
 
     return [
         *wrong(
@@ -561,16 +422,19 @@ def _adam_decay_cases(rng: np.random.Generator) -> list[Case]:
         eps = 1e-8 if first else 0.01
         return Case((w, g, m, v, t, lr, 0.9, 0.999, eps, lam, decoupled), label=label)
 
-    return [
-        case((3, 4), 3, 0.1, 0.5, True, "AdamW with a large lr·λ = 0.05, so the order shows"),
-        case((3, 4), 3, 0.1, 0.5, False, "Adam with L2, λ = 0.5"),
-        case((5,), 1, 1e-3, 1e-2, True, "AdamW's first step, λ = 0.01", first=True),
-        case((2, 3), 10, 0.01, 1e-3, False, "Adam with L2 at step 10, λ = 0.001"),
-    ]
+    return stressed(
+        [
+            case((3, 4), 3, 0.1, 0.5, True, "AdamW with a large lr·λ = 0.05, so the order shows"),
+            case((3, 4), 3, 0.1, 0.5, False, "Adam with L2, λ = 0.5"),
+            case((5,), 1, 1e-3, 1e-2, True, "AdamW's first step, λ = 0.01", first=True),
+            case((2, 3), 10, 0.01, 1e-3, False, "Adam with L2 at step 10, λ = 0.001"),
+        ],
+        2,
+    )
 
 
 def _decay_mistake(how: str, explanation: str, hint: str) -> list[Mistake]:
-    return _each_output(explanation, lambda *a: _adam_decay(*a, how=how), 3, hint)
+    return each_output(explanation, lambda *a: _adam_decay(*a, how=how), 3, hint)
 
 
 _ADAMW_HINT = "AdamW: w_decayed = w * (1 - lr * weight_decay), then the Adam step from g."
@@ -709,7 +573,7 @@ def _dropped_fraction_problem(p: float, y: np.ndarray) -> Judgement:
 def _mask_problem(p: float, y: np.ndarray, mask: np.ndarray) -> Judgement:
     m = mask.astype(float)
     if not np.isin(m, (0.0, 1.0)).all():
-        if p > 0 and np.allclose(m[m != 0], 1 / (1 - p)):
+        if p > 0 and allclose(m[m != 0], 1 / (1 - p)):
             return (
                 f"`mask` already holds the scale 1/(1 − p) = {1 / (1 - p):.4g}",
                 "Return the 0/1 keep mask; the scale goes into y (and dropout_backward "
@@ -720,9 +584,9 @@ def _mask_problem(p: float, y: np.ndarray, mask: np.ndarray) -> Judgement:
             "Return the keep mask: 1 (or True) where a unit is kept, 0 where it is dropped.",
         )
     keep, kept = m == 1, y != 0
-    if np.array_equal(keep, kept):
+    if array_equal(keep, kept):
         return None
-    if np.array_equal(keep, ~kept):
+    if array_equal(keep, ~kept):
         return (
             "`mask` is 1 at the units you dropped: it marks the dropped units, not the kept ones",
             "Return the keep mask (1 = kept): dropout_backward multiplies the gradient by it.",
@@ -737,10 +601,10 @@ def _mask_problem(p: float, y: np.ndarray, mask: np.ndarray) -> Judgement:
 def _scale_problem(x: np.ndarray, p: float, y: np.ndarray, mask: np.ndarray) -> Judgement:
     keep = mask.astype(bool)
     ratio = y[keep] / x[keep]  # x has no zeros: every kept unit shows its scale
-    if np.allclose(ratio, 1 / (1 - p), rtol=1e-6, atol=0):
+    if allclose(ratio, 1 / (1 - p), rtol=1e-6, atol=0):
         return None
     means = f"the mean of `y` is {y.mean() / x.mean():.3f} times the mean of `x`"
-    if np.allclose(ratio, 1.0, rtol=1e-6, atol=0):
+    if allclose(ratio, 1.0, rtol=1e-6, atol=0):
         return (
             f"the kept units are not divided by 1 − p = {1 - p:g}, as inverted dropout does, "
             f"so {means}",
@@ -748,7 +612,7 @@ def _scale_problem(x: np.ndarray, p: float, y: np.ndarray, mask: np.ndarray) -> 
             "evaluation needs no change. (The original dropout multiplied by 1 - p at test "
             "time instead.)",
         )
-    if np.allclose(ratio, 1 - p, rtol=1e-6, atol=0):
+    if allclose(ratio, 1 - p, rtol=1e-6, atol=0):
         return (
             f"you multiplied the kept units by 1 − p instead of dividing, so {means}",
             "y = x * mask / (1 - p).",
@@ -762,7 +626,7 @@ def _scale_problem(x: np.ndarray, p: float, y: np.ndarray, mask: np.ndarray) -> 
 
 def _eval_problem(x: np.ndarray, p: float, y: np.ndarray, mask: Any) -> Judgement:
     """In evaluation mode inverted dropout is the identity: y = x, mask None (or all ones)."""
-    if np.array_equal(y, x):
+    if array_equal(y, x):
         if mask is None or (
             isinstance(mask, np.ndarray) and mask.shape == x.shape and bool(np.all(mask == 1))
         ):
@@ -778,14 +642,14 @@ def _eval_problem(x: np.ndarray, p: float, y: np.ndarray, mask: Any) -> Judgemen
             "of `y` is zero",
             "Dropout only acts while training. " + identity,
         )
-    if np.allclose(y, x * (1 - p)):
+    if allclose(y, x * (1 - p)):
         return (
             "you multiplied by 1 − p in evaluation mode, as the original (non-inverted) "
             "dropout does at test time; inverted dropout divides by 1 − p while training "
             "instead, so that evaluation is the identity",
             identity,
         )
-    if np.allclose(y, x / (1 - p)):
+    if allclose(y, x / (1 - p)):
         return "you divided by 1 − p in evaluation mode: that belongs to training", identity
     return f"in evaluation mode `y` must equal `x`: {first_mismatch(y, x, 1e-7, 0.0)}", identity
 
@@ -793,7 +657,7 @@ def _eval_problem(x: np.ndarray, p: float, y: np.ndarray, mask: Any) -> Judgemen
 def _judge_dropout_forward(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
     x, p, _, training = case.args
     y, mask = outputs
-    problem = _array_problem(y, x.shape, "`y`")
+    problem = array_problem(y, x.shape, "`y`")
     if problem is not None or not training:
         return problem or _eval_problem(x, p, y, mask)
     if mask is None:
@@ -802,25 +666,30 @@ def _judge_dropout_forward(check: JudgedCheck, outputs: tuple[Any, ...], case: C
             "Return (y, mask) with the 0/1 keep mask: dropout_backward needs it.",
         )
     return (
-        _array_problem(mask, x.shape, "`mask`")
+        array_problem(mask, x.shape, "`mask`")
         or _dropped_fraction_problem(p, y)
         or _mask_problem(p, y, mask)
         or _scale_problem(x, p, y, mask)
-        or (_rng_problem(check, case, y, rng_index=2) if p > 0 else None)
+        or (rng_problem(check, case, y, rng_index=2) if p > 0 else None)
     )
 
 
 def _dropout_cases(rng: np.random.Generator) -> list[Case]:
     def case(shape, p, seed, training, label) -> Case:
         x = rng.uniform(0.5, 1.5, size=shape)  # never 0: a zero in y means a dropped unit
-        return Case((x, p, _SeededRng(seed), training), label=label)
+        return Case((x, p, SeededRng(seed), training), label=label)
 
-    return [
-        case((200, 500), 0.2, 1, True, "100,000 units, p = 0.2, training"),
-        case((50, 40, 50), 0.6, 2, True, "a 3-d array of 100,000 units, p = 0.6, training"),
-        case((4, 6), 0.2, 3, False, "evaluation mode (training=False), p = 0.2"),
-        case((30, 40), 0.0, 4, True, "p = 0: nothing to drop"),
-    ]
+    return stressed(
+        [
+            case((200, 500), 0.2, 1, True, "100,000 units, p = 0.2, training"),
+            case((50, 40, 50), 0.6, 2, True, "a 3-d array of 100,000 units, p = 0.6, training"),
+            case((4, 6), 0.2, 3, False, "evaluation mode (training=False), p = 0.2"),
+            case((3, 5), 0.3, 5, np.False_, "evaluation mode, training = np.False_ (a NumPy bool)"),
+            case((30, 40), 0.0, 4, True, "p = 0: nothing to drop"),
+        ],
+        3,
+        4,
+    )
 
 
 DROPOUT_FORWARD = JudgedCheck(
@@ -845,11 +714,14 @@ def _dropout_backward_cases(rng: np.random.Generator) -> list[Case]:
         mask = keep.astype(float) if as_float else keep
         return Case((rng.normal(size=shape), mask, p), label=label)
 
-    return [
-        case((4, 5), 0.25, "a (4, 5) batch, p = 0.25, a boolean mask"),
-        case((3, 4, 2), 0.5, "a 3-d array, p = 0.5, a 0/1 float mask", as_float=True),
-        case((6,), 0.1, "a vector, p = 0.1"),
-    ]
+    return stressed(
+        [
+            case((4, 5), 0.25, "a (4, 5) batch, p = 0.25, a boolean mask"),
+            case((3, 4, 2), 0.5, "a 3-d array, p = 0.5, a 0/1 float mask", as_float=True),
+            case((6,), 0.1, "a vector, p = 0.1"),
+        ],
+        1,
+    )
 
 
 def _keep(mask: np.ndarray) -> np.ndarray:
@@ -1002,14 +874,14 @@ def _judge_he_init(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> 
             f"(d_in, d_out) = {(d_in, d_out)}",
             "Draw size=(d_in, d_out): x @ W maps a (B, d_in) batch to (B, d_out).",
         )
-    problem = _array_problem(W, (d_in, d_out), "W")
+    problem = array_problem(W, (d_in, d_out), "W")
     if problem is not None:
         return problem
     if not np.issubdtype(W.dtype, np.floating):
         return f"W has dtype {W.dtype}, not floats", "Draw with rng.normal, which returns floats."
     if W.size >= _MIN_STATISTICAL_SIZE:
         problem = _he_statistics_problem(W, d_in, d_out)
-    return problem or _rng_problem(check, case, W, rng_index=2)
+    return problem or rng_problem(check, case, W, rng_index=2)
 
 
 def _he_reference(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -1018,11 +890,14 @@ def _he_reference(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray
 
 
 def _he_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case((1000, 250, _SeededRng(1)), label="a (1000, 250) layer"),
-        Case((300, 700, _SeededRng(2)), label="a (300, 700) layer"),
-        Case((3, 5, _SeededRng(3)), label="a small (3, 5) layer"),
-    ]
+    return stressed(
+        [
+            Case((1000, 250, SeededRng(1)), label="a (1000, 250) layer"),
+            Case((300, 700, SeededRng(2)), label="a (300, 700) layer"),
+            Case((3, 5, SeededRng(3)), label="a small (3, 5) layer"),
+        ],
+        2,
+    )
 
 
 HE_INIT = JudgedCheck(
@@ -1162,17 +1037,6 @@ SCHEDULE_MISTAKES = [
 ]
 
 
-def _as_number(value: Any) -> float | None:
-    """A real number as a float, or None for anything else (an array of many values...)."""
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.shape == () and np.isrealobj(value):
-        return float(value)
-    return None
-
-
 def _sweep(check: JudgedCheck, case: Case) -> np.ndarray | None:
     """The learner's lr at every step 0..total_steps, or None if any call goes wrong."""
     _, *config = case.args
@@ -1180,7 +1044,7 @@ def _sweep(check: JudgedCheck, case: Case) -> np.ndarray | None:
     curve = []
     for step in range(total + 1):
         call = check.call_again(step, *config)
-        value = _as_number(call.value) if call.error is None and not call.timed_out else None
+        value = as_number(call.value) if call.error is None and not call.timed_out else None
         if value is None:
             return None
         curve.append(value)
@@ -1200,7 +1064,7 @@ def _phase(step: int, warmup: int, total: int) -> str:
 def _judge_schedule(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
     (got,) = outputs
     step, base_lr, warmup, total, eta_min = case.args
-    value = _as_number(got)
+    value = as_number(got)
     if value is None:
         return (
             f"your warmup_cosine_lr returned {describe_type(got)}, but a number was expected",
@@ -1209,7 +1073,7 @@ def _judge_schedule(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
     if not np.isfinite(value):
         return "your lr is NaN or inf", "Look for a division by zero (warmup_steps? T - W?)."
     expected = check.reference(*case.args)
-    if np.isclose(value, expected, rtol=check.rtol, atol=check.atol):
+    if isclose(value, expected, rtol=check.rtol, atol=check.atol):
         return None
     at = f"At step {step} you return {value:.6g} where {expected:.6g} is expected"
     curve = _sweep(check, case)
@@ -1219,7 +1083,7 @@ def _judge_schedule(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
                 wrong = [mistake.fn(t, base_lr, warmup, total, eta_min) for t in range(total + 1)]
             except Exception:  # this mistake cannot even run on this configuration
                 continue
-            if np.allclose(curve, wrong, rtol=check.rtol, atol=check.atol):
+            if allclose(curve, wrong, rtol=check.rtol, atol=check.atol):
                 return f"{mistake.explanation} {at}", mistake.hint
     return (
         f"{at[0].lower()}{at[1:]} ({_phase(step, warmup, total)})",
@@ -1231,9 +1095,11 @@ def _judge_schedule(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
 def _schedule_cases(rng: np.random.Generator) -> list[Case]:
     a = (0.1, 10, 50, 0.001)  # base_lr, warmup_steps, total_steps, eta_min
     b = (3e-4, 5, 25, 0.0)
-    return [Case((s, *a), label=f"step {s} of 50") for s in (0, 5, 9, 10, 11, 30, 49, 50)] + [
-        Case((s, *b), label=f"step {s} of 25") for s in (0, 2, 5, 15, 25)
-    ]
+    ends = {(0, 50), (50, 50), (25, 25)}  # edge cases: the first and the last step
+    return [
+        Case((s, *a), label=f"step {s} of 50", stress=(s, 50) in ends)
+        for s in (0, 5, 9, 10, 11, 30, 49, 50)
+    ] + [Case((s, *b), label=f"step {s} of 25", stress=(s, 25) in ends) for s in (0, 2, 5, 15, 25)]
 
 
 WARMUP_COSINE_LR = JudgedCheck(
@@ -1255,7 +1121,6 @@ def check_warmup_cosine_lr(fn: Callable[..., Any], *, time_budget: float = 5.0) 
 
 
 __all__ = [
-    "JudgedCheck",
     "VarianceMistake",
     "check_adam_decay_step",
     "check_adam_step",

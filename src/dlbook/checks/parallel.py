@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::
 
     from dlbook.checks.parallel import check_ring_all_reduce
-    check_ring_all_reduce(ring_all_reduce)   # ✅ ring_all_reduce: correct on 4 test cases.
+    check_ring_all_reduce(ring_all_reduce)   # PASS ✅ ring_all_reduce: correct on 4 test cases.
 
 The references are :func:`dlbook.parallel.mixed_precision.unscale_grads` and
 :func:`~dlbook.parallel.mixed_precision.update_scale` (the rules of
@@ -38,86 +38,22 @@ from dlbook.checks._core import (
     CheckResult,
     FunctionCheck,
     Mistake,
+    allclose,
     describe_type,
-    fail,
     first_mismatch,
+    run_mistake,
     scale_factor,
     shape_hint,
+    takes,
     type_hint,
 )
-from dlbook.checks.optimization import JudgedCheck, Judgement
+from dlbook.checks._kinds import ArrayList, JudgedCheck, Judgement, stressed
 from dlbook.parallel import mixed_precision as mp
 from dlbook.parallel import numpy_backend as par_np
 
 # ---------------------------------------------------------------------------
 # Helpers shared by the checks of this chapter
 # ---------------------------------------------------------------------------
-
-
-class _Arrays(list):
-    """A list of arrays that shows as a summary in a check's messages, not as its numbers."""
-
-    def __repr__(self) -> str:
-        if not self:
-            return "[]"
-        if all(isinstance(a, np.ndarray) for a in self):
-            shapes = {a.shape for a in self}
-            dtypes = ", ".join(sorted({str(a.dtype) for a in self}))
-            if len(shapes) == 1:
-                return f"[{len(self)} {dtypes} arrays of shape {self[0].shape}]"
-            return f"[{len(self)} {dtypes} arrays of different shapes]"
-        return f"[{len(self)} micro-batches (x, y) of {len(self[0][0])} examples]"
-
-
-def _what_changed(name: str, before: Any, after: Any) -> str | None:
-    """'changed `grads[1]` in place' if the learner's copy ``after`` differs from ``before``."""
-    if isinstance(before, np.ndarray):
-        if not isinstance(after, np.ndarray) or after.dtype != before.dtype:
-            return f"replaced `{name}` in the list it was given by {describe_type(after)}"
-        nan = np.issubdtype(before.dtype, np.inexact)
-        same = after.shape == before.shape and np.array_equal(before, after, equal_nan=nan)
-        return None if same else f"changed its input `{name}` in place"
-    if isinstance(before, (list, tuple)):
-        if not isinstance(after, (list, tuple)) or len(after) != len(before):
-            return f"changed the length of its input `{name}`"
-        for i, (b, a) in enumerate(zip(before, after, strict=True)):
-            what = _what_changed(f"{name}[{i}]", b, a)
-            if what is not None:
-                return what
-    return None
-
-
-def _changed_list_inputs(check: FunctionCheck, given: tuple[Any, ...], case: Case, where: str):
-    """Refuse a function that changed an input array, or an array inside an input list."""
-    for name, before, after in zip(check.arg_names, case.args, given, strict=False):
-        what = _what_changed(name, before, after)
-        if what is not None:
-            return fail(
-                check.name,
-                f"your function {what} {where}; it must leave the arrays and lists it is "
-                "given as they were.",
-                getattr(check, "inplace_hint", "")
-                or "Compute into new arrays and a new list, and return those.",
-            )
-    return None
-
-
-@dataclass
-class ListCheck(FunctionCheck):
-    """A :class:`FunctionCheck` that also refuses changes inside the lists it passes."""
-
-    inplace_hint: str = ""  # how to avoid changing the inputs, for this exercise
-
-    _changed_inputs = _changed_list_inputs
-
-
-@dataclass
-class ListJudgedCheck(JudgedCheck):
-    """A :class:`JudgedCheck` that also refuses changes inside the lists it passes."""
-
-    inplace_hint: str = ""  # how to avoid changing the inputs, for this exercise
-
-    _changed_inputs = _changed_list_inputs
 
 
 def _list_problem(got: Any, expected: Sequence[np.ndarray], label: str, item: str) -> Judgement:
@@ -164,7 +100,7 @@ def _agree(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> b
     if got.shape != expected.shape:
         return False
     with np.errstate(all="ignore"):
-        return bool(np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+        return bool(allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
 
 
 def _all_agree(got: Sequence[np.ndarray], expected: Sequence[Any], rtol: float, atol: float):
@@ -184,6 +120,7 @@ def _first_difference(
 
 
 def _list_values_problem(
+    check: JudgedCheck,
     got: Sequence[np.ndarray],
     expected: Sequence[np.ndarray],
     case: Case,
@@ -193,7 +130,8 @@ def _list_values_problem(
     atol: float,
     match_rtol: float,
 ) -> Judgement:
-    """None if the values agree; else the first mistake that reproduces them, or a diagnosis.
+    """None if the values agree; else a known mistake, named by the two-case rule of
+    ``FunctionCheck.named_mistake``, or a diagnosis.
 
     A mistake matches within ``match_rtol``, looser than the reference's tolerance, so
     that a slip computed in another order (or in float16) is still recognised.
@@ -201,13 +139,26 @@ def _list_values_problem(
     if _all_agree(got, expected, rtol, atol):
         return None
     evidence = _first_difference(got, expected, item, rtol, atol)
-    for mistake in mistakes:
-        with np.errstate(all="ignore"):
-            try:
-                wrong = mistake.fn(*case.args, **case.kwargs)
-            except Exception:  # this mistake cannot even run on this case
-                continue
-        if _all_agree(got, wrong, match_rtol, 0.0):
+    run = check.run_state
+    mine = {j: out[0] for j, out in run.outputs.items()}  # the learner's list on each case
+    wrong = [[run_mistake(m, c) for c in run.cases] for m in mistakes]
+
+    def agree(a: Any, b: Any) -> bool:
+        try:
+            return a is not None and b is not None and _all_agree(a, b, match_rtol, 0.0)
+        except Exception:  # a malformed output on another case: no evidence
+            return False
+
+    for m, mistake in enumerate(mistakes):
+        if not agree(got, run_mistake(mistake, case)):
+            continue
+        same = [j for j, out in mine.items() if agree(out, wrong[m][j])]
+        apart = all(
+            any(not agree(wrong[m][j], wrong[o][j]) for j in same)
+            for o, other in enumerate(mistakes)
+            if other.explanation != mistake.explanation
+        )
+        if len(same) >= 2 and apart:
             return f"{mistake.explanation} {evidence[0].upper()}{evidence[1:]}", mistake.hint
     for i, (g, e) in enumerate(zip(got, expected, strict=True)):
         bad = ~np.isfinite(g) & np.isfinite(e)
@@ -239,14 +190,14 @@ def _unscale_reference(grads, scale):
     return mp.unscale_grads(grads, scale)
 
 
-def _fp16_grads(rng: np.random.Generator, shapes, scale: float) -> _Arrays:
+def _fp16_grads(rng: np.random.Generator, shapes, scale: float) -> ArrayList:
     """Scaled float16 gradients whose true sizes spread from 2^-27 to 2^-8.
 
     Times 2^16 they lie between 2^-11 and 2^8, inside float16's normal range.
     Divided *in float16*, most of them would fall below 2^-14 and lose digits, and
     those under 2^-24 flush to 0; and 2^16 itself is inf in float16.
     """
-    out = _Arrays()
+    out = ArrayList()
     for shape in shapes:
         size = 2.0 ** rng.uniform(-27, -8, size=shape)
         sign = rng.choice([-1.0, 1.0], size=shape)
@@ -254,9 +205,9 @@ def _fp16_grads(rng: np.random.Generator, shapes, scale: float) -> _Arrays:
     return out
 
 
-def _with(grads: _Arrays, **bad: tuple[int, float]) -> _Arrays:
+def _with(grads: ArrayList, **bad: tuple[int, float]) -> ArrayList:
     """A copy of ``grads`` with one element of grads[i] set to a value, e.g. inf=(0, inf)."""
-    out = _Arrays(g.copy() for g in grads)
+    out = ArrayList(g.copy() for g in grads)
     for i, value in bad.values():
         out[i].flat[1] = value
     return out
@@ -265,7 +216,7 @@ def _with(grads: _Arrays, **bad: tuple[int, float]) -> _Arrays:
 def _unscale_cases(rng: np.random.Generator) -> list[Case]:
     S = 2.0**16
     shapes = [(4, 3), (5,), (2, 2, 2)]
-    fp32 = _Arrays([rng.normal(0.0, 1e-3, size=(3, 3)).astype(np.float32) * 2**10,
+    fp32 = ArrayList([rng.normal(0.0, 1e-3, size=(3, 3)).astype(np.float32) * 2**10,
                     rng.normal(0.0, 1e-3, size=(6,)).astype(np.float32) * 2**10])  # fmt: skip
     return [
         Case((_fp16_grads(rng, shapes, S), S), label="float16 gradients scaled by 2^16"),
@@ -287,7 +238,17 @@ def _unscale_cases(rng: np.random.Generator) -> list[Case]:
             (_with(_fp16_grads(rng, shapes, S), inf=(1, np.inf), nan=(2, np.nan)), S),
             label="grads[0] finite, an inf in grads[1] and a NaN in grads[2]",
         ),
+        Case(
+            (_large_fp16(rng, shapes), S),
+            label="large finite float16 gradients (about 6e4): their float16 sum overflows",
+            stress=True,
+        ),
     ]
+
+
+def _large_fp16(rng: np.random.Generator, shapes) -> ArrayList:
+    """Finite float16 gradients near 6e4 (float16's max is 65504): any float16 sum overflows."""
+    return ArrayList(rng.uniform(5e4, 6e4, size=s).astype(np.float16) for s in shapes)
 
 
 _UNSCALE_HINT = (
@@ -409,7 +370,15 @@ def _judge_unscale(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> 
     item = "grads[{i}]"
     problem = _list_problem(out, expected, "the list of gradients you return", item)
     problem = problem or _list_values_problem(
-        out, expected, case, UNSCALE_VALUE_MISTAKES, item, rtol=1e-6, atol=0.0, match_rtol=1e-3
+        check,
+        out,
+        expected,
+        case,
+        UNSCALE_VALUE_MISTAKES,
+        item,
+        rtol=1e-6,
+        atol=0.0,
+        match_rtol=1e-3,
     )
     if problem is not None:
         return problem
@@ -423,7 +392,7 @@ def _judge_unscale(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> 
     return _found_inf_problem(check, found_inf, grads)
 
 
-UNSCALE_GRADS = ListJudgedCheck(
+UNSCALE_GRADS = JudgedCheck(
     name="unscale_grads",
     reference=_unscale_reference,
     make_cases=_unscale_cases,
@@ -480,22 +449,25 @@ def _update(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5,
 
 def _update_cases(rng: np.random.Generator) -> list[Case]:
     S = 2.0**16
-    return [
-        Case((S, False, 5), label="a good step in the middle of the interval"),
-        Case((S, True, 7), label="an overflow after 7 good steps"),
-        Case((S, False, 1998), label="good step 1999 of 2000: not yet"),
-        Case((S, False, 1999), label="good step 2000 of 2000: grow"),
-        Case(
-            (8.0, False, 2),
-            {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
-            label="other factors: the third good step of 3, growth 4",
-        ),
-        Case(
-            (8.0, True, 1),
-            {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
-            label="other factors: an overflow, backoff 0.25",
-        ),
-    ]
+    return stressed(
+        [
+            Case((S, False, 5), label="a good step in the middle of the interval"),
+            Case((S, True, 7), label="an overflow after 7 good steps"),
+            Case((S, False, 1998), label="good step 1999 of 2000: not yet"),
+            Case((S, False, 1999), label="good step 2000 of 2000: grow"),
+            Case(
+                (8.0, False, 2),
+                {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
+                label="other factors: the third good step of 3, growth 4",
+            ),
+            Case(
+                (8.0, True, 1),
+                {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
+                label="other factors: an overflow, backoff 0.25",
+            ),
+        ],
+        3,
+    )
 
 
 _UPDATE_HINT = (
@@ -594,22 +566,105 @@ def check_update_scale(fn: Callable[..., Any], *, time_budget: float = 5.0) -> C
 # ---------------------------------------------------------------------------
 
 
-def _ring_reference(arrays):
-    """dlbook.parallel.numpy_backend.ring_all_reduce."""
+def _ring_reference(arrays, send=None):
+    """dlbook.parallel.numpy_backend.ring_all_reduce (the check judges ``send`` on its own)."""
     return par_np.ring_all_reduce(arrays)
+
+
+class _Wire:
+    """The ``send(src, dst, chunk)`` the check gives the learner: it delivers a copy of
+    ``chunk`` and records (src, dst, number of values) for every message.
+
+    A deep copy is the same wire, so that the judge sees what the learner sent.
+    """
+
+    def __init__(self) -> None:
+        self.log: list[tuple[int, int, int]] = []
+
+    def __call__(self, src: int, dst: int, chunk: Any) -> np.ndarray:
+        chunk = np.array(chunk, copy=True)
+        self.log.append((int(src), int(dst), int(chunk.size)))
+        return chunk
+
+    def __deepcopy__(self, memo: dict) -> _Wire:
+        return self
+
+    def __repr__(self) -> str:
+        return "a recording send"
+
+
+_SEND_HINT = (
+    "Take a second argument send=None (send = send or (lambda src, dst, chunk: "
+    "chunk.copy())) and move every chunk from rank r to rank (r + 1) % p with "
+    "received = send(r, (r + 1) % p, chunk)."
+)
+
+
+def _ring_messages_problem(check: JudgedCheck, case: Case) -> Judgement:
+    """Judge the messages once every sum is right (at the last case), case by case:
+    only to the right neighbour, 2 p (p - 1) of them, chunks of about n / p."""
+    cases = check.run_state.cases
+    if case is not cases[-1]:
+        return None
+    for c in cases:
+        problem = _messages_problem(check, c)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _messages_problem(check: JudgedCheck, case: Case) -> Judgement:
+    (arrays,), wire = case.args, case.kwargs["send"]
+    p, n = len(arrays), arrays[0].size
+    if not takes(check.run_state.fn, "send"):
+        return (
+            "your sums are right, but your function takes no `send` argument, so the check "
+            "cannot see a ring: a plain sum gives the same numbers",
+            _SEND_HINT,
+        )
+    if not wire.log:
+        return (
+            "your sums are right, but no chunk went through `send`: the ranks of a ring "
+            "all-reduce exchange chunks, they never read each other's arrays",
+            _SEND_HINT,
+        )
+    for src, dst, size in wire.log:
+        if dst != (src + 1) % p:
+            return (
+                f"rank {src} sent a chunk to rank {dst}: on a ring each rank sends only to "
+                f"its right neighbour, (r + 1) % p = {(src + 1) % p}",
+                _RING_HINT,
+            )
+        if size > -(-n // p):
+            return (
+                f"rank {src} sent {size} values in one message: a ring moves chunks of about "
+                f"n / p = {n / p:g} values, never whole arrays",
+                _RING_HINT,
+            )
+    if len(wire.log) != 2 * p * (p - 1):
+        return (
+            f"your {p} ranks sent {len(wire.log)} messages; a ring all-reduce sends "
+            f"2·p·(p − 1) = {2 * p * (p - 1)}: p − 1 steps of reduce-scatter and p − 1 of "
+            "all-gather, one chunk per rank in each",
+            _RING_HINT,
+        )
+    return None
 
 
 def _ring_cases(rng: np.random.Generator) -> list[Case]:
     def ranks(p, shape, dtype):
         if np.issubdtype(dtype, np.integer):
-            return _Arrays(rng.integers(-50, 50, size=shape).astype(dtype) for _ in range(p))
-        return _Arrays(rng.normal(size=shape).astype(dtype) for _ in range(p))
+            return ArrayList(rng.integers(-50, 50, size=shape).astype(dtype) for _ in range(p))
+        return ArrayList(rng.normal(size=shape).astype(dtype) for _ in range(p))
+
+    def case(p, shape, dtype, label, stress=False) -> Case:
+        return Case((ranks(p, shape, dtype),), {"send": _Wire()}, label=label, stress=stress)
 
     return [
-        Case((ranks(4, (8,), np.float64),), label="4 ranks, 8 values each: chunks of 2"),
-        Case((ranks(3, (2, 5), np.float32),), label="3 ranks of float32 (2, 5) arrays"),
-        Case((ranks(5, (3, 4), np.int64),), label="5 ranks of int64 (3, 4) arrays"),
-        Case((ranks(2, (7,), np.float64),), label="2 ranks, 7 values each"),
+        case(4, (8,), np.float64, "4 ranks, 8 values each: chunks of 2"),
+        case(3, (2, 5), np.float32, "3 ranks of float32 (2, 5) arrays"),
+        case(5, (3, 4), np.int64, "5 ranks of int64 (3, 4) arrays"),
+        case(2, (7,), np.float64, "2 ranks, 7 values each: chunks of 4 and 3", stress=True),
     ]
 
 
@@ -723,23 +778,29 @@ def _judge_ring(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
                 "Copy the inputs' chunks (a.flatten() keeps the dtype) rather than filling "
                 "np.zeros(n), which is float64; or end with .astype(a.dtype).",
             )
-    return None
+    return _ring_messages_problem(check, case)
 
 
-RING_ALL_REDUCE = ListJudgedCheck(
+RING_ALL_REDUCE = JudgedCheck(
     name="ring_all_reduce",
     reference=_ring_reference,
     make_cases=_ring_cases,
     task="Return one new array per rank, each the sum of all the arrays, computed by a "
-    "reduce-scatter then an all-gather of p − 1 ring steps each, in the inputs' shape and dtype.",
+    "reduce-scatter then an all-gather of p − 1 ring steps each, in the inputs' shape and "
+    "dtype. Move every chunk with received = send(r, (r + 1) % p, chunk).",
     judge=_judge_ring,
+    optional_kwargs=("send",),
     inplace_hint="a.ravel(), a.reshape(...) and np.array_split return views of the input: "
     "adding into them changes it. Start from copies, e.g. np.array_split(a.flatten(), p).",
 )
 
 
 def check_ring_all_reduce(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(arrays) -> list``: every rank gets the sum, by a ring all-reduce."""
+    """Check ``fn(arrays, send=None) -> list``: every rank gets the sum, by a ring.
+
+    The check passes its own ``send(src, dst, chunk) -> received chunk`` and watches
+    the messages: only to the right neighbour, 2 p (p - 1) of them, each a chunk.
+    """
     return RING_ALL_REDUCE.run(fn, time_budget=time_budget)
 
 
@@ -774,16 +835,22 @@ def _accumulate_reference(grad_fn, micro_batches):
 
 
 def _accumulate_cases(rng: np.random.Generator) -> list[Case]:
-    def case(k, B, D, label):
+    def case(k, B, D, label, size=1.0):
         w = rng.normal(size=D)
-        batches = _Arrays((rng.normal(size=(B, D)), rng.normal(size=B)) for _ in range(k))
+        batches = ArrayList(
+            ((size * rng.normal(size=(B, D)), rng.normal(size=B)) for _ in range(k)),
+            item="micro-batches (x, y)",
+        )
         return Case((_LinearMSEGrad(w), batches), label=label)
 
-    return [
-        case(4, 8, 3, "4 micro-batches of 8 examples"),
-        case(3, 5, 6, "3 micro-batches of 5 examples, 6 weights"),
-        case(2, 16, 2, "2 micro-batches of 16 examples"),
-    ]
+    return stressed(
+        [
+            case(4, 8, 3, "4 micro-batches of 8 examples"),
+            case(3, 5, 6, "3 micro-batches of 5 examples, 6 weights"),
+            case(2, 16, 2, "2 micro-batches of 16 examples, inputs about 1e3", size=1e3),
+        ],
+        2,
+    )
 
 
 def _grads(grad_fn, micro_batches) -> list[np.ndarray]:
@@ -794,7 +861,7 @@ _ACCUMULATE_HINT = (
     "total = sum of grad_fn(mb) over the micro-batches; return total / len(micro_batches)."
 )
 
-ACCUMULATED_GRADIENT = ListCheck(
+ACCUMULATED_GRADIENT = FunctionCheck(
     name="accumulated_gradient",
     reference=_accumulate_reference,
     make_cases=_accumulate_cases,
@@ -833,8 +900,6 @@ def check_accumulated_gradient(fn: Callable[..., Any], *, time_budget: float = 5
 
 
 __all__ = [
-    "ListCheck",
-    "ListJudgedCheck",
     "check_accumulated_gradient",
     "check_ring_all_reduce",
     "check_unscale_grads",

@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::
 
     from dlbook.checks.rnn import check_rnn_step
-    check_rnn_step(rnn_step)   # ✅ rnn_step: correct on 3 test cases.
+    check_rnn_step(rnn_step)   # PASS ✅ rnn_step: correct on 5 test cases.
 
 The references are the cells and the backpropagation through time of
 :mod:`dlbook.rnn.numpy_backend` (which ``tests/rnn`` compares with PyTorch's
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,22 +37,25 @@ from dlbook.checks._core import (
     CheckResult,
     FunctionCheck,
     Mistake,
+    array_equal,
     call_student,
     describe_type,
     fail,
-    find_mistake,
     first_mismatch,
     matches,
     type_hint,
 )
-from dlbook.checks.optimization import (
+from dlbook.checks._kinds import (
+    ArrayList,
+    DictCheck,
     JudgedCheck,
     Judgement,
-    _again_problem,
-    _array_problem,
-    _as_number,
-    _each_output,
-    _SeededRng,
+    SeededRng,
+    again_problem,
+    array_problem,
+    as_number,
+    each_output,
+    stressed,
 )
 from dlbook.lm import metrics as lm_metrics
 from dlbook.lm import sampling as lm_sampling
@@ -87,46 +90,6 @@ _LAYOUT = (
 )
 
 
-@dataclass
-class DictCheck(FunctionCheck):
-    """A :class:`FunctionCheck` of a function that returns a dict keyed by ``output_names``.
-
-    The dict's values are compared one by one, in the order of ``output_names``;
-    the reference and the mistakes return them as a tuple in that order.
-    """
-
-    def _split_outputs(self, value: Any, where: str) -> tuple[Any, ...] | CheckResult:
-        """The dict's values in the order of ``output_names``, or a message about its keys."""
-        keys = ", ".join(f'"{k}"' for k in self.output_names)
-        if not isinstance(value, Mapping):
-            return fail(
-                self.name,
-                f"your function returns {describe_type(value)}, but a dict with the keys "
-                f"{keys} was expected {where}.",
-                "End with `return {" + ", ".join(f'"{k}": {k}' for k in self.output_names) + "}`.",
-            )
-        missing = [k for k in self.output_names if k not in value]
-        if missing:
-            names = ", ".join(f'"{k}"' for k in missing)
-            has = ", ".join(f'"{k}"' for k in value) or "no keys at all"
-            return fail(
-                self.name,
-                f"your dict has no key {names} (it has {has}) {where}.",
-                f"Return a dict with the keys {keys}, spelled exactly so.",
-            )
-        return tuple(value[k] for k in self.output_names)
-
-
-class _ArrayList(list):
-    """A list of arrays that a check's messages show by their shapes, not their values.
-
-    The learner receives a deep copy, which is an ``_ArrayList`` too: a ``list``.
-    """
-
-    def __repr__(self) -> str:
-        return f"[{len(self)} arrays: " + ", ".join(str(np.shape(a)) for a in self) + "]"
-
-
 # ---------------------------------------------------------------------------
 # 1. rnn_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new (B, H)
 # ---------------------------------------------------------------------------
@@ -138,21 +101,28 @@ def _rnn_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
 
 
 def _rnn_step_cases(rng: np.random.Generator) -> list[Case]:
-    def case(B: int, D: int, H: int, label: str) -> Case:
-        x = rng.normal(size=(B, D))  # (B, D)
+    def case(B: int, D: int, H: int, label: str, size: float = 1.0) -> Case:
+        x = size * rng.normal(size=(B, D))  # (B, D)
         h = np.tanh(rng.normal(size=(B, H)))  # (B, H): a state from an earlier step
-        return Case((x, h, *_random_weights(rng, D, H)), label=label)
+        return Case((x, h, *_random_weights(rng, D, H)), label=label, stress=size > 1)
 
     return [
         case(2, 4, 4, "D = H = 4, where W_ih and W_hh are both square"),
         case(4, 3, 5, "a batch of 4, D = 3 inputs, H = 5 hidden units"),
         case(1, 6, 2, "one sequence (B = 1), D = 6, H = 2"),
+        case(3, 3, 3, "D = H = 3, square again"),
+        case(2, 3, 4, "large inputs: pre-activations in the thousands", size=2000.0),
     ]
 
 
 def _pre(x, h, W_ih, W_hh, b_ih, b_hh):
     """The pre-activation a = x W_ih + b_ih + h W_hh + b_hh, (B, H)."""
     return x @ W_ih + b_ih + h @ W_hh + b_hh
+
+
+def _exp_tanh(a: np.ndarray) -> np.ndarray:
+    """tanh written with exp, as a learner might: NaN for |a| > 710."""
+    return (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))
 
 
 _RNN_HINT = "h_new = np.tanh(x @ W_ih + b_ih + h @ W_hh + b_hh)."
@@ -165,6 +135,12 @@ RNN_STEP = FunctionCheck(
     nan_hint="np.tanh never overflows: if you wrote tanh with np.exp, use np.tanh.",
     error_hint=_LAYOUT,
     mistakes=[
+        Mistake(
+            "your tanh overflows: written with np.exp, (e^a − e^−a) / (e^a + e^−a) is "
+            "inf / inf = NaN once |a| passes about 710.",
+            lambda *a: _exp_tanh(_pre(*a)),
+            hint="Use np.tanh, which is exact for every input. " + _RNN_HINT,
+        ),
         Mistake(
             "you forgot the tanh: h_new is the pre-activation, which nothing keeps from "
             "growing step after step.",
@@ -314,11 +290,14 @@ def _bptt_cases(rng: np.random.Generator) -> list[Case]:
         dh3 = rng.normal(size=(B, H))  # dL/dh_3 (B, H)
         return Case((xs, h0, *W, dh3), label=label)
 
-    return [
-        case(4, 3, 5, "3 steps, a batch of 4, D = 3, H = 5"),
-        case(2, 4, 4, "D = H = 4, where every weight matrix is square"),
-        case(3, 2, 3, "starting from h0 = 0", h0_zero=True),
-    ]
+    return stressed(
+        [
+            case(4, 3, 5, "3 steps, a batch of 4, D = 3, H = 5"),
+            case(2, 4, 4, "D = H = 4, where every weight matrix is square"),
+            case(3, 2, 3, "starting from h0 = 0", h0_zero=True),
+        ],
+        2,
+    )
 
 
 _BPTT_HINT = (
@@ -328,7 +307,7 @@ _BPTT_HINT = (
 
 
 def _bptt_mistake(explanation: str, hint: str = _BPTT_HINT, **switches: Any) -> list[Mistake]:
-    return _each_output(explanation, lambda *a: _bptt(*a, **switches), len(BPTT_KEYS), hint)
+    return each_output(explanation, lambda *a: _bptt(*a, **switches), len(BPTT_KEYS), hint)
 
 
 BPTT_3_STEPS = DictCheck(
@@ -457,16 +436,18 @@ def _lstm(x, h, c, W_ih, W_hh, b_ih, b_hh, *, order="ifgo", g_act="tanh", gate_a
 
 
 def _lstm_cases(rng: np.random.Generator) -> list[Case]:
-    def case(B: int, D: int, H: int, label: str) -> Case:
-        x = rng.normal(size=(B, D))  # (B, D)
+    def case(B: int, D: int, H: int, label: str, size: float = 1.0) -> Case:
+        x = size * rng.normal(size=(B, D))  # (B, D)
         h = np.tanh(rng.normal(size=(B, H)))  # (B, H)
         c = 2.0 * rng.normal(size=(B, H))  # (B, H): a cell can leave (-1, 1)
-        return Case((x, h, c, *_random_weights(rng, D, H, G=4)), label=label)
+        W = _random_weights(rng, D, H, G=4)
+        return Case((x, h, c, *W), label=label, stress=size > 1)
 
     return [
         case(3, 4, 5, "a batch of 3, D = 4, H = 5 (so W_ih is (4, 20))"),
         case(2, 2, 3, "B = 2, D = 2, H = 3"),
         case(1, 5, 4, "one sequence (B = 1), D = 5, H = 4"),
+        case(2, 3, 2, "large inputs: pre-activations in the hundreds", size=300.0),
     ]
 
 
@@ -487,7 +468,7 @@ def _order_mistakes() -> list[Mistake]:
         order = "".join(perm)
         if order == "ifgo":
             continue
-        mistakes += _each_output(
+        mistakes += each_output(
             f"you split the gates in the order {', '.join(order)}"
             f"{_ORDER_NAMES.get(order, '')}; the weights follow PyTorch's order, i, f, g, o.",
             lambda *a, _order=order: _lstm(*a, order=_order),
@@ -510,21 +491,21 @@ LSTM_CELL = FunctionCheck(
     "h (B, H) @ W_hh (H, 4H) give the (B, 4H) gates with no transpose.",
     mistakes=[
         *_order_mistakes(),
-        *_each_output(
+        *each_output(
             "you squashed the candidate g with a sigmoid: g = tanh(a_g) lies in (−1, 1), so "
             "that a step can lower the cell as well as raise it; only the gates i, f, o use σ.",
             lambda *a: _lstm(*a, g_act="sigmoid"),
             2,
             _LSTM_HINT,
         ),
-        *_each_output(
+        *each_output(
             "you swapped tanh and σ: the gates i, f, o are σ, fractions in (0, 1) of what "
             "passes, and the candidate g is tanh.",
             lambda *a: _lstm(*a, g_act="sigmoid", gate_act="tanh"),
             2,
             _LSTM_HINT,
         ),
-        *_each_output(
+        *each_output(
             "your gates i, f, o use tanh: a gate is a σ, a fraction in (0, 1) of what "
             "passes; tanh lets it turn negative.",
             lambda *a: _lstm(*a, gate_act="tanh"),
@@ -541,33 +522,33 @@ LSTM_CELL = FunctionCheck(
             lambda *a: _lstm(*a, h_of="old_c")[0],
             hint=_LSTM_HINT,
         ),
-        *_each_output(
+        *each_output(
             "your c_new has no f ⊙ c term: the cell forgets everything at every step, which "
             "defeats the LSTM's memory. c_new = f ⊙ c + i ⊙ g.",
             lambda *a: _lstm(*a, cell="i*g"),
             2,
             _LSTM_HINT,
         ),
-        *_each_output(
+        *each_output(
             "you kept the old cell without the forget gate: c_new = f ⊙ c + i ⊙ g, not c + i ⊙ g.",
             lambda *a: _lstm(*a, cell="c+i*g"),
             2,
             _LSTM_HINT,
         ),
-        *_each_output(
+        *each_output(
             "you used h instead of c in c_new: the cell carries its own state, "
             "c_new = f ⊙ c + i ⊙ g.",
             lambda *a: _lstm(*a, cell="f*h+i*g"),
             2,
             _LSTM_HINT,
         ),
-        *_each_output(
+        *each_output(
             "you added g without the input gate: c_new = f ⊙ c + i ⊙ g.",
             lambda *a: _lstm(*a, cell="f*c+g"),
             2,
             _LSTM_HINT,
         ),
-        *_each_output(
+        *each_output(
             "you returned (c_new, h_new): the order is (h_new, c_new), like PyTorch's (h, c).",
             lambda *a: _lstm(*a, swap=True),
             2,
@@ -589,33 +570,6 @@ def check_lstm_cell(fn: Callable[..., Any], *, time_budget: float = 5.0) -> Chec
 # `clipped` is a list of arrays of different shapes: it is judged as one vector
 # of all their entries (so that a known mistake is recognised by its values),
 # after its structure, and `total_norm` as a number.
-
-
-@dataclass
-class ListArgsCheck(JudgedCheck):
-    """A :class:`JudgedCheck` that also refuses changes made to arrays inside list arguments."""
-
-    def _changed_inputs(self, given: tuple[Any, ...], case: Case, where: str) -> CheckResult | None:
-        """The base class's test, then the same for each array of a list argument."""
-        problem = super()._changed_inputs(given, case, where)
-        if problem is not None:
-            return problem
-        for name, before, after in zip(self.arg_names, case.args, given, strict=False):
-            if not isinstance(before, (list, tuple)):
-                continue
-            for j, b in enumerate(before):
-                a = after[j] if j < len(after) else None
-                if isinstance(b, np.ndarray) and not (
-                    isinstance(a, np.ndarray) and np.array_equal(b, a, equal_nan=True)
-                ):
-                    return fail(
-                        self.name,
-                        f"your function changed `{name}[{j}]` in place {where}; it must leave "
-                        "the arrays it is given as they were (the caller still needs them).",
-                        f"Build new arrays, `[g * scale for g in {name}]`, instead of "
-                        "`g *= scale` or assigning into the list.",
-                    )
-        return None
 
 
 def _clip_reference(grads, max_norm):
@@ -655,7 +609,7 @@ def _clip_mistake(explanation: str, fn: Callable[..., Any], hint: str) -> list[M
         clipped, total = fn(*args)
         return _flat(clipped), total
 
-    return _each_output(explanation, flat, 2, hint)
+    return each_output(explanation, flat, 2, hint)
 
 
 def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -737,7 +691,7 @@ def _structure_problem(clipped: Any, grads: Sequence[np.ndarray]) -> Judgement:
             "Return one clipped array per gradient, in the same order.",
         )
     for j, (got, g) in enumerate(zip(clipped, grads, strict=True)):
-        problem = _array_problem(got, g.shape, f"`clipped[{j}]`")
+        problem = array_problem(got, g.shape, f"`clipped[{j}]`")
         if problem is not None:
             nan = "NaN" in problem[0]
             return (problem[0], "Is the norm 0, or a division by 0?" if nan else problem[1])
@@ -746,7 +700,7 @@ def _structure_problem(clipped: Any, grads: Sequence[np.ndarray]) -> Judgement:
 
 def _norm_problem(total: Any, n_grads: int) -> Judgement:
     """`total_norm` must be one finite number."""
-    norm = _as_number(total)
+    norm = as_number(total)
     if norm is None:
         hint = type_hint(total) if total is None else "Return one number: float(...)."
         if isinstance(total, (np.ndarray, list, tuple)) and np.size(total) == n_grads:
@@ -775,7 +729,8 @@ def _clip_values_problem(check: JudgedCheck, case: Case, clipped: list, norm: fl
         detail = f"In `clipped[{j}]`, " + first_mismatch(clipped[j], expected[j], *tol)
     else:
         detail = f"You return total_norm = {norm:.6g} where {expected_norm:.6g} is expected"
-    mistake = find_mistake(got[k], k, case, check.mistakes, check.rtol, check.atol)
+    view = _flat if k == 0 else np.asarray
+    mistake = check.named_mistake(got[k], k, case, view=view)
     if mistake is not None:
         return f"{mistake.explanation} {detail}", mistake.hint
     if k == 1:
@@ -793,25 +748,32 @@ def _judge_clip(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
     return (
         _structure_problem(clipped, grads)
         or _norm_problem(total, len(grads))
-        or _clip_values_problem(check, case, list(clipped), float(_as_number(total)))
+        or _clip_values_problem(check, case, list(clipped), float(as_number(total)))
     )
 
 
 def _clip_cases(rng: np.random.Generator) -> list[Case]:
     def case(grads: list[np.ndarray], max_norm: float, what: str) -> Case:
         label = f"{what}, total norm {_norm(grads):.3g}, max_norm = {max_norm:g}"
-        return Case((_ArrayList(grads), max_norm), label=label)
+        return Case((ArrayList(grads), max_norm), label=label)
 
     shapes = [(3, 4), (5,), (2, 3, 2)]
-    return [
-        case([rng.normal(size=s) for s in shapes], 1.0, "3 gradients"),
-        case([0.05 * rng.normal(size=s) for s in shapes], 1.0, "3 small gradients"),
-        case([3.0 * rng.normal(size=10)], 2.0, "a single gradient"),
-        case([0.1 * rng.normal(size=(4, 4)), 20.0 * rng.normal(size=3)], 5.0, "a tiny and a huge"),
-    ]
+    return stressed(
+        [
+            case([rng.normal(size=s) for s in shapes], 1.0, "3 gradients"),
+            case([0.05 * rng.normal(size=s) for s in shapes], 1.0, "3 small gradients"),
+            case([3.0 * rng.normal(size=10)], 2.0, "a single gradient"),
+            case(
+                [0.1 * rng.normal(size=(4, 4)), 20.0 * rng.normal(size=3)], 5.0, "a tiny and a huge"
+            ),
+        ],
+        3,
+    )
 
 
-CLIP_BY_GLOBAL_NORM = ListArgsCheck(
+CLIP_BY_GLOBAL_NORM = JudgedCheck(
+    inplace_hint="Build new arrays, `[g * scale for g in grads]`, instead of `g *= scale` "
+    "or assigning into the list.",
     name="clip_by_global_norm",
     reference=_clip_reference,
     make_cases=_clip_cases,
@@ -851,12 +813,15 @@ def _perplexity_cases(rng: np.random.Generator) -> list[Case]:
         N, V = logits.shape
         return Case((logits, rng.integers(0, V, size=N)), label=label)
 
-    return [
-        case(rng.normal(size=(6, 5)), "6 tokens, a vocabulary of V = 5"),
-        case(np.zeros((5, 7)), "equal logits, p = 1/7 for every token: the perplexity is 7"),
-        case(3.0 * rng.normal(size=(4, 10)), "a confident model, logits of scale 3, V = 10"),
-        case(1000.0 + 5.0 * rng.normal(size=(3, 4)), "large logits near 1000"),
-    ]
+    return stressed(
+        [
+            case(rng.normal(size=(6, 5)), "6 tokens, a vocabulary of V = 5"),
+            case(np.zeros((5, 7)), "equal logits, p = 1/7 for every token: the perplexity is 7"),
+            case(3.0 * rng.normal(size=(4, 10)), "a confident model, logits of scale 3, V = 10"),
+            case(1000.0 + 5.0 * rng.normal(size=(3, 4)), "large logits near 1000"),
+        ],
+        3,
+    )
 
 
 _PPL_HINT = (
@@ -1099,14 +1064,14 @@ class SamplingCheck(JudgedCheck):
         """
         rng = np.random.default_rng(seed)
         before = rng.bit_generator.state
-        fn, V = self._fn, len(logits)
+        fn, V = self.run_state.fn, len(logits)
         call = call_student(
             lambda: [fn(logits.copy(), T, rng) for _ in range(n)],
             (),
             {},
-            self._deadline - time.perf_counter(),
+            self.run_state.deadline - time.perf_counter(),
         )
-        problem = _again_problem(call)
+        problem = again_problem(call)
         if problem is not None:
             return None, False, problem
         for value in call.value:  # each must be one integer in 0..V-1
@@ -1170,7 +1135,7 @@ def _frequency_problem(check: SamplingCheck, logits, T, seed, draws) -> Judgemen
     freq = np.bincount(draws, minlength=len(logits)) / n
     if np.all(np.abs(freq - p) <= _frequency_tolerance(p, n)):
         again, _, problem = check.draw_many(logits, T, seed, REPEAT)
-        if problem is None and not np.array_equal(again, draws[:REPEAT]):
+        if problem is None and not array_equal(again, draws[:REPEAT]):
             problem = (
                 "two runs from generators in the same state gave different tokens: part of "
                 "your randomness does not come from `rng`",
@@ -1202,7 +1167,7 @@ def _judge_sampling(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
         return _unmoved_problem(draws, logits)
     reference = np.random.default_rng(rng.seed)  # the same state as the learner's
     expected = [check.reference(logits.copy(), T, reference) for _ in range(check.draws)]
-    if np.array_equal(draws, expected):
+    if array_equal(draws, expected):
         return None
     return _frequency_problem(check, logits, T, rng.seed, draws)
 
@@ -1213,20 +1178,23 @@ def _sampling_reference(logits, temperature, rng):
 
 
 def _sampling_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case(
-            (np.array([4.0, 2.5, 1.0, 0.0, -1.0, -2.5, 3.0, 0.5]), 2.0, _SeededRng(1)),
-            label="8 tokens, T = 2 (flatter than softmax)",
-        ),
-        Case(
-            (np.array([2.0, 1.0, 0.5, 0.0, -1.0]), 0.5, _SeededRng(2)),
-            label="5 tokens, T = 0.5 (sharper than softmax)",
-        ),
-        Case(
-            (np.array([3.0, 20.0, -5.0, 17.0, 0.0, 19.0]), 0.01, _SeededRng(3)),
-            label="logits up to 20 with T = 0.01, so logits / T reach 2000",
-        ),
-    ]
+    return stressed(
+        [
+            Case(
+                (np.array([4.0, 2.5, 1.0, 0.0, -1.0, -2.5, 3.0, 0.5]), 2.0, SeededRng(1)),
+                label="8 tokens, T = 2 (flatter than softmax)",
+            ),
+            Case(
+                (np.array([2.0, 1.0, 0.5, 0.0, -1.0]), 0.5, SeededRng(2)),
+                label="5 tokens, T = 0.5 (sharper than softmax)",
+            ),
+            Case(
+                (np.array([3.0, 20.0, -5.0, 17.0, 0.0, 19.0]), 0.01, SeededRng(3)),
+                label="logits up to 20 with T = 0.01, so logits / T reach 2000",
+            ),
+        ],
+        2,
+    )
 
 
 SAMPLE_WITH_TEMPERATURE = SamplingCheck(
@@ -1248,9 +1216,7 @@ def check_sample_with_temperature(
 
 __all__ = [
     "BPTT_KEYS",
-    "DictCheck",
     "DistributionMistake",
-    "ListArgsCheck",
     "SamplingCheck",
     "check_bptt_3_steps",
     "check_clip_by_global_norm",

@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own formula and recognise
 the classic mistakes by name::
 
     from dlbook.checks.scale import check_training_flops_per_token
-    check_training_flops_per_token(training_flops_per_token)   # ✅ ...: correct on 3 test cases.
+    check_training_flops_per_token(training_flops_per_token)   # PASS ✅ ...: correct on 3 cases.
 
 The references are :func:`dlbook.scale.flops.flops_per_token` (dense attention),
 :func:`dlbook.scale.memory.model_state_bytes` (Adam, the accounting of the ZeRO
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._kinds import stressed
 from dlbook.gpt.config import GPTConfig, count_parameters
 from dlbook.scale import memory, scaling
 from dlbook.scale.flops import flops_per_token
@@ -80,11 +81,14 @@ def _flops_mistake(explanation: str, **switches: Any) -> Mistake:
 
 
 def _flops_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case((65, 64, 2, 64), label="a character model: V = 65, T = 64, L = 2, C = 64"),
-        Case((50257, 1024, 12, 768), label="GPT-2 small's sizes"),
-        Case((1000, 8, 3, 32), label="a short context, T = 8"),
-    ]
+    return stressed(
+        [
+            Case((65, 96, 5, 64), label="a character model: V = 65, T = 96, L = 5, C = 64"),
+            Case((50257, 1024, 12, 768), label="GPT-2 small's sizes"),
+            Case((1000, 8, 3, 32), label="a short context, T = 8"),
+        ],
+        1,
+    )
 
 
 _FLOPS_HINT = (
@@ -198,12 +202,15 @@ def _state(N, mixed, *, master="optimizer", moments=2, half_moments=False, grad_
 
 
 def _memory_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case((1_000_000, False), label="a million parameters in fp32"),
-        Case((124_439_808, True), label="GPT-2 small in mixed precision"),
-        Case((7_000_000_000, True), label="a 7B model in mixed precision"),
-        Case((1_500_000_000, False), label="GPT-2 XL's size in fp32"),
-    ]
+    return stressed(
+        [
+            Case((1_000_000, False), label="a million parameters in fp32"),
+            Case((124_439_808, True), label="GPT-2 small in mixed precision"),
+            Case((7_000_000_000, True), label="a 7B model in mixed precision"),
+            Case((1_500_000_000, False), label="GPT-2 XL's size in fp32"),
+        ],
+        2,
+    )
 
 
 _MEMORY_HINT = (
@@ -320,11 +327,14 @@ def _fit_cases(rng: np.random.Generator) -> list[Case]:
     noisy = 4.0e1 * params**-0.2 * np.exp(rng.normal(0.0, 0.03, size=12))
     size = np.arange(2.0, 12.0)
     growing = 0.5 * size**1.5 * np.exp(rng.normal(0.0, 0.05, size=10))
-    return [
-        Case((compute, loss), label="loss = 200 · C^-0.12 exactly, C from 1e17 to 1e21 FLOPs"),
-        Case((params, noisy), label="loss ≈ 40 · N^-0.2 with 3% noise, N from 1e6 to 1e9"),
-        Case((size, growing), label="an increasing law, y ≈ 0.5 · x^1.5 with 5% noise"),
-    ]
+    return stressed(
+        [
+            Case((compute, loss), label="loss = 200 · C^-0.12 exactly, C from 1e17 to 1e21 FLOPs"),
+            Case((params, noisy), label="loss ≈ 40 · N^-0.2 with 3% noise, N from 1e6 to 1e9"),
+            Case((size, growing), label="an increasing law, y ≈ 0.5 · x^1.5 with 5% noise"),
+        ],
+        1,
+    )
 
 
 _FIT_HINT = (
@@ -430,11 +440,14 @@ def _optimal(C, r=20.0, *, flops=6.0, ratio=True, root=True, swap=False, d_over_
 
 
 def _optimal_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case((5.76e23,), label="Chinchilla's budget, C = 5.76e23 FLOPs, default ratio"),
-        Case((1.0e21,), label="C = 1e21 FLOPs, default ratio"),
-        Case((6.0e18,), {"tokens_per_param": 100.0}, label="C = 6e18 FLOPs, 100 tokens/param"),
-    ]
+    return stressed(
+        [
+            Case((5.76e23,), label="Chinchilla's budget, C = 5.76e23 FLOPs, default ratio"),
+            Case((1.0e21,), label="C = 1e21 FLOPs, default ratio"),
+            Case((6.0e18,), {"tokens_per_param": 100.0}, label="C = 6e18 FLOPs, 100 tokens/param"),
+        ],
+        0,
+    )
 
 
 _OPTIMAL_HINT = "C = 6·N·D and D = r·N give C = 6·r·N², so N = sqrt(C / (6 r)) and D = r·N."

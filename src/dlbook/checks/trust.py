@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own implementation and
 recognises the classic mistakes by name::
 
     from dlbook.checks.trust import check_clip_per_example
-    check_clip_per_example(clip_per_example)   # ✅ clip_per_example: correct on 3 test cases.
+    check_clip_per_example(clip_per_example)   # PASS ✅ clip_per_example: correct on 3 test cases.
 
 The references are :func:`dlbook.privacy.numpy_backend.clip_per_example` (the
 clipping step of DP-SGD), :func:`dlbook.attribution.numpy_backend.integrated_gradients`,
@@ -32,6 +32,7 @@ import numpy as np
 from dlbook import adversarial, privacy
 from dlbook.attribution import numpy_backend as attr_np
 from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._kinds import stressed
 from dlbook.privacy import numpy_backend as privacy_np
 
 # ---------------------------------------------------------------------------
@@ -69,20 +70,23 @@ def _with_norms(rng: np.random.Generator, norms: list[float], P: int) -> np.ndar
 
 
 def _clip_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case(
-            (_with_norms(rng, [0.3, 2.5, 0.9, 4.0, 1.5], 7), 1.0),
-            label="5 examples with gradient norms 0.3 to 4, C = 1",
-        ),
-        Case(
-            (_with_norms(rng, [0.0, 5.0, 1.0, 3.0], 3), 2.0),
-            label="4 examples, the first with a zero gradient (it already fits), C = 2",
-        ),
-        Case(
-            (_with_norms(rng, [0.1, 0.4, 0.2, 0.05, 0.3, 2.0], 10), 0.5),
-            label="6 examples, most below C = 0.5",
-        ),
-    ]
+    return stressed(
+        [
+            Case(
+                (_with_norms(rng, [0.3, 2.5, 0.9, 4.0, 1.5], 7), 1.0),
+                label="5 examples with gradient norms 0.3 to 4, C = 1",
+            ),
+            Case(
+                (_with_norms(rng, [0.0, 5.0, 1.0, 3.0], 3), 2.0),
+                label="4 examples, the first with a zero gradient (it already fits), C = 2",
+            ),
+            Case(
+                (_with_norms(rng, [0.1, 0.4, 0.2, 0.05, 0.3, 2.0], 10), 0.5),
+                label="6 examples, most below C = 0.5",
+            ),
+        ],
+        1,
+    )
 
 
 _CLIP_HINT = (
@@ -218,15 +222,18 @@ def _ig_cases(rng: np.random.Generator) -> list[Case]:
     x1 = rng.normal(size=6)  # (6,)
     x2 = rng.uniform(0.0, 1.0, size=(3, 4))  # (3, 4): a small image
     x3, b3 = rng.normal(size=5), rng.normal(size=5)  # (5,) and a random baseline
-    return [
-        Case((TanhScore((6,), 1), x1, np.zeros(6), 8), label="x (6,), baseline 0, 8 steps"),
-        Case(
-            (TanhScore((3, 4), 2), x2, np.full((3, 4), 0.5)),
-            {"steps": 20},
-            label="a (3, 4) image, a grey baseline of 0.5, steps=20",
-        ),
-        Case((TanhScore((5,), 3), x3, b3), label="a random baseline, the default steps=50"),
-    ]
+    return stressed(
+        [
+            Case((TanhScore((6,), 1), x1, np.zeros(6), 8), label="x (6,), baseline 0, 8 steps"),
+            Case(
+                (TanhScore((3, 4), 2), x2, np.full((3, 4), 0.5)),
+                {"steps": 20},
+                label="a (3, 4) image, a grey baseline of 0.5, steps=20",
+            ),
+            Case((TanhScore((5,), 3), x3, b3), label="a random baseline, the default steps=50"),
+        ],
+        2,
+    )
 
 
 _IG_HINT = (
@@ -347,6 +354,11 @@ def _fgsm_cases(rng: np.random.Generator) -> list[Case]:
             label="no bounds (lo = hi = None), epsilon = 0.3",
         ),
         Case((x3, rng.normal(size=(2, 8)), 0.25, -1.0, 1.0), label="inputs in [−1, 1], eps 0.25"),
+        Case(
+            (rng.uniform(0.0, 0.2, size=(3, 4)), rng.normal(size=(3, 4)), 0.15, 0.0, None),
+            label="a one-sided bound: lo = 0, hi = None, epsilon = 0.15",
+            stress=True,
+        ),
     ]
 
 
@@ -445,20 +457,23 @@ def _advantage(m, n, *, how="max"):
 
 
 def _advantage_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case(
-            (rng.normal(1.0, 1.0, size=8), rng.normal(0.0, 1.0, size=12)),
-            label="8 members scoring higher on average than 12 non-members",
-        ),
-        Case(
-            (np.array([3.0, 3.0, 2.0, 5.0, 1.0]), np.array([1.0, 2.0, 2.0, 3.0, 0.0, 0.0])),
-            label="integer scores with ties",
-        ),
-        Case(
-            (rng.normal(-1.0, 0.5, size=6), rng.normal(0.5, 0.5, size=6)),
-            label="members scoring lower than non-members (the attack fails)",
-        ),
-    ]
+    return stressed(
+        [
+            Case(
+                (rng.normal(1.0, 1.0, size=8), rng.normal(0.0, 1.0, size=12)),
+                label="8 members scoring higher on average than 12 non-members",
+            ),
+            Case(
+                (np.array([3.0, 3.0, 2.0, 5.0, 1.0]), np.array([1.0, 2.0, 2.0, 3.0, 0.0, 0.0])),
+                label="integer scores with ties",
+            ),
+            Case(
+                (rng.normal(-1.0, 0.5, size=6), rng.normal(0.5, 0.5, size=6)),
+                label="members scoring lower than non-members (the attack fails)",
+            ),
+        ],
+        1,
+    )
 
 
 _ADV_HINT = (
