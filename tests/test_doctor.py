@@ -215,6 +215,54 @@ def test_python_version(version: tuple[int, ...], ok: bool, spec: str) -> None:
     assert ok or "make venv PYTHON=/path/to/python3.11" in row.fix
 
 
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [((3, 11, 7), True), ((3, 12, 1), True), ((3, 13, 0), False), ((3, 10, 9), False)],
+)
+@pytest.mark.parametrize("spec", [">=3.11,<3.13", "<3.13,>=3.11"])
+def test_python_versions_of_the_book(version: tuple[int, ...], ok: bool, spec: str) -> None:
+    row = doctor.check_python(version, spec)
+    assert row.ok is ok and row.expected == "3.11.x or 3.12.x"
+    assert ok or "make venv PYTHON=/path/to/python3.11" in row.fix
+
+
+def test_the_book_runs_on_python_3_11_and_3_12() -> None:
+    import tomllib
+
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert spec == doctor.FALLBACK_REQUIRES_PYTHON
+    assert doctor.check_python((3, 11, 7), spec).ok and doctor.check_python((3, 12, 1), spec).ok
+
+
+# --- the book's home -------------------------------------------------------------------------
+
+
+def test_home_is_read_from_the_checkouts_config() -> None:
+    from dlbook import _home
+
+    url, branch, where = doctor.book_home()
+    assert (url, branch, where) == (_home.REPOSITORY_URL, _home.REPOSITORY_BRANCH, "_config.yml")
+    row = doctor.check_home()
+    assert row.ok and not row.warning and row.found == url
+
+
+def test_home_falls_back_to_the_installed_constant(tmp_path: Path) -> None:
+    from dlbook import _home
+
+    url, _, where = doctor.book_home(tmp_path / "_config.yml")  # no checkout here
+    assert (url, where) == (_home.REPOSITORY_URL, "dlbook._home")
+
+
+def test_a_fork_with_a_stale_home_module_gets_a_warning(tmp_path: Path) -> None:
+    config = tmp_path / "_config.yml"
+    config.write_text(
+        "title: x\nrepository:\n  url: 'https://example.org/me/fork/'\n  branch: dev\n\nhtml: {}\n"
+    )
+    assert doctor.book_home(config) == ("https://example.org/me/fork", "dev", "_config.yml")
+    row = doctor.check_home(config)
+    assert row.ok and row.warning and "tools/colab_cell.py" in row.fix
+
+
 def test_cuda_is_optional_unless_expected(monkeypatch: pytest.MonkeyPatch) -> None:
     no_gpu = SimpleNamespace(cuda=SimpleNamespace(is_available=lambda: False))
     monkeypatch.delenv("DLBOOK_EXPECT_CUDA", raising=False)

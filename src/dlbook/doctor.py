@@ -31,7 +31,7 @@ ImportModule = Callable[[str], ModuleType]  # module name -> module
 SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the book's folder in a source checkout
 # When dlbook is installed without its source tree, check at least what dlbook imports.
 CORE_PACKAGES = ("numpy", "scikit-learn", "scipy", "matplotlib", "tqdm", "torch", "tensorflow")
-FALLBACK_REQUIRES_PYTHON = ">=3.11,<3.12"  # pyproject.toml's requires-python
+FALLBACK_REQUIRES_PYTHON = ">=3.11,<3.13"  # pyproject.toml's requires-python
 DIGITS_ROWS = 1797  # scikit-learn's bundled 8x8 digits
 MAKE_VENV = "run `make venv` in the book's folder"
 
@@ -164,13 +164,14 @@ def _satisfies(version: tuple[int, ...], spec: str) -> bool:
 
 
 def _describe(spec: str) -> str:
-    """Show ``">=3.11,<3.12"`` (in either order) as ``"3.11.x"``; other specifiers as they are."""
+    """Show ``">=3.11,<3.12"`` (in either order) as ``"3.11.x"`` and ``">=3.11,<3.13"`` as
+    ``"3.11.x or 3.12.x"``; other specifiers as they are."""
     lower = re.search(r">=\s*(\d+)\.(\d+)(?![.\d])", spec)
     upper = re.search(r"<\s*(\d+)\.(\d+)(?![.\d])", spec)
     if lower and upper and spec.count(",") == 1:
         (major, minor), (up_major, up_minor) = (tuple(map(int, m.groups())) for m in (lower, upper))
-        if up_major == major and up_minor == minor + 1:
-            return f"{major}.{minor}.x"
+        if up_major == major and minor < up_minor <= minor + 3:
+            return " or ".join(f"{major}.{m}.x" for m in range(minor, up_minor))
     return spec
 
 
@@ -184,9 +185,55 @@ def check_python(version_info: tuple[int, ...] | None = None, spec: str | None =
     fix = (
         f"the book needs Python {expected}, but this is Python {found} ({sys.executable}). "
         f"Install Python {expected} (python.org, pyenv or conda), then run "
-        f"`make venv PYTHON=/path/to/python{expected.removesuffix('.x')}` in the book's folder."
+        f"`make venv PYTHON=/path/to/python{expected.split()[0].removesuffix('.x')}` "
+        "in the book's folder."
     )
     return CheckRow("Python", found, expected, ok=ok, fix="" if ok else fix)
+
+
+# --- the book's home ------------------------------------------------------------------------
+
+
+def _config_repository(config: Path) -> tuple[str, str] | None:
+    """``(url, branch)`` from the ``repository:`` block of a Jupyter Book ``_config.yml``."""
+    try:
+        text = config.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    block = re.search(r"^repository:[ \t]*\n((?:[ \t]+.*\n?|[ \t]*\n)*)", text, re.MULTILINE)
+    if block is None:
+        return None
+    fields = dict(re.findall(r"^[ \t]+(url|branch):[ \t]*(\S+)", block.group(1), re.MULTILINE))
+    if "url" not in fields:
+        return None
+    return fields["url"].strip("'\"").rstrip("/"), fields.get("branch", "main").strip("'\"")
+
+
+def book_home(config: Path | None = None) -> tuple[str, str, str]:
+    """``(url, branch, where)``: the book's repository, from ``_config.yml`` in a checkout,
+    else from ``dlbook._home`` (written from that file by ``tools/colab_cell.py``)."""
+    from dlbook import _home
+
+    config = SOURCE_ROOT / "_config.yml" if config is None else config
+    found = _config_repository(config) if config.is_file() else None
+    if found is not None:
+        return found[0], found[1], "_config.yml"
+    return _home.REPOSITORY_URL, _home.REPOSITORY_BRANCH, "dlbook._home"
+
+
+def check_home(config: Path | None = None) -> CheckRow:
+    """Where the book lives (information); a warning when the installed copy disagrees."""
+    from dlbook import _home
+
+    url, branch, where = book_home(config)
+    expected = f"branch {branch}, {where}"
+    if (url, branch) == (_home.REPOSITORY_URL, _home.REPOSITORY_BRANCH):
+        return CheckRow("book's home", url, expected)
+    fix = (
+        f"_config.yml names {url} ({branch}) but dlbook/_home.py says {_home.REPOSITORY_URL} "
+        f"({_home.REPOSITORY_BRANCH}): run `python tools/colab_cell.py` in the book's folder."
+    )
+    return CheckRow("book's home", url, expected, warning=True, fix=fix)
 
 
 # --- packages -----------------------------------------------------------------------------
@@ -379,7 +426,7 @@ def collect_rows(
     if tf is not None:
         devices.append(check_tf_gpus(tf))
     sections = {
-        "Python": [check_python()],
+        "Python": [check_python(), check_home()],
         "packages": check_packages(requirements_path, version_of),
         "devices": devices,
         "write access": check_write_access(import_module),
