@@ -17,17 +17,18 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv browser book test test-unit test-notebooks test-gpu lint execute scaling clean distclean
+.PHONY: venv browser book dist test test-unit test-notebooks test-gpu lint execute scaling clean distclean
 
 venv: $(STAMP)
 
 # Re-install only when a pin changes.
 $(STAMP): requirements.txt constraints.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "dlbook needs Python 3.11 ($(PYTHON) not found). Set PYTHON=/path/to/python3.11."; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "dlbook needs Python 3.11 or 3.12 ($(PYTHON) not found). Set PYTHON=/path/to/python3.11."; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python tools/build_lite.py fetch  # the in-browser runtime, once (hash-checked)
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -35,6 +36,7 @@ book: $(STAMP)
 	rm -rf _build/html
 	$(BIN)/python tools/exec_stats_page.py
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --builder html
+	$(BIN)/python tools/build_lite.py build --html _build/html
 	@echo "The book is in _build/html/index.html"
 
 # Every test: units, parity and gradient checks, nbval on every notebook (which
@@ -73,6 +75,10 @@ execute: $(STAMP)
 # Re-train chapter 8's scaling ladder and rewrite src/dlbook/scale/data/scaling_ladder.json.
 scaling: $(STAMP)
 	$(BIN)/python tools/scaling_ladder.py
+
+# The offline bundle for readers: the built book with its in-browser Python, and dlbook's wheel.
+dist: book
+	$(BIN)/python tools/build_lite.py dist --html _build/html --out _build/dist
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

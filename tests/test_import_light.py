@@ -6,6 +6,22 @@ import sys
 import pytest
 
 LIGHT_MODULES = [
+    "dlbook.cnn",
+    "dlbook.cnn.numpy_backend",
+    "dlbook.cnn.training",
+    "dlbook.data.images",
+    "dlbook.checks.cnn",
+    "dlbook.normalization.numpy_backend",
+    "dlbook.metrics",
+    "dlbook.metrics.classification",
+    "dlbook.metrics.calibration",
+    "dlbook.metrics.splits",
+    "dlbook.text",
+    "dlbook.text.tfidf",
+    "dlbook.text.documents",
+    "dlbook.pipelines",
+    "dlbook.pipelines.numpy_backend",
+    "dlbook.checks.pipelines",
     "dlbook",
     "dlbook.nn",
     "dlbook.nn.numpy_backend",
