@@ -128,3 +128,12 @@ def test_four_heads_are_laid_out_in_a_square_grid():
         (round(ax.get_position().x0, 2), round(ax.get_position().y0, 2)) for ax in _panels(fig)
     }
     assert len({x for x, _ in corners}) == 2 and len({y for _, y in corners}) == 2
+
+
+@pytest.mark.parametrize(("head", "query"), [(None, None), (0, None), (1, 4)])
+def test_attention_figures_are_legible_in_the_column(model, head, query):
+    from dlbook.plotting import figure_problems, use_book_style
+
+    use_book_style()
+    fig = attention_map_figure(model, VOCAB, TEXT, layer=0, head=head, query=query)
+    assert figure_problems(fig) == []

@@ -116,3 +116,10 @@ def test_plot_paths_labels_diverged_runs() -> None:
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["lr 0.05", "lr 0.3 (diverged)"]
     assert ax.get_title() == "GD" and ax.get_xlabel()
+
+
+def test_race_figure_is_legible_in_the_column() -> None:
+    from dlbook.plotting import figure_problems, use_book_style
+
+    use_book_style()
+    assert figure_problems(race_figure("ill-conditioned quadratic", steps=30)) == []

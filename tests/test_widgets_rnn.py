@@ -101,3 +101,12 @@ def test_import_stays_light() -> None:
     code = "import sys, dlbook.widgets_rnn; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_rnn_figures_are_legible_in_the_column() -> None:
+    from dlbook.plotting import figure_problems, use_book_style
+
+    use_book_style()
+    fig = sampling_figure(model_for("lstm"), VOCAB, "abc de", rng=0)
+    assert figure_problems(fig) == []
+    assert figure_problems(rnn_trace_figure(model_for("lstm"), VOCAB, "abc. def gh.")) == []

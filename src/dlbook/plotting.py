@@ -13,25 +13,128 @@ import numpy as np
 
 # One colour per backend, used everywhere the three appear together.
 BACKEND_COLORS = {"numpy": "#4C72B0", "torch": "#DD8452", "tensorflow": "#55A868"}
+
+# The book's text column is about 700 CSS px wide. At figure.dpi = 100 a figure
+# of COLUMN_WIDTH_IN inches is shown at its natural size (no shrinking), so a
+# font of f points is f * 100 / 72 px on screen: 9 pt -> 12.5 px. Inline PNGs
+# are rendered at twice that resolution ("retina") for sharp 2x screens.
+COLUMN_WIDTH_IN = 7.0  # widest figure the column shows unscaled
+COLUMN_PX = 700  # CSS px of the text column
+MIN_TEXT_PX = 9.0  # smallest legible text at display size
 BOOK_STYLE = {
-    "figure.figsize": (6.0, 4.0),
+    "figure.figsize": (COLUMN_WIDTH_IN, 3.4),
     "figure.dpi": 100,
+    "savefig.dpi": 200,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 11,
     "legend.frameon": False,
     "savefig.bbox": "tight",
 }
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib style (call once, in a chapter's first cell)."""
+    """Apply the book's matplotlib style (call once, in a chapter's first cell).
+
+    In a Jupyter kernel it also asks for 2x ("retina") PNGs, which the built
+    book shows at their natural width: sharp on 2x screens, same layout.
+    """
+    import sys
+
     import matplotlib as mpl
 
     mpl.rcParams.update(BOOK_STYLE)
+    if "ipykernel" in sys.modules:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+
+
+def book_figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    height: float | None = None,
+    width: float = COLUMN_WIDTH_IN,
+    **subplots_kw: Any,
+) -> tuple[Any, Any]:
+    """``plt.subplots`` sized for the book's column: ``(fig, axes)``.
+
+    The width is at most the column (7 in = 700 px at 100 dpi), so the
+    figure is never shrunk on the page and the style's 9-11 pt fonts stay
+    >= 12 px. ``height`` defaults to 3.2 in for one row, 2.6 in per row
+    otherwise. Constrained layout keeps titles, labels and colour bars apart.
+    """
+    import matplotlib.pyplot as plt
+
+    if not 0 < width <= COLUMN_WIDTH_IN:
+        raise ValueError(
+            f"book_figure: width must be in (0, {COLUMN_WIDTH_IN}] inches (the text "
+            f"column), got {width}; use more rows instead of a wider figure."
+        )
+    if nrows < 1 or ncols < 1:
+        raise ValueError(f"book_figure: nrows and ncols must be >= 1, got {nrows}, {ncols}.")
+    if height is None:
+        height = 3.2 if nrows == 1 else 2.6 * nrows
+    subplots_kw.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(width, height), **subplots_kw)
+
+
+def _visible_texts(fig: Any) -> list[Any]:
+    """Every visible, non-empty text artist of ``fig`` (titles, labels, ticks, legends)."""
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()  # creates the tick labels matplotlib makes lazily
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    # tick labels of invisible ticks are not drawn
+    return [t for t in texts if t.get_figure() is not None]
+
+
+def smallest_text_px(fig: Any, column_px: int = COLUMN_PX) -> float:
+    """Size in CSS px of the smallest text of ``fig`` as the book shows it.
+
+    A figure wider than the column is scaled down to fit it; its text shrinks
+    with it. Returns ``inf`` for a figure without text.
+    """
+    dpi = fig.get_dpi()
+    width_px = fig.get_figwidth() * dpi
+    scale = min(1.0, column_px / width_px)
+    sizes = [t.get_fontsize() * dpi / 72.0 * scale for t in _visible_texts(fig)]
+    return min(sizes, default=float("inf"))
+
+
+def figure_problems(fig: Any, column_px: int = COLUMN_PX) -> list[str]:
+    """What a reader would find wrong with ``fig``: an empty list when it is fine.
+
+    Checks that the figure fits the column, that its smallest text is at
+    least MIN_TEXT_PX at display size, and that every axes with data (not a
+    colour bar, not switched off) has a title (or the figure a suptitle) and
+    an x label.
+    """
+    problems = []
+    width_px = fig.get_figwidth() * fig.get_dpi()
+    if width_px > column_px * 1.001:
+        problems.append(f"figure is {width_px:.0f} px wide, the column {column_px} px")
+    small = smallest_text_px(fig, column_px)
+    if small < MIN_TEXT_PX:
+        problems.append(f"smallest text is {small:.1f} px at display size (< {MIN_TEXT_PX})")
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    for i, ax in enumerate(fig.axes):
+        if ax.get_label() == "<colorbar>" or not ax.axison:
+            continue
+        if not (ax.get_title() or suptitle):
+            problems.append(f"axes {i} has no title")
+        if not ax.get_xlabel():
+            problems.append(f"axes {i} has no x label")
+    return problems
 
 
 def _axes(ax: Any = None) -> Any:
@@ -112,17 +215,31 @@ def plot_curves(
 
 
 def show_digits(
-    images: np.ndarray, labels: Sequence[int], *, title: str = "digits", ncols: int = 10
+    images: np.ndarray,
+    labels: Sequence[int],
+    *,
+    title: str = "digits",
+    ncols: int = 10,
 ) -> Any:
-    """Show 8x8 digit images (rows of 64 pixels) in a grid, each titled with its label."""
+    """Show 8x8 digit images (rows of 64 pixels) in a grid, each titled with its label.
+
+    Pass raw grey levels (``load_digits_split(standardize=False)``):
+    standardised pixels look like noise to a human eye.
+    """
     import matplotlib.pyplot as plt
 
-    n = len(images)
+    pixels = np.asarray(images)
+    if pixels.ndim != 2 or pixels.shape[1] != 64:
+        raise ValueError(f"show_digits needs rows of 64 pixels, shape (N, 64); got {pixels.shape}.")
+    n = len(pixels)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9, nrows * 1.0))
-    for ax, img, lab in zip(np.ravel(axes), images, labels, strict=False):  # spare axes stay blank
-        ax.imshow(np.asarray(img).reshape(8, 8), cmap="gray_r")  # (64,) -> (8, 8)
-        ax.set_title(str(lab), fontsize=9)
+    width = min(COLUMN_WIDTH_IN, 0.68 * ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, 0.8 * nrows + 0.45), squeeze=False, layout="constrained"
+    )
+    for ax, img, lab in zip(np.ravel(axes), pixels, labels, strict=False):  # spare axes stay blank
+        ax.imshow(img.reshape(8, 8), cmap="gray_r")  # (64,) -> (8, 8)
+        ax.set_title(str(lab), fontsize=10)
     for ax in np.ravel(axes):
         ax.axis("off")
     fig.suptitle(title)
@@ -161,7 +278,8 @@ def draw_graph(root: Any, *, title: str = "computational graph", ax: Any = None)
     if ax is None:
         import matplotlib.pyplot as plt
 
-        ax = plt.subplots(figsize=(2.3 * width + 1, 1.1 * height + 1))[1]
+        size = (min(COLUMN_WIDTH_IN, 1.4 * width + 0.4), min(4.5, 0.8 * height + 0.8))
+        ax = plt.subplots(figsize=size, layout="constrained")[1]
     for parent, child in edges:
         (x0, y0), (x1, y1) = pos[id(parent)], pos[id(child)]
         ax.annotate(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.plotting import label, plot_decision_boundary
+from dlbook.plotting import book_figure, label, plot_decision_boundary
 
 
 def neuron_predict(
@@ -36,11 +36,10 @@ def neuron_figure(
     activation: str = "sigmoid",
 ) -> Any:
     """Two panels: the neuron's output over the plane with the data, and its activation curve."""
-    import matplotlib.pyplot as plt
 
     from dlbook.nn.numpy_backend import ACTIVATIONS
 
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax0, ax1) = book_figure(1, 2, height=3.3)
     plot_decision_boundary(
         lambda g: neuron_predict(g, (w1, w2), b, activation),
         x,
@@ -52,8 +51,7 @@ def neuron_figure(
     ax1.plot(z, ACTIVATIONS[activation][0](z))
     z_data = x @ np.array([w1, w2]) + b  # (N,) pre-activations of the data points
     ax1.scatter(z_data, ACTIVATIONS[activation][0](z_data), c=y, cmap="RdBu", edgecolors="k", s=14)
-    label(ax1, f"where the data land on {activation}", "pre-activation z = w·x + b", "output f(z)")
-    fig.tight_layout()
+    label(ax1, f"where the data land on {activation}", "z = w·x + b", "output f(z)")
     return fig
 
 
@@ -174,7 +172,6 @@ def race_figure(
     value from ``RACE_DEFAULTS`` for the surface's name. Runs that blow up are
     cut where they leave the picture and marked "diverged"; they never raise.
     """
-    import matplotlib.pyplot as plt
 
     from dlbook.landscapes import Surface, get_surface, race, race_configs
 
@@ -184,7 +181,8 @@ def race_figure(
     s = {**defaults, **{k: v for k, v in given.items() if v is not None}}
     s["steps"] = defaults["steps"] if steps is None else steps
     paths = race(surface, race_configs(*(s[k] for k in _RACE_SLIDERS)), s["steps"])
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.4))
+    # stacked, not side by side: each panel gets the column's full width
+    fig, (ax0, ax1) = book_figure(2, 1, height=7.4, height_ratios=[1.25, 1])
     diverged = _race_contour(ax0, surface, paths)
     for name, path in paths.items():
         with np.errstate(over="ignore", invalid="ignore"):
@@ -192,16 +190,14 @@ def race_figure(
         tag = " (diverged)" if diverged[name] else ""
         ax1.plot(np.maximum(gap, 1e-16), color=OPTIMIZER_COLORS.get(name), label=name + tag)
     ax1.set_yscale("log")
-    ax1.legend(fontsize=9)
-    ax0.legend(fontsize=9, loc="lower right")
+    ax1.legend(loc="upper right")
+    ax0.legend(loc="lower right")
     label(ax0, f"{surface.name}: paths from one start", "$x_1$", "$x_2$")
     label(ax1, "how far above the minimum", "step t", "f(x_t) − f*  (log scale)")
     fig.suptitle(
-        f"lr = {s['lr']:.3g} (SGD, momentum, Nesterov), {s['adaptive_lr']:.3g} (RMSprop, Adam); "
+        f"lr = {s['lr']:.3g} (SGD, momentum, Nesterov), {s['adaptive_lr']:.3g} (RMSprop, Adam)\n"
         f"momentum = {s['momentum']:.2f}, β₁ = {s['beta1']:.2f}, β₂ = {s['beta2']:.3f}",
-        fontsize=10,
     )
-    fig.tight_layout()
     return fig
 
 
@@ -253,9 +249,8 @@ def plot_paths(surface: Any, paths: dict[str, np.ndarray], *, title: str, ax: An
     A path that leaves the picture or stops being finite is cut there and its
     label says "(diverged)".
     """
-    import matplotlib.pyplot as plt
 
-    ax = ax if ax is not None else plt.subplots(figsize=(5, 4))[1]
+    ax = ax if ax is not None else book_figure(width=5.0, height=4.0)[1]
     g0, g1 = np.meshgrid(np.linspace(*surface.xlim, 200), np.linspace(*surface.ylim, 200))
     values = surface.f(np.stack([g0, g1], axis=-1))  # (200, 200)
     ax.contour(
@@ -281,5 +276,5 @@ def plot_paths(surface: Any, paths: dict[str, np.ndarray], *, title: str, ax: An
     ax.plot(*surface.minimum, "k*", ms=10)
     ax.set_xlim(*surface.xlim)
     ax.set_ylim(*surface.ylim)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right")
     return label(ax, title, "$x_1$", "$x_2$")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.plotting import label
+from dlbook.plotting import COLUMN_WIDTH_IN, label
 
 QUERY_LABEL = "query position"
 KEY_LABEL = "key position (attended to)"
@@ -81,9 +81,9 @@ def _heatmap(ax: Any, weights: np.ndarray, chars: list[str], title: str) -> Any:
     image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="equal")
     ticks = np.arange(len(chars))
     ax.set_xticks(ticks)
-    ax.set_xticklabels(chars, fontsize=7)
+    ax.set_xticklabels(chars, fontsize=8)
     ax.set_yticks(ticks)
-    ax.set_yticklabels(chars, fontsize=7)
+    ax.set_yticklabels(chars, fontsize=8)
     ax.grid(False)
     label(ax, title, KEY_LABEL, QUERY_LABEL)
     return image
@@ -110,11 +110,14 @@ def attention_map_figure(
     L, H, T, _ = maps.shape
     chars = [_shown(c) for c in _context(model, text)]
     layer = _clamp_int(layer, 0, L - 1, 0)
+    per_char = 0.12  # inches per character tick: 8 pt letters (11 px) do not touch
+    side = per_char * T + 0.7  # one square panel with its tick labels
     if head is None or head == "all":
-        cols = int(np.ceil(np.sqrt(H)))  # a near-square grid: 4 heads in 2 x 2, not 1 x 4
+        # as many columns as fit the text column at per_char, at most a near-square grid
+        fit = max(1, int((COLUMN_WIDTH_IN - 0.9) // side))
+        cols = min(int(np.ceil(np.sqrt(H))), fit)  # 4 heads: 2 x 2 when T <= 19
         rows = -(-H // cols)
-        side = 0.14 * T + 1.5  # inches per panel: 0.14 in per character tick
-        size = (side * cols + 1.0, side * rows)  # + 1 inch for the colour bar
+        size = (min(COLUMN_WIDTH_IN, side * cols + 0.9), side * rows + 0.2)  # + colour bar
         fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False, layout="constrained")
         image = None
         for h in range(H):
@@ -124,18 +127,20 @@ def attention_map_figure(
         fig.colorbar(image, ax=list(axes.flat)[:H], label="attention weight", shrink=0.8)
         return fig
     head = _clamp_int(head, 0, H - 1, 0)
-    side = 0.35 * T + 2.0
     if query is None:
-        fig, ax = plt.subplots(figsize=(side + 1.0, side))
+        size = (min(COLUMN_WIDTH_IN, side + 1.0), min(COLUMN_WIDTH_IN, side))
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
         image = _heatmap(ax, maps[layer, head], chars, f"layer {layer}, head {head}")
         fig.colorbar(image, ax=ax, label="attention weight")
         return fig
     query = _clamp_int(query, 0, T - 1, T - 1)
+    # the map above, the chosen query's row as bars below: both get the full width
+    side = min(side, COLUMN_WIDTH_IN - 1.0)
     fig, (ax0, ax1) = plt.subplots(
-        1, 2, figsize=(2 * side + 1.0, side), gridspec_kw={"width_ratios": [1, 1.2]}
+        2, 1, figsize=(COLUMN_WIDTH_IN, side + 2.6), height_ratios=[side, 2.2], layout="constrained"
     )
     image = _heatmap(ax0, maps[layer, head], chars, f"layer {layer}, head {head}")
-    ax0.axhline(query, color="red", lw=1.0)  # the row drawn on the right
+    ax0.axhline(query, color="red", lw=1.0)  # the row drawn below
     fig.colorbar(image, ax=ax0, label="attention weight")
     x = np.arange(T)
     ax1.bar(x, maps[layer, head, query], color="tab:blue")

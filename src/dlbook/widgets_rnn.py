@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.plotting import label
+from dlbook.plotting import COLUMN_WIDTH_IN, label
 
 DEFAULT_TEMPERATURES = (0.3, 0.7, 1.0, 1.5)  # cold (safe, repetitive) to hot (inventive, noisy)
 
@@ -55,7 +55,7 @@ def _text_rows(ax: Any, samples: list[str], logps: list[np.ndarray], temps: Sequ
         for j, ch in enumerate(text):
             dark = not np.isnan(grid[k, j]) and grid[k, j] < -3.0
             color = "white" if dark else "black"
-            ax.text(j, k, _shown(ch), ha="center", va="center", fontsize=8, color=color)
+            ax.text(j, k, _shown(ch), ha="center", va="center", fontsize=9, color=color)
     losses = [-float(np.mean(lp)) if len(lp) else float("nan") for lp in logps]
     ax.set_yticks(range(len(samples)))
     ax.set_yticklabels(
@@ -70,14 +70,14 @@ def sampling_figure(
     vocab: Any,
     prompt: str,
     temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
-    n_chars: int = 60,
+    n_chars: int = 40,
     rng: np.random.Generator | int = 0,
 ) -> Any:
     """Samples from the model at several temperatures, and why they differ.
 
-    Left: the distribution of the character after ``prompt``, softmax(z / tau)
+    Top: the distribution of the character after ``prompt``, softmax(z / tau)
     for each tau (low tau piles the mass on the favourite, high tau spreads it).
-    Right: a continuation of ``prompt`` per temperature, each character on a
+    Bottom: a continuation of ``prompt`` per temperature, each character on a
     square coloured by log p(char | text so far) under the model itself (tau = 1).
     Cold samples stay on bright, likely characters and can loop; hot ones wander
     into dark, unlikely ones. The row label gives the mean, -(1/n) sum log p:
@@ -92,21 +92,26 @@ def sampling_figure(
     temps = [_safe_temperature(t) for t in temperatures]
     probs = next_char_table(model, vocab, prompt, temps)  # (K, V)
     runs = [sample_with_logprobs(model, vocab, prompt, n_chars, t, rng) for t in temps]
+    # stacked: the samples get the column's full width, one 9 pt letter per cell
+    rows_in = 0.55 * len(temps)  # height of the samples panel
     fig, (ax0, ax1) = plt.subplots(
-        1, 2, figsize=(15, 1.2 + 0.75 * len(temps)), gridspec_kw={"width_ratios": [1, 3.2]}
+        2,
+        1,
+        figsize=(COLUMN_WIDTH_IN, 3.0 + rows_in + 0.8),
+        height_ratios=[2.6, rows_in + 0.4],
+        layout="constrained",
     )
     x = np.arange(len(vocab))
     for k, t in enumerate(temps):
         ax0.plot(x, probs[k], "o-", ms=3, lw=1, label=f"τ = {t:.2g}")
     ax0.set_xticks(x)
-    ax0.set_xticklabels([_shown(c) for c in vocab.alphabet], fontsize=8)
-    ax0.legend(fontsize=8)
+    ax0.set_xticklabels([_shown(c) for c in vocab.alphabet], fontsize=9)
+    ax0.legend(ncol=2)
     tail = prompt[-12:]
     label(ax0, f"next character after …{tail!r}", "character", "probability softmax(z/τ)")
     image = _text_rows(ax1, [r[0] for r in runs], [r[1] for r in runs], temps)
-    fig.colorbar(image, ax=ax1, label="log p(char) under the model (τ = 1)", pad=0.01)
+    fig.colorbar(image, ax=ax1, label="log p(char), τ = 1", pad=0.01)
     label(ax1, f"samples continuing {tail!r}", "characters generated", "temperature τ")
-    fig.tight_layout()
     return fig
 
 
@@ -160,7 +165,9 @@ def rnn_trace_figure(model: Any, vocab: Any, text: str, n_units: int | None = 32
     units = np.argsort(-h.var(axis=0))[:n_units] if n_units else np.arange(h.shape[1])
     lstm = "forget" in trace
     n_rows = 3 if lstm else 1
-    fig, axes = plt.subplots(n_rows, 1, figsize=(max(8, 0.22 * len(text) + 2), 2.6 * n_rows + 0.6))
+    # one 8 pt character tick per 0.13 in: texts up to ~45 characters fit the column
+    width = min(COLUMN_WIDTH_IN, 0.13 * len(text) + 1.6)
+    fig, axes = plt.subplots(n_rows, 1, figsize=(width, 2.4 * n_rows + 0.4), layout="constrained")
     axes = np.atleast_1d(axes)
     ticks = [_shown(c) for c in text]
     _heat(fig, axes[0], h[:, units].T, ticks, "h_t", f"hidden state h_t ({model.cell})")
@@ -174,9 +181,8 @@ def rnn_trace_figure(model: Any, vocab: Any, text: str, n_units: int | None = 32
         axes[2].set_xticklabels(ticks, fontsize=8)
         axes[2].set_xlim(-0.5, len(text) - 0.5)
         axes[2].set_ylim(0, 1)
-        axes[2].legend(fontsize=8, ncol=4, loc="lower right")
+        axes[2].legend(ncol=2, loc="lower right")
         label(axes[2], "gate activations", "character read", "gate value")
-    fig.tight_layout()
     return fig
 
 
