@@ -1,0 +1,482 @@
+"""Checks for the exercises of chapter 7 (the life of a large language model).
+
+Each check compares a learner's function with dlbook's own and names the classic
+mistakes::
+
+    from dlbook.checks.llm import check_bpe_merge_step
+    check_bpe_merge_step(bpe_merge_step)   # ✅ bpe_merge_step: correct on 4 test cases.
+
+The references are :mod:`dlbook.tokenizer.bpe` (``pair_counts``,
+``most_frequent_pair``, ``merge_pair``) and :mod:`dlbook.alignment.numpy_backend`
+(``masked_cross_entropy``, ``dpo_loss``). Each mistake is a small wrong
+implementation; the test cases are built so that every two mistakes give
+different answers on at least two cases (``tests/checks/test_llm_checks.py``).
+
+Legend: B = sequences or preference pairs, T = positions, V = vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dlbook.alignment import numpy_backend as align
+from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.tokenizer.bpe import merge_pair, most_frequent_pair, pair_counts
+
+# ---------------------------------------------------------------------------
+# 1. bpe_merge_step(ids, new_id) -> ids after merging the most frequent pair
+# ---------------------------------------------------------------------------
+
+
+def _merge_step_reference(ids, new_id):
+    """Merge the most frequent adjacent pair (ties: the smallest pair) into new_id."""
+    pair = most_frequent_pair(pair_counts(list(ids)))
+    return np.asarray(merge_pair(list(ids), pair, new_id), dtype=np.int64)
+
+
+def _counts_without_overlap(ids):
+    counts, i = {}, 0
+    seq = list(ids)
+    while i + 1 < len(seq):  # a, a, a counts (a, a) once: the scan jumps over a match
+        p = (seq[i], seq[i + 1])
+        counts[p] = counts.get(p, 0) + 1
+        i += 2 if p[0] == p[1] else 1
+    return counts
+
+
+def _merge_step(ids, new_id, *, pick="smallest", only_first=False, step=2, overlap=True):
+    """The merge step with switches for the classic slips (defaults: right)."""
+    seq = list(ids)
+    counts = pair_counts(seq) if overlap else _counts_without_overlap(seq)
+    if pick == "smallest":
+        pair = most_frequent_pair(counts)
+    elif pick == "largest":
+        pair = max(counts, key=lambda p: (counts[p], p))
+    else:  # "first": dict order = order of first appearance, max keeps the first
+        pair = max(counts, key=counts.get)
+    out, i, done = [], 0, False
+    while i < len(seq):
+        if i + 1 < len(seq) and (seq[i], seq[i + 1]) == pair and not (only_first and done):
+            out.append(new_id)
+            i += step
+            done = True
+        else:
+            out.append(seq[i])
+            i += 1
+    return np.asarray(out, dtype=np.int64)
+
+
+def _merge_cases(rng: np.random.Generator) -> list[Case]:
+    long = rng.integers(0, 4, 3000)
+    return [
+        Case(([1, 2, 3, 1, 2, 4, 1, 2], 9), label="one clear winner, (1, 2) three times"),
+        Case(([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8, 7, 8], 300),
+             label="a tie: (7, 8) seen three times, (2, 9) and (1, 3) twice"),
+        Case(([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8], 300),
+             label="a three-way tie between (2, 9), (1, 3) and (7, 8)"),
+        Case(([5, 6, 0, 1, 9, 9, 5, 6, 0, 1, 3, 4, 6, 0, 3, 4], 400),
+             label="a four-way tie: (5, 6), (6, 0), (0, 1), (3, 4)"),
+        Case(([1, 1, 1, 2, 3, 2, 3], 256), label="overlapping pairs: 1, 1, 1"),
+        Case(([0, 0, 0, 5, 6, 4, 5, 6], 256), label="overlapping pairs: 0, 0, 0"),
+        Case((long.tolist(), 256), label="3,000 random ids from {0, 1, 2, 3}"),
+    ]  # fmt: skip
+
+
+BPE_MERGE_STEP = FunctionCheck(
+    name="bpe_merge_step",
+    reference=_merge_step_reference,
+    make_cases=_merge_cases,
+    task="Count adjacent pairs, take the most frequent (ties: the smallest pair), and "
+    "replace its occurrences left to right by new_id.",
+    atol=0.0,
+    rtol=0.0,
+    mistakes=[
+        Mistake(
+            "you broke the tie in favour of the largest pair: among equally frequent "
+            "pairs this exercise takes the smallest (a, b), as dlbook's trainer does.",
+            lambda ids, new_id: _merge_step(ids, new_id, pick="largest"),
+            hint="Use min(counts, key=lambda p: (-counts[p], p)).",
+        ),
+        Mistake(
+            "you broke the tie by the pair seen first (max(counts, key=counts.get)): "
+            "this exercise takes the smallest pair (a, b), which does not depend on "
+            "the order the text happens to have.",
+            lambda ids, new_id: _merge_step(ids, new_id, pick="first"),
+            hint="Use min(counts, key=lambda p: (-counts[p], p)).",
+        ),
+        Mistake(
+            "you replaced only the first occurrence of the pair: a merge replaces every "
+            "occurrence, left to right.",
+            lambda ids, new_id: _merge_step(ids, new_id, only_first=True),
+            hint="Scan the whole list; after a match, jump over both ids (i += 2).",
+        ),
+        Mistake(
+            "after a match you moved on by one id instead of two, so the second id of "
+            "the pair is kept (or merged again): occurrences must not overlap.",
+            lambda ids, new_id: _merge_step(ids, new_id, step=1),
+            hint="After appending new_id, skip both ids of the pair: i += 2.",
+        ),
+        Mistake(
+            "you counted pairs without overlaps (1, 1, 1 gives (1, 1) once): the counts "
+            "of BPE count every adjacent position, so 1, 1, 1 holds (1, 1) twice.",
+            lambda ids, new_id: _merge_step(ids, new_id, overlap=False),
+            hint="Count zip(ids, ids[1:]) for every position.",
+        ),
+    ],
+)
+
+
+def check_bpe_merge_step(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
+    """Check ``fn(ids, new_id) -> ids`` after one BPE merge."""
+    return BPE_MERGE_STEP.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 2. bpe_encode(text, merges) -> ids (no pre-tokenization)
+# ---------------------------------------------------------------------------
+
+
+def _learn(text: str, n: int) -> list[tuple[int, int]]:
+    """n merges learned on the bytes of ``text`` (one chunk, no pre-tokenization)."""
+    ids, merges = list(text.encode("utf-8")), []
+    for i in range(n):
+        counts = pair_counts(ids)
+        if not counts:
+            break
+        pair = most_frequent_pair(counts)
+        merges.append(pair)
+        ids = merge_pair(ids, pair, 256 + i)
+    return merges
+
+
+def _encode(text, merges, *, units="utf-8", order=1, first_only=False, offset=256):
+    """Encoding with switches for the classic slips (defaults: right)."""
+    ids = [ord(c) for c in text] if units == "code points" else list(text.encode(units))
+    ranked = list(enumerate(merges))[::order]
+    for i, (a, b) in ranked:
+        if first_only:
+            for j in range(len(ids) - 1):
+                if (ids[j], ids[j + 1]) == (a, b):
+                    ids[j : j + 2] = [offset + i]
+                    break
+        else:
+            ids = merge_pair(ids, (a, b), offset + i)
+    return np.asarray(ids, dtype=np.int64)
+
+
+def _encode_reference(text, merges):
+    """UTF-8 bytes, then merge i (into id 256 + i) applied everywhere, in the learned order."""
+    return _encode(text, [tuple(m) for m in merges])
+
+
+def _encode_cases(rng: np.random.Generator) -> list[Case]:
+    poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+    return [
+        Case(("the cat sat on the mat", _learn("the cat sat on the mat, the hat", 6)),
+             label="English, six merges"),
+        Case(("abababab abab", _learn("abababab", 3)), label="merges that build on merges"),
+        Case(("明月光明月", _learn(poem, 5)), label="Chinese: three bytes per character"),
+        Case(("café naïve café", _learn("café café naïve", 7)), label="accented letters"),
+        Case(("aaaaaaaaaaaaaaaa", _learn("aaaaaaaaaaaaaaaa", 4)),
+             label="one letter 16 times: merges of merges"),
+    ]  # fmt: skip
+
+
+BPE_ENCODE = FunctionCheck(
+    name="bpe_encode",
+    reference=_encode_reference,
+    make_cases=_encode_cases,
+    task="Start from list(text.encode('utf-8')); for i, (a, b) in enumerate(merges), "
+    "replace every (a, b) by 256 + i.",
+    atol=0.0,
+    rtol=0.0,
+    mistakes=[
+        Mistake(
+            "you started from the characters' code points (ord(c)), not from UTF-8 bytes: "
+            "a Chinese character is one code point above 255 but three bytes, and the "
+            "merges are learned on bytes.",
+            lambda text, merges: _encode(text, merges, units="code points"),
+            hint="ids = list(text.encode('utf-8')).",
+        ),
+        Mistake(
+            "you applied the merges in reverse order: merge i may only run after the "
+            "merges that created its two ids, so apply them in the order learned.",
+            lambda text, merges: _encode(text, merges, order=-1),
+            hint="for i, (a, b) in enumerate(merges): ...",
+        ),
+        Mistake(
+            "each merge replaced only the first occurrence of its pair: a merge applies "
+            "to every occurrence in the text.",
+            lambda text, merges: _encode(text, merges, first_only=True),
+            hint="Scan the whole list for each merge, jumping over both ids after a match.",
+        ),
+        Mistake(
+            "you numbered merge i as 255 + i (or counted from 1): ids 0..255 are the "
+            "bytes, so merge 0 creates id 256.",
+            lambda text, merges: _encode(text, merges, offset=255),
+            hint="new_id = 256 + i.",
+        ),
+        Mistake(
+            "you numbered merge i as 257 + i: ids 0..255 are the bytes, so merge 0 "
+            "creates id 256 (the special token comes after all merges, not before).",
+            lambda text, merges: _encode(text, merges, offset=257),
+            hint="new_id = 256 + i.",
+        ),
+    ],
+)
+
+
+def check_bpe_encode(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
+    """Check ``fn(text, merges) -> ids``: byte-level BPE encoding with given merges."""
+    return BPE_ENCODE.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 3. masked_sft_loss(logits, targets, mask) -> mean nats over the response tokens
+# ---------------------------------------------------------------------------
+
+
+def _logp(logits, targets, stable=True):
+    z = np.asarray(logits, dtype=np.float64)
+    if stable:
+        z = z - z.max(axis=-1, keepdims=True)
+    with np.errstate(all="ignore"):
+        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return np.take_along_axis(logp, np.asarray(targets)[..., None], axis=-1)[..., 0]  # (B, T)
+
+
+def _sft(logits, targets, mask, *, use_mask=True, invert=False, divide="mask", stable=True,
+         per_sequence=False, log=True):  # fmt: skip
+    """The masked loss with switches for the classic slips (defaults: right)."""
+    m = np.asarray(mask, dtype=np.float64)
+    m = 1.0 - m if invert else (m if use_mask else np.ones_like(m))
+    lp = _logp(logits, targets, stable)
+    if not log:
+        lp = np.exp(_logp(logits, targets))
+    if per_sequence:
+        return float(np.mean(-(m * lp).sum(axis=1) / m.sum(axis=1)))
+    return float(-(m * lp).sum() / (m.sum() if divide == "mask" else m.size))
+
+
+def _sft_reference(logits, targets, mask):
+    """dlbook.alignment.numpy_backend.masked_cross_entropy."""
+    return align.masked_cross_entropy(logits, targets, mask)
+
+
+def _sft_cases(rng: np.random.Generator) -> list[Case]:
+    def make(B, T, V, scale, offset=0.0):
+        z = rng.normal(0.0, scale, (B, T, V)) + offset
+        y = rng.integers(0, V, (B, T))
+        m = np.zeros((B, T))
+        for b in range(B):  # prompt first, then a response of a different length per row
+            m[b, rng.integers(1, T - 1) :] = 1.0
+        return z, y, m
+
+    return [
+        Case(make(2, 6, 5, 1.0), label="two rows, different prompt lengths"),
+        Case(make(3, 8, 7, 2.0), label="three rows of 8 positions"),
+        Case(make(4, 5, 9, 1.5, offset=800.0), label="logits near 800 (large offsets)"),
+        Case(make(2, 7, 6, 300.0), label="extreme logits, spread about 300"),
+    ]
+
+
+SFT_LOSS = FunctionCheck(
+    name="masked_sft_loss",
+    reference=_sft_reference,
+    make_cases=_sft_cases,
+    task="Return -sum(mask * log p(target)) / sum(mask), with a stable log-softmax.",
+    nan_hint="Subtract each row's maximum logit before exp: exp(800) overflows to inf.",
+    mistakes=[
+        Mistake(
+            "you ignored the mask: this is the mean over every position, prompt "
+            "included, so the model would also be trained to write prompts.",
+            lambda z, y, m: _sft(z, y, m, use_mask=False),
+            hint="Multiply the per-token losses by the mask before summing.",
+        ),
+        Mistake(
+            "you divided by all B·T positions, not by the number of response tokens: "
+            "the loss then shrinks when prompts are long.",
+            lambda z, y, m: _sft(z, y, m, divide="all"),
+            hint="Divide by mask.sum().",
+        ),
+        Mistake(
+            "your mask is inverted: you averaged over the prompt tokens (mask = 0), not "
+            "the response (mask = 1).",
+            lambda z, y, m: _sft(z, y, m, invert=True),
+            hint="Keep the positions where mask == 1.",
+        ),
+        Mistake(
+            "you averaged within each sequence, then over sequences: the loss is the mean "
+            "over all response tokens, so a long response weighs more than a short one.",
+            lambda z, y, m: _sft(z, y, m, per_sequence=True),
+            hint="One sum over every (b, t), divided by one count, mask.sum().",
+        ),
+        Mistake(
+            "your log-softmax overflows: exp of large logits is inf. Subtract each row's "
+            "maximum first (log-sum-exp).",
+            lambda z, y, m: _sft(z, y, m, stable=False),
+            hint="z = z - z.max(axis=-1, keepdims=True) before np.exp.",
+        ),
+        Mistake(
+            "you averaged -p(target), the probability, not -log p(target).",
+            lambda z, y, m: _sft(z, y, m, log=False),
+            hint="The loss is the negative log-likelihood: -log softmax(z)[target].",
+        ),
+    ],
+)
+
+
+def check_masked_sft_loss(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
+    """Check ``fn(logits (B, T, V), targets (B, T), mask (B, T)) -> float``."""
+    return SFT_LOSS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 4. dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
+# ---------------------------------------------------------------------------
+
+
+def _softplus(x, stable=True):
+    if stable:
+        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    with np.errstate(all="ignore"):
+        return -np.log(1.0 / (1.0 + np.exp(x)))
+
+
+def _dpo(pc, pr, rc, rr, beta, *, use_beta=True, use_ref=True, swap=False, reduce="mean",
+         beta_outside=False, stable=True):  # fmt: skip
+    """The DPO loss with switches for the classic slips (defaults: right)."""
+    pc, pr, rc, rr = (np.asarray(a, dtype=np.float64) for a in (pc, pr, rc, rr))
+    if not use_ref:
+        rc, rr = np.zeros_like(rc), np.zeros_like(rr)
+    margin = (pc - rc) - (pr - rr)
+    if swap:
+        margin = -margin
+    b = beta if use_beta and not beta_outside else 1.0
+    loss = _softplus(-b * margin, stable)  # -log sigma(b margin)
+    if beta_outside:
+        loss = beta * loss
+    return float(loss.mean() if reduce == "mean" else loss.sum())
+
+
+def _dpo_reference(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
+    """dlbook.alignment.numpy_backend.dpo_loss."""
+    return align.dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
+
+
+def _dpo_cases(rng: np.random.Generator) -> list[Case]:
+    def logps(B, mean, sd):
+        return tuple(rng.normal(mean, sd, B) for _ in range(4))
+
+    return [
+        Case((*logps(4, -12.0, 3.0), 0.5), label="four pairs, beta = 0.5"),
+        Case((*logps(3, -30.0, 6.0), 0.2), label="three pairs, beta = 0.2"),
+        Case((*logps(5, -40.0, 2.0), 2.0), label="five pairs, beta = 2"),
+        Case((np.array([-5.0, -900.0]), np.array([-900.0, -5.0]), np.array([-300.0, -300.0]),
+              np.array([-300.0, -300.0]), 1.5), label="margins of ±895 (extreme)"),
+    ]  # fmt: skip
+
+
+_DPO_HINT = "z = beta * ((pc - rc) - (pr - rr)); loss = mean(softplus(-z)) = -mean(log sigma(z))."
+
+DPO_LOSS = FunctionCheck(
+    name="dpo_loss",
+    reference=_dpo_reference,
+    make_cases=_dpo_cases,
+    task="Return -mean(log sigma(beta * ((pc - rc) - (pr - rr)))), computed stably.",
+    nan_hint="Write -log sigma(z) as softplus(-z) = max(-z, 0) + log1p(exp(-|z|)).",
+    mistakes=[
+        Mistake("you left out beta: the margin is multiplied by beta inside the sigmoid.",
+                lambda *a: _dpo(*a, use_beta=False), hint=_DPO_HINT),
+        Mistake(
+            "you left out the reference model: DPO compares log-ratios log pi - log ref, "
+            "so the frozen model's log-probabilities must be subtracted.",
+            lambda *a: _dpo(*a, use_ref=False), hint=_DPO_HINT,
+        ),
+        Mistake(
+            "chosen and rejected are swapped: this loss would teach the model to prefer "
+            "the rejected response.",
+            lambda *a: _dpo(*a, swap=True), hint=_DPO_HINT,
+        ),
+        Mistake("you summed over the pairs instead of averaging.",
+                lambda *a: _dpo(*a, reduce="sum"), hint=_DPO_HINT),
+        Mistake(
+            "you multiplied the loss by beta instead of the margin: beta belongs inside "
+            "the sigmoid, -log sigma(beta * margin).",
+            lambda *a: _dpo(*a, beta_outside=True), hint=_DPO_HINT,
+        ),
+        Mistake(
+            "your -log sigma(z) overflows for a large negative margin (log of 0 = -inf): "
+            "write it as softplus(-z).",
+            lambda *a: _dpo(*a, stable=False), hint=_DPO_HINT,
+        ),
+    ],
+)  # fmt: skip
+
+
+def check_dpo_loss(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
+    """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) -> float``."""
+    return DPO_LOSS.run(fn, time_budget=time_budget)
+
+
+# ---------------------------------------------------------------------------
+# 5. perplexity_per_char(mean_token_loss, n_tokens, n_chars)
+# ---------------------------------------------------------------------------
+
+
+def _ppl_reference(mean_token_loss, n_tokens, n_chars):
+    """exp(mean_token_loss * n_tokens / n_chars): the total nats shared out per character."""
+    return float(np.exp(mean_token_loss * n_tokens / n_chars))
+
+
+def _ppl_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case((3.3, 1000, 3100), label="a BPE model: 3.1 characters per token"),
+        Case((1.4, 500, 520), label="almost one token per character"),
+        Case((6.2, 2000, 9000), label="a large vocabulary: 4.5 characters per token"),
+        Case((40.0, 3000, 1000), label="three tokens per character, a high loss"),
+    ]
+
+
+PERPLEXITY_PER_CHAR = FunctionCheck(
+    name="perplexity_per_char",
+    reference=_ppl_reference,
+    make_cases=_ppl_cases,
+    task="Total nats = mean_token_loss * n_tokens; per character: divide by n_chars; "
+    "return exp of that.",
+    rtol=1e-9,
+    mistakes=[
+        Mistake(
+            "you returned the per-token perplexity exp(mean_token_loss): it cannot compare "
+            "tokenizers, because a longer token is harder to predict but covers more text.",
+            lambda loss, nt, nc: float(np.exp(loss)),
+            hint="Convert to nats per character first: loss * n_tokens / n_chars.",
+        ),
+        Mistake(
+            "you inverted the ratio (n_chars / n_tokens): the total loss is loss · n_tokens, "
+            "shared out over n_chars characters.",
+            lambda loss, nt, nc: float(np.exp(loss * nc / nt)),
+            hint="nats per character = mean_token_loss * n_tokens / n_chars.",
+        ),
+        Mistake(
+            "you returned nats per character, without the exponential: perplexity is "
+            "exp(nats per character).",
+            lambda loss, nt, nc: float(loss * nt / nc),
+            hint="Return np.exp(loss * n_tokens / n_chars).",
+        ),
+        Mistake(
+            "you used 2 ** (...) on a loss in nats: the base of the exponential must match "
+            "the logarithm of the loss, e for nats.",
+            lambda loss, nt, nc: float(2.0 ** (loss * nt / nc)),
+            hint="np.exp, not 2 **.",
+        ),
+    ],
+)
+
+
+def check_perplexity_per_char(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
+    """Check ``fn(mean_token_loss, n_tokens, n_chars) -> perplexity per character``."""
+    return PERPLEXITY_PER_CHAR.run(fn, time_budget=time_budget)
