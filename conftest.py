@@ -1,8 +1,12 @@
 """Repository-wide pytest hooks.
 
 * Timing of every notebook that nbval executes: written to
-  ``_build/exec_stats.json`` (read by the execution-statistics page), and a
-  notebook over its budget fails the run.
+  ``_build/exec_stats.json`` (read by ``tools/exec_stats_page.py``, which builds
+  the execution-statistics page), and a notebook over its budget fails the run.
+  Each notebook's entry says when and on what machine it was measured; a run of
+  a few notebooks updates their entries and keeps the others.
+  ``tools/exec_stats_page.py --record`` copies the result into the committed
+  record ``reference/exec_stats.json``.
 * ``--run-gpu-only`` style switches are not needed: tests that want CUDA skip
   themselves when it is absent.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -27,6 +32,25 @@ def _notebook_of(nodeid: str) -> str | None:
     return path if path.endswith(".ipynb") else None
 
 
+def machine_description() -> str:
+    """CPU model, architecture and the cores this process may use, e.g.
+    ``"Intel(R) Xeon(R) CPU @ 2.20GHz (x86_64), 2 cores"``."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware")):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    model = model or platform.processor() or platform.system()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return f"{model} ({platform.machine()}), {cores} core{'s' if cores != 1 else ''}"
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     nb = _notebook_of(report.nodeid)
     if nb is None:
@@ -35,22 +59,37 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _failed[nb] |= report.failed
 
 
+def _write_stats(out: Path) -> None:
+    """Update ``out`` with this session's notebooks; entries of other notebooks stay."""
+    try:
+        old = json.loads(out.read_text()).get("notebooks", {}) if out.exists() else {}
+    except (json.JSONDecodeError, AttributeError):
+        old = {}
+    now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    machine = machine_description()
+    notebooks = {nb: entry for nb, entry in old.items() if isinstance(entry, dict)}
+    for nb, seconds in _durations.items():
+        notebooks[nb] = {
+            "seconds": round(seconds, 1),
+            "status": "failed" if _failed[nb] else "passed",
+            "recorded": now,
+            "machine": machine,
+        }
+    stats = {
+        "format": 2,
+        "budget_s": NOTEBOOK_BUDGET_S,
+        "updated": now,
+        "notebooks": dict(sorted(notebooks.items())),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(stats, indent=2) + "\n")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _durations:
         return
     root = Path(str(session.config.rootpath))
-    out = root / "_build" / "exec_stats.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stats = {
-        "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "cores": os.cpu_count(),
-        "budget_s": NOTEBOOK_BUDGET_S,
-        "notebooks": {
-            nb: {"seconds": round(s, 1), "status": "failed" if _failed[nb] else "passed"}
-            for nb, s in sorted(_durations.items())
-        },
-    }
-    out.write_text(json.dumps(stats, indent=2))
+    _write_stats(root / "_build" / "exec_stats.json")
     slow = {nb: s for nb, s in _durations.items() if s > NOTEBOOK_BUDGET_S}
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -58,5 +97,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nb, s in sorted(_durations.items()):
             flag = "  OVER BUDGET" if nb in slow else ""
             reporter.write_line(f"{s:7.1f} s  {nb}{flag}")
+        reporter.write_line(
+            "recorded in _build/exec_stats.json; to keep it as the book's record: "
+            ".venv/bin/python tools/exec_stats_page.py --record"
+        )
     if slow and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

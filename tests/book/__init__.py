@@ -14,6 +14,20 @@ ROOT = Path(__file__).resolve().parents[2]
 # DLBOOK_HTML_DIR points the tests at a book built elsewhere.
 HTML_DIR = Path(os.environ.get("DLBOOK_HTML_DIR", ROOT / "_build" / "html"))
 BUILD_FIRST = "build the book first: make book"
+SCREENSHOT_DIR = ROOT / "_build" / "screenshots"
+
+CHROMIUM = os.environ.get("DLBOOK_CHROMIUM", "/usr/bin/chromium")
+# Playwright adds --headless and a fresh temporary --user-data-dir, deleted on close.
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we run as root in CI containers
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOST = "127.0.0.1"
 
 # Folders of the built book that hold assets and sources, not pages a reader opens.
 NOT_PAGES = ("_static", "_sources", "_images")

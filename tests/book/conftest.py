@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from . import BUILD_FIRST, HTML_DIR, book_is_built
+from . import BUILD_FIRST, CHROMIUM, CHROMIUM_ARGS, HTML_DIR, book_is_built
+
+try:
+    from playwright.sync_api import Browser, sync_playwright
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the browser tests need the playwright package: .venv/bin/pip install -r requirements.txt"
+        " (it drives the system Chromium; no browser download is needed)"
+    ) from err
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +65,24 @@ def book_url(html_dir: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser(book_url: str) -> Iterator[Browser]:
+    """One headless Chromium for the whole session, closed at the end."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: apt-get install chromium, or set DLBOOK_CHROMIUM",
+            pytrace=False,
+        )
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()

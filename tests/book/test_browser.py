@@ -11,7 +11,6 @@ a known word. Full-page screenshots of three pages go to ``_build/screenshots``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from . import HTML_DIR, ROOT, book_is_built, book_pages
+from . import HTML_DIR, LOCAL_HOST, SCREENSHOT_DIR, book_is_built, book_pages
 
 try:
     from playwright.sync_api import (
@@ -31,7 +30,6 @@ try:
         Request,
         Response,
         Route,
-        sync_playwright,
     )
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError as err:  # pragma: no cover - depends on the environment
@@ -42,21 +40,8 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 pytestmark = pytest.mark.timeout(60)
 
-CHROMIUM = os.environ.get("DLBOOK_CHROMIUM", "/usr/bin/chromium")
-# Playwright adds --headless and a fresh temporary --user-data-dir, deleted on close.
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # we run as root in CI containers
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 15_000
 SEARCH_WORD = "backpropagation"  # the subject of chapter 1: search must find it
-SCREENSHOT_DIR = ROOT / "_build" / "screenshots"
 SCREENSHOT_PAGES = {
     "intro.html": "intro.png",
     "chapters/01_backprop.html": "chapter_01_backprop.png",
@@ -115,27 +100,6 @@ TAB_PAGES = [p for p in PAGES if p == NOT_BUILT or FACTS[p].has_tabs]
 
 
 # --- browser, and one recorded visit per test ------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser(book_url: str) -> Iterator[Browser]:
-    """One headless Chromium for the whole session, closed at the end."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: apt-get install chromium, or set DLBOOK_CHROMIUM",
-            pytrace=False,
-        )
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
 
 
 @dataclass
