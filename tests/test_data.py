@@ -70,3 +70,13 @@ def test_minibatches_cover_every_index_once() -> None:
 def test_minibatches_reject_bad_arguments(n, bs) -> None:
     with pytest.raises(ValueError):
         list(minibatches(n, bs, np.random.default_rng(0)))
+
+
+def test_minibatches_takes_an_int_seed_like_everything_else() -> None:
+    from dlbook.data.batching import minibatches
+
+    # before: AttributeError: 'int' object has no attribute 'permutation'
+    first = np.concatenate(list(minibatches(10, 3, 0)))
+    again = np.concatenate(list(minibatches(10, 3, np.random.default_rng(0))))
+    np.testing.assert_array_equal(np.sort(first), np.arange(10))
+    np.testing.assert_array_equal(first, again)

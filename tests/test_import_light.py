@@ -6,6 +6,15 @@ import sys
 import pytest
 
 LIGHT_MODULES = [
+    "dlbook.tokenizer",
+    "dlbook.tokenizer.bpe",
+    "dlbook.alignment",
+    "dlbook.alignment.numpy_backend",
+    "dlbook.llm",
+    "dlbook.llm.corpus",
+    "dlbook.llm.tasks",
+    "dlbook.llm.checkpoints",
+    "dlbook.checks.llm",
     "dlbook.cnn",
     "dlbook.cnn.numpy_backend",
     "dlbook.cnn.training",

@@ -7,7 +7,7 @@ when a backend module (``dlbook.<concept>.torch_backend`` or
 
 from dlbook._lazy import import_tensorflow, import_torch
 from dlbook.backends import BACKENDS, check_backend, load_backend
-from dlbook.seeding import make_rng, seed_everything
+from dlbook.seeding import make_rng, pin_threads, seed_everything, threads_pinned
 from dlbook.versioning import require
 
 __version__ = "0.1.0"
@@ -20,6 +20,8 @@ __all__ = [
     "check_backend",
     "load_backend",
     "make_rng",
+    "pin_threads",
     "seed_everything",
+    "threads_pinned",
     "require",
 ]

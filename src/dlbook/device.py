@@ -38,7 +38,7 @@ def get_device() -> Any:
 
 @contextmanager
 def on_cpu(threads: int | None = None) -> Iterator[None]:
-    """Run a block on the CPU (with ``threads`` torch threads if given), then restore both.
+    """Run a block on the CPU (with ``threads`` threads if given), then restore both.
 
     A result that must reproduce a shipped data file bit for bit (chapter 8's scaling
     ladder) depends on the device and on the number of threads that sum each matrix
@@ -46,18 +46,21 @@ def on_cpu(threads: int | None = None) -> Iterator[None]:
 
         with on_cpu(threads=1):
             rerun = train_rung(config, train_ids, val_ids)
-    """
-    from dlbook._lazy import import_torch
 
-    torch = import_torch()
-    saved_device, saved_threads = os.environ.get("DLBOOK_DEVICE"), torch.get_num_threads()
+    The threads are pinned by :func:`dlbook.seeding.threads_pinned` (PyTorch and
+    NumPy's BLAS), the same helper that :func:`dlbook.seed_everything` uses.
+    """
+    from dlbook.seeding import threads_pinned
+
+    saved_device = os.environ.get("DLBOOK_DEVICE")
     os.environ["DLBOOK_DEVICE"] = "cpu"
-    if threads is not None:
-        torch.set_num_threads(threads)
     try:
-        yield
+        if threads is None:
+            yield
+        else:
+            with threads_pinned(threads):
+                yield
     finally:
-        torch.set_num_threads(saved_threads)
         if saved_device is None:
             del os.environ["DLBOOK_DEVICE"]
         else:

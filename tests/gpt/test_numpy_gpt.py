@@ -93,3 +93,28 @@ def test_messages_speak_to_the_learner() -> None:
         model.forward(np.zeros((1, 6), int))
     with pytest.raises(ValueError, match="divisible"):
         GPTConfig(vocab_size=5, n_embd=10, n_head=4)
+
+
+def test_scatter_add_rows_is_np_add_at() -> None:
+    from dlbook.gpt.numpy_backend import _scatter_add_rows
+
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 5, (4, 6))  # repeated ids: their rows must add up
+    rows = rng.normal(size=(4, 6, 3))
+    fast, slow = np.zeros((7, 3)), np.zeros((7, 3))
+    _scatter_add_rows(fast, ids, rows)
+    np.add.at(slow, ids, rows)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+    assert np.all(fast[5:] == 0)
+
+
+def test_float32_gpt_stays_in_float32() -> None:
+    # NumPy float64 scalars (np.sqrt(D), np.sqrt(0.5)) promoted float32 arrays to float64
+    config = tiny(1, True)
+    model = gpt_np.GPT(config, dtype="float32")
+    rng = np.random.default_rng(0)
+    ids, y = rng.integers(0, 7, (2, 5)), rng.integers(0, 7, (2, 5))
+    assert model(ids).dtype == np.float32
+    _, grads = gpt_np.loss_and_grads(model, ids, y)
+    assert {g.dtype for g in grads.values()} == {np.dtype("float32")}
+    assert all(v.dtype == np.float32 for v in model._cache["blocks"][0].values())

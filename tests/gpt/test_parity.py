@@ -106,3 +106,25 @@ def test_kv_cache_logits_match_one_full_pass() -> None:
             z, cache = model(ids[:, t : t + 1], past=cache, use_cache=True)
             steps.append(z)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=0, atol=1e-6)
+
+
+# head width D = n_embd / n_head: 1/sqrt(D) is exact in float32 only for D = 1, 4, 16, ...
+@pytest.mark.parametrize("D", [1, 2, 3, 8])
+@pytest.mark.parametrize("B, T", [(1, 1), (1, 4), (3, 5)], ids=["batch1-T1", "batch1", "batch3"])
+def test_backends_agree_at_every_head_width(D: int, B: int, T: int) -> None:
+    config = GPTConfig(vocab_size=7, block_size=5, n_layer=1, n_head=2, n_embd=2 * D)
+    rng = np.random.default_rng(D * 10 + B)
+    w = {k: v + rng.normal(0, 0.5, v.shape) for k, v in init_weights(config, 1, "float64").items()}
+    ids, y = rng.integers(0, 7, (B, T)), rng.integers(0, 7, (B, T))
+    results = {}
+    for name in BACKENDS:
+        mod = backend(name)
+        model = mod.GPT(config, dtype="float64")
+        model.set_weights(w)
+        results[name] = (to_numpy(model(ids)), *mod.loss_and_grads(model, ids, y))
+    ref_logits, ref_loss, ref_grads = results["numpy"]
+    for name, (logits, loss, grads) in results.items():
+        np.testing.assert_allclose(logits, ref_logits, rtol=0, atol=1e-10, err_msg=name)
+        assert abs(loss - ref_loss) < 1e-10, name
+        for k in ref_grads:
+            np.testing.assert_allclose(grads[k], ref_grads[k], rtol=0, atol=1e-8, err_msg=k)

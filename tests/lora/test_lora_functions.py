@@ -122,3 +122,13 @@ def test_numpy_errors_for_x_and_d_y() -> None:
         lora_np.lora_forward(p["x"][..., :3], p["W"], p["A"], p["B"], ALPHA)
     with pytest.raises(ValueError, match="pass dL/dy"):
         lora_np.lora_backward(p["x"], p["W"], p["A"], p["B"], ALPHA, p["d_y"][:, :1])
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("shape", [(5, 1, O), (O, 1), (1,)])
+def test_lora_forward_refuses_a_bias_of_the_wrong_shape(name: str, shape: tuple) -> None:
+    # a (5, 1, O) bias turned a (2, O) output into (5, 2, O), silently
+    W = np.ones((I, O))
+    A, B = init_lora(I, O, R, 0)
+    with pytest.raises(ValueError, match=rf"must be \({O},\)"):
+        backend(name).lora_forward(np.ones((2, I)), W, A, B, ALPHA, np.zeros(shape))

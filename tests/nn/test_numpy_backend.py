@@ -141,3 +141,24 @@ def test_import_nn_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"importing dlbook.nn loaded {out.stdout.strip()}"
+
+
+def test_sigmoid_tanh_form_matches_the_two_branch_form() -> None:
+    from dlbook.nn import numpy_backend as nnp
+
+    x = np.concatenate([np.linspace(-40, 40, 2001), [-745.0, -1000.0, 1000.0]])
+    e = np.exp(-np.abs(x))
+    two_branch = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    np.testing.assert_allclose(nnp.sigmoid(x), two_branch, rtol=0, atol=5e-16)
+    assert nnp.sigmoid(np.float32(3.0)).dtype == np.float32
+
+
+def test_gelu_backward_with_a_cached_cdf_is_the_same() -> None:
+    from dlbook.nn import numpy_backend as nnp
+
+    x = np.random.default_rng(0).normal(size=(4, 5)) * 3
+    g = np.ones_like(x)
+    np.testing.assert_array_equal(
+        nnp.gelu_backward(x, g, nnp.normal_cdf(x)), nnp.gelu_backward(x, g)
+    )
+    assert nnp.gelu(x.astype(np.float32)).dtype == np.float32

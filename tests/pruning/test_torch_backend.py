@@ -74,3 +74,17 @@ def test_backend_by_name_and_no_tensorflow() -> None:
     assert backend("torch") is prune_torch
     with pytest.raises(ValueError, match="no TensorFlow backend"):
         backend("tensorflow")
+
+
+@pytest.mark.parametrize("name", ["numpy", "torch"])
+@pytest.mark.parametrize("mask", [[1, 0, 1, 1], [1.0, 0.0, 1.0, 1.0], [True, False, True, True]])
+def test_apply_masks_reads_a_0_1_mask_as_keep_drop(name: str, mask: list) -> None:
+    # an integer mask used as an index (w[~mask]) zeroed entries -2 and -1 instead of entry 1
+    out = backend(name).apply_masks({"W": [1.0, 2.0, 3.0, 4.0]}, {"W": np.array(mask)})
+    np.testing.assert_array_equal(np.asarray(out["W"]), [1.0, 0.0, 3.0, 4.0])
+
+
+@pytest.mark.parametrize("name", ["numpy", "torch"])
+def test_apply_masks_refuses_a_mask_that_is_not_0_1(name: str) -> None:
+    with pytest.raises(ValueError, match="0 \\(drop\\) and 1 \\(keep\\)"):
+        backend(name).apply_masks({"W": [1.0, 2.0]}, {"W": np.array([2, 0])})

@@ -108,3 +108,17 @@ def test_long_generation_crops_like_generate(chapter: dict) -> None:
     ids, _ = generate(model, vocab.encode("sky ")[None], 100)
     assert text == vocab.decode(ids[0, 4:])
     assert np.unique(list(text)).size > 3
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_generate_refuses_negative_n_new_and_bad_ids_in_every_backend(
+    chapter: dict, name: str
+) -> None:
+    model, vocab = chapter[name]
+    gen = backend(name).generate
+    with pytest.raises(ValueError, match="n_new must be a non-negative integer"):
+        gen(model, np.array([[1, 2]]), -1)  # the torch backend returned the prompt
+    with pytest.raises(ValueError, match="every id must lie in"):
+        gen(model, np.array([[1, -1]]), 2)  # a negative id read the last embedding row
+    with pytest.raises(ValueError, match="every id must lie in"):
+        gen(model, np.array([[1, len(vocab)]]), 2)

@@ -180,7 +180,21 @@ def numpy_padding_mask(lengths: Any, S: int) -> np.ndarray:
     return (np.arange(S)[None, :] < lengths[:, None])[:, None, None, :]  # (B, 1, 1, S)
 
 
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "padding_mask",
+    "split_heads",
+    "merge_heads",
+    "init_mha_weights",
+    "MultiHeadAttention",
+    "mha_loss_and_grads",
+)
+
 __all__ = [
+    "SHARED_API",
     "BIAS_NAMES",
     "WEIGHT_NAMES",
     "backend",

@@ -11,6 +11,7 @@ differences in ``tests/attention`` check every backward pass.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,8 @@ def attention_forward(
     """
     q, k, v = as_float_array(q, "q"), as_float_array(k, "k"), as_float_array(v, "v")
     _, _, D = check_qkv_shapes(q.shape, k.shape, v.shape)
-    scale = 1.0 / np.sqrt(D) if scale is None else float(scale)
+    # a Python float: np.sqrt would give a float64 scalar, which promotes float32 arrays
+    scale = 1.0 / math.sqrt(D) if scale is None else float(scale)
     scores = (q @ _T(k)) * scale  # (..., T, S)
     empty = None
     if mask is not None:
@@ -149,10 +151,12 @@ def merge_heads_backward(d_out: np.ndarray, n_heads: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _linear3(x: np.ndarray, W: np.ndarray, b: np.ndarray | float) -> np.ndarray:
-    """x W + b for x (B, T, C): :func:`linear` on the (B * T, C) rows."""
+def _linear3(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """x W + b for x (B, T, C): :func:`linear` on the (B * T, C) rows (b None: no bias)."""
     B, T, C = x.shape
-    return linear(x.reshape(B * T, C), W, b).reshape(B, T, W.shape[1])  # (B, T, C)
+    rows = x.reshape(B * T, C)  # (B*T, C)
+    y = rows @ W if b is None else linear(rows, W, b)  # (B*T, C')
+    return y.reshape(B, T, W.shape[1])  # (B, T, C')
 
 
 def _linear3_backward(
@@ -188,8 +192,8 @@ class MultiHeadAttention:
         self.last_weights: np.ndarray | None = None  # (B, H, T, S), for plotting
         self._cache: dict[str, Any] | None = None
 
-    def _b(self, name: str) -> np.ndarray | float:
-        return self.params[name] if self.bias else 0.0
+    def _b(self, name: str) -> np.ndarray | None:
+        return self.params[name] if self.bias else None
 
     def forward(self, x_q: Any, x_kv: Any = None, mask: Any = None) -> np.ndarray:
         """x_q (B, T, C) [, x_kv (B, S, C)] -> (B, T, C); x_kv=None is self-attention."""

@@ -68,7 +68,9 @@ def scaled_dot_product_attention(
     dtype = tf.float64 if tf.float64 in (q.dtype, k.dtype, v.dtype) else q.dtype
     q, k, v = (tf.cast(t, dtype) for t in (q, k, v))
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    scores = tf.matmul(q, k, transpose_b=True) * tf.cast(scale, dtype)  # (..., T, S)
+    # tf.constant(scale, dtype), not tf.cast(scale, dtype): tf.cast would first round the
+    # Python float to float32, and 1/sqrt(D) is not exact in float32 for D = 2, 3, 8, ...
+    scores = tf.matmul(q, k, transpose_b=True) * tf.constant(scale, dtype)  # (..., T, S)
     if mask is None:
         weights = tf.nn.softmax(scores, axis=-1)  # (..., T, S)
         return tf.matmul(weights, v), weights  # (..., T, Dv)

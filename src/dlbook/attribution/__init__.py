@@ -28,4 +28,15 @@ def backend(name: str) -> ModuleType:
     return load_backend("attribution", name)
 
 
-__all__ = ["backend"]
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "class_score",
+    "input_gradient",
+    "saliency",
+    "integrated_gradients",
+    "path_points",
+    "score_grad_fn",
+)
+
+__all__ = ["SHARED_API", "backend"]

@@ -81,4 +81,12 @@ def check_logit_pair(student_shape: tuple[int, ...], teacher_shape: tuple[int, .
         )
 
 
-__all__ = ["backend", "check_alpha", "check_logit_pair", "check_temperature"]
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "softmax_with_temperature",
+    "distillation_loss",
+    "distill_step",
+)
+
+__all__ = ["SHARED_API", "backend", "check_alpha", "check_logit_pair", "check_temperature"]

@@ -33,7 +33,14 @@ from types import ModuleType
 from dlbook.backends import load_backend
 from dlbook.gpt.config import GPTConfig, count_parameters, init_weights
 
-__all__ = ["GPTConfig", "backend", "count_parameters", "init_weights"]
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "GPT",
+    "loss_and_grads",
+)
+
+__all__ = ["SHARED_API", "GPTConfig", "backend", "count_parameters", "init_weights"]
 
 
 def backend(name: str) -> ModuleType:

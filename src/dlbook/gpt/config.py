@@ -24,9 +24,11 @@ LayerNorms always keep their beta.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from dlbook._validate import as_token_ids
 from dlbook.seeding import make_rng
 
 INIT_STD = 0.02  # GPT-2's standard deviation for every weight matrix and embedding
@@ -138,3 +140,43 @@ def check_weights(weights: dict[str, np.ndarray], config: GPTConfig) -> None:
                 f"set_weights: expected {name!r} of shape {shape}, got {got}. The canonical "
                 "names and shapes are listed by dlbook.gpt.config.weight_shapes(config)."
             )
+
+
+def check_ids(ids: Any, config: GPTConfig, *, past: int = 0, name: str = "ids") -> np.ndarray:
+    """Integer token ids (B, T) with ``past + T <= block_size`` and every id in [0, V).
+
+    A negative id would silently read the *last* rows of the embedding table
+    (Python indexing), and an id >= V one that does not exist.
+    """
+    if hasattr(ids, "detach"):  # a torch tensor
+        ids = ids.detach().cpu().numpy()
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.dtype == bool or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"GPT expects integer token ids of shape (B, T), got shape {ids.shape} and dtype "
+            f"{ids.dtype}. A single sequence needs a batch axis: {name}[None]."
+        )
+    if past + ids.shape[1] > config.block_size:
+        raise ValueError(
+            f"{past} cached + {ids.shape[1]} new tokens exceed block_size = {config.block_size}: "
+            "there is no position embedding beyond it. Crop to the last block_size tokens."
+        )
+    return as_token_ids(ids, config.vocab_size, name)
+
+
+def check_targets(targets: Any, ids_shape: tuple[int, ...], config: GPTConfig) -> np.ndarray:
+    """Next-token targets of exactly the shape of the ids (B, T), each in [0, V).
+
+    Transposed targets (T, B) hold the same number of entries, so a reshape to
+    (B * T,) would accept them and pair every prediction with a wrong target.
+    """
+    if hasattr(targets, "detach"):
+        targets = targets.detach().cpu().numpy()
+    targets = np.asarray(targets)
+    if targets.shape != tuple(ids_shape):
+        raise ValueError(
+            f"targets have shape {targets.shape} but ids have shape {tuple(ids_shape)}: "
+            "targets[b, t] is the token after ids[b, t], so the shapes must match "
+            "(transposed targets would pair each prediction with a wrong token)."
+        )
+    return as_token_ids(targets, config.vocab_size, "targets")

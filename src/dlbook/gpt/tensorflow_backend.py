@@ -10,12 +10,20 @@ mask, as in :mod:`dlbook.attention.numpy_backend`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
-from dlbook.gpt.config import GPTConfig, check_weights, init_weights, weight_shapes
+from dlbook.gpt.config import (
+    GPTConfig,
+    check_ids,
+    check_targets,
+    check_weights,
+    init_weights,
+    weight_shapes,
+)
 from dlbook.nn.tensorflow_backend import _gelu  # exact erf GELU, right in float64 too
 from dlbook.normalization import DEFAULT_EPS
 
@@ -23,8 +31,13 @@ tf = import_tensorflow()
 
 
 def _layer_norm(x: Any, gamma: Any, beta: Any) -> Any:
-    mu, var = tf.nn.moments(x, axes=[-1], keepdims=True)  # (..., 1) each, biased variance
-    return gamma * (x - mu) * tf.math.rsqrt(var + DEFAULT_EPS) + beta
+    """gamma (x - mean) / sqrt(var + eps) + beta over the last axis (biased variance).
+
+    Written out rather than with ``tf.nn.moments``, whose gradient is about 3x slower.
+    """
+    xc = x - tf.reduce_mean(x, axis=-1, keepdims=True)  # (B, T, C) centred
+    var = tf.reduce_mean(tf.square(xc), axis=-1, keepdims=True)  # (B, T, 1)
+    return gamma * xc * tf.math.rsqrt(var + DEFAULT_EPS) + beta
 
 
 class GPT(tf.Module):
@@ -40,9 +53,12 @@ class GPT(tf.Module):
         return self.weights_by_name.get(name)
 
     def _proj(self, x: Any, name: str) -> Any:
-        """x (..., in) @ W (in, out) + b, the bias only when the config has biases."""
+        """x (B, T, in) @ W (in, out) + b, the bias only when the config has biases."""
         W, b = self._w(name.replace("#", "W")), self._w(name.replace("#", "b"))
-        y = tf.einsum("...i,io->...o", x, W)
+        # one 2-D matmul: the gradient of tf.einsum("...i,io->...o") takes a slow general
+        # path in TF 2.21 (the GPT step was ~30x slower); "bti,io->bto" is ~2x slower
+        B, T, _ = x.shape
+        y = tf.reshape(tf.reshape(x, (B * T, -1)) @ W, (B, T, -1))  # (B*T, in) @ W -> (B, T, out)
         return y if b is None else y + b
 
     def _attention(self, p: str, x: Any) -> Any:
@@ -54,7 +70,8 @@ class GPT(tf.Module):
             return tf.transpose(tf.reshape(t, (B, T, H, D)), (0, 2, 1, 3))  # (B, H, T, D)
 
         q, k, v = (heads(self._proj(x, f"{p}#_{n}")) for n in "qkv")
-        scores = tf.matmul(q, k, transpose_b=True) / tf.cast(tf.sqrt(float(D)), x.dtype)
+        scale = tf.constant(1.0 / math.sqrt(D), x.dtype)  # in x's precision, never float32 first
+        scores = tf.matmul(q, k, transpose_b=True) * scale  # (B, H, T, T)
         mask = tf.linalg.band_part(tf.ones((T, T), tf.bool), -1, 0)  # (T, T) lower triangle
         scores = tf.where(mask, scores, tf.constant(-np.inf, x.dtype))  # (B, H, T, T)
         y = tf.matmul(tf.nn.softmax(scores, axis=-1), v)  # (B, H, T, D)
@@ -63,10 +80,10 @@ class GPT(tf.Module):
 
     def __call__(self, ids: Any) -> Any:
         """ids (B, T) -> logits (B, T, V)."""
-        ids = tf.convert_to_tensor(np.asarray(ids) if not tf.is_tensor(ids) else ids)
+        if not tf.is_tensor(ids) or tf.executing_eagerly():  # a graph tensor has no values yet
+            ids = check_ids(ids.numpy() if tf.is_tensor(ids) else ids, self.config)  # (B, T)
+        ids = tf.convert_to_tensor(ids)
         T = ids.shape[1]
-        if T > self.config.block_size:
-            raise ValueError(f"{T} tokens exceed block_size = {self.config.block_size}.")
         x = tf.gather(self._w("tok_emb"), ids) + self._w("pos_emb")[:T]  # (B, T, C)
         for i in range(self.config.n_layer):
             p = f"h{i}."
@@ -97,7 +114,9 @@ def loss_and_grads(model: GPT, ids: Any, targets: Any) -> tuple[float, dict[str,
     with tf.GradientTape() as tape:
         logits = model(ids)  # (B, T, V)
         loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(np.asarray(targets), logits)
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                check_targets(targets, tuple(logits.shape[:2]), model.config), logits
+            )
         )
     grads = tape.gradient(loss, variables)
     return float(loss), {

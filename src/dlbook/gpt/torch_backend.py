@@ -23,7 +23,14 @@ import numpy as np
 from dlbook._lazy import import_torch
 from dlbook.attention.torch_backend import MultiHeadAttention
 from dlbook.device import get_device
-from dlbook.gpt.config import GPTConfig, check_weights, init_weights, weight_shapes
+from dlbook.gpt.config import (
+    GPTConfig,
+    check_ids,
+    check_targets,
+    check_weights,
+    init_weights,
+    weight_shapes,
+)
 from dlbook.normalization.torch_backend import LayerNorm
 
 torch = import_torch()
@@ -127,14 +134,9 @@ class GPT(nn.Module):
         (K, V) pair per block, each (B, H, P, D). The T new tokens then sit at
         positions P .. P + T - 1 and attend to the P stored tokens and to each other.
         """
-        ids = torch.as_tensor(ids, device=self.device)
-        B, T = ids.shape
         P = 0 if past is None else past[0][0].shape[2]
-        if P + T > self.config.block_size:
-            raise ValueError(
-                f"{P} cached + {T} new tokens exceed block_size = {self.config.block_size}: "
-                "there is no position embedding beyond it. Crop the context first."
-            )
+        ids = self._check_ids(ids, P)  # (B, T) on the model's device
+        B, T = ids.shape
         x = self.drop(self.tok_emb[ids] + self.pos_emb[P : P + T])  # (B, T, C)
         cache = []
         for i, block in enumerate(self.h):
@@ -142,6 +144,19 @@ class GPT(nn.Module):
             cache.append(kv)
         logits = self.ln_f(x) @ self.head.W  # (B, T, V)
         return (logits, cache) if use_cache else logits
+
+    def _check_ids(self, ids: Any, past: int) -> Any:
+        """ids as a tensor on the model's device, checked like the NumPy GPT's (ids in [0, V))."""
+        V, T = self.config.vocab_size, self.config.block_size
+        if (
+            isinstance(ids, torch.Tensor)
+            and ids.ndim == 2
+            and not (ids.is_floating_point() or ids.dtype == torch.bool)
+            and past + ids.shape[1] <= T
+            and not ((ids < 0) | (ids >= V)).any()  # a negative id would read row V - 1
+        ):
+            return ids.to(self.device)  # checked where it lives: no copy to the CPU
+        return torch.as_tensor(check_ids(ids, self.config, past=past), device=self.device)
 
     def canonical_parameters(self) -> dict[str, Any]:
         """Canonical name -> parameter, as stored (``h0.attn.W_q`` is the transpose)."""
@@ -165,7 +180,8 @@ def loss_and_grads(model: GPT, ids: Any, targets: Any) -> tuple[float, dict[str,
     """Mean cross-entropy over all B*T predictions, and every gradient (canonical names)."""
     model.zero_grad(set_to_none=True)
     logits = model(ids)  # (B, T, V)
-    y = torch.as_tensor(np.asarray(targets), device=model.device)
+    y = torch.as_tensor(check_targets(targets, tuple(logits.shape[:2]), model.config))
+    y = y.to(model.device)  # (B, T)
     loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
     loss.backward()
     grads = {k: _to_numpy(k, p.grad) for k, p in model.canonical_parameters().items()}

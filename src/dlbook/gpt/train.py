@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook.gpt.config import GPTConfig, count_parameters
+from dlbook._validate import check_int
+from dlbook.gpt.config import GPTConfig
 from dlbook.gpt.torch_backend import GPT
 from dlbook.lm.char_model import TrainLog, _check_ids, random_windows, validation_windows
 from dlbook.lm.sampling import sample_with_temperature, top_k_filter
@@ -201,6 +202,7 @@ def generate(
     valid any more: the cache is rebuilt from the last T tokens, which is exactly the
     cropped recomputation (learned absolute positions cannot slide a cache).
     """
+    n_new = check_int(n_new, "n_new", minimum=0)  # as the NumPy serving backend
     T, rng = model.config.block_size, make_rng(rng)
     out = np.array(ids, dtype=np.int64, ndmin=2)  # (B, T0)
     steps: list[np.ndarray] = []
@@ -253,11 +255,13 @@ def model_flops_per_token(config: GPTConfig, T: int | None = None) -> int:
     the weighted sum AV (each 2 T C / 2 on average under the causal mask, i.e. a
     full 2 T C per token for both when counted as the dense products are); the
     backward pass costs twice the forward. So 3 * (2N + 2 L T C).
+
+    The formula lives once, in :func:`dlbook.scale.flops.flops_per_token`: this is
+    its ``total`` with ``causal=True``.
     """
-    T = config.block_size if T is None else T
-    counts = count_parameters(config)
-    N = counts["total"] - counts["embeddings"]
-    return 6 * N + 6 * config.n_layer * T * config.n_embd
+    from dlbook.scale.flops import flops_per_token
+
+    return flops_per_token(config, T, causal=True)["total"]
 
 
 def measure_matmul_flops(n: int = 1024, repeats: int = 5) -> float:

@@ -27,8 +27,8 @@ import numpy as np
 
 from dlbook._lazy import import_torch
 from dlbook.alignment import torch_backend as align
+from dlbook.gpt import torch_backend as gpt_torch
 from dlbook.gpt.config import GPTConfig
-from dlbook.gpt.torch_backend import GPT
 from dlbook.gpt.train import evaluate, generate
 from dlbook.llm.tasks import VERBOSE_PREFIX, Example, PreferencePair, parse_response
 from dlbook.lm.char_model import random_windows
@@ -53,9 +53,13 @@ class TrainSpec:
 
 
 def train_loop(
-    params: Any, spec: TrainSpec, loss_of_batch: Callable[[np.random.Generator], Any],
-    seed: int, desc: str = "training", progress: bool = False,
-) -> list[float]:  # fmt: skip
+    params: Any,
+    spec: TrainSpec,
+    loss_of_batch: Callable[[np.random.Generator], Any],
+    seed: int,
+    desc: str = "training",
+    progress: bool = False,
+) -> list[float]:
     """Minimise ``loss_of_batch(rng)`` (a 0-d tensor) for ``spec.steps`` steps; the losses."""
     from tqdm.auto import trange
 
@@ -76,14 +80,14 @@ def train_loop(
     return losses
 
 
-def new_gpt(config: GPTConfig, seed: int) -> GPT:
+def new_gpt(config: GPTConfig, seed: int) -> gpt_torch.GPT:
     """A freshly initialised GPT (GPT-2's initialisation, drawn from ``seed``)."""
-    return GPT(config, seed=seed)
+    return gpt_torch.GPT(config, seed=seed)
 
 
-def copy_gpt(model: GPT) -> GPT:
+def copy_gpt(model: gpt_torch.GPT) -> gpt_torch.GPT:
     """An independent copy of ``model`` (same config, same weights)."""
-    twin = GPT(model.config, seed=0)
+    twin = gpt_torch.GPT(model.config, seed=0)
     twin.set_weights(model.get_weights())
     return twin.train(model.training)
 
@@ -95,7 +99,7 @@ def copy_gpt(model: GPT) -> GPT:
 
 def pretrain(
     config: GPTConfig, train_ids: np.ndarray, spec: TrainSpec, seed: int, progress: bool = False
-) -> tuple[GPT, list[float]]:
+) -> tuple[gpt_torch.GPT, list[float]]:
     """Next-token prediction on random windows of T tokens of ``train_ids``."""
     model = new_gpt(config, seed).train()
     T, dev = config.block_size, model.device
@@ -109,7 +113,7 @@ def pretrain(
     return model.eval(), losses
 
 
-def nats_per_char(model: GPT, tokenizer: BPETokenizer, text: str) -> float:
+def nats_per_char(model: gpt_torch.GPT, tokenizer: BPETokenizer, text: str) -> float:
     """Held-out loss per character: total nats over the tokens / characters they cover.
 
     :func:`dlbook.gpt.train.evaluate` gives the mean nats per predicted token (every
@@ -131,7 +135,7 @@ def nats_per_char(model: GPT, tokenizer: BPETokenizer, text: str) -> float:
 class GPTClassifier(torch.nn.Module):
     """A GPT body, its final LayerNorm's outputs averaged over the passage, and a (C, K) head."""
 
-    def __init__(self, gpt: GPT, n_classes: int, seed: int = 0) -> None:
+    def __init__(self, gpt: gpt_torch.GPT, n_classes: int, seed: int = 0) -> None:
         super().__init__()
         self.gpt = gpt
         self.head = torch.nn.Linear(gpt.config.n_embd, n_classes, device=gpt.device)
@@ -151,9 +155,14 @@ class GPTClassifier(torch.nn.Module):
 
 
 def finetune_classifier(
-    gpt: GPT, x: np.ndarray, y: np.ndarray, n_classes: int, spec: TrainSpec, seed: int,
+    gpt: gpt_torch.GPT,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    spec: TrainSpec,
+    seed: int,
     progress: bool = False,
-) -> tuple[GPTClassifier, list[float]]:  # fmt: skip
+) -> tuple[GPTClassifier, list[float]]:
     """Train every weight of ``GPTClassifier(gpt)`` on passages x (N, T) with labels y (N,)."""
     clf = GPTClassifier(gpt, n_classes, seed).train()
     dev = gpt.device
@@ -210,10 +219,16 @@ def _pad_pairs(
 
 
 def instruction_tune(
-    model: GPT, tokenizer: BPETokenizer, examples: Sequence[Example], spec: TrainSpec,
-    seed: int, mask_prompt: bool = True, text_ids: np.ndarray | None = None,
-    text_batch: int = 8, progress: bool = False,
-) -> list[float]:  # fmt: skip
+    model: gpt_torch.GPT,
+    tokenizer: BPETokenizer,
+    examples: Sequence[Example],
+    spec: TrainSpec,
+    seed: int,
+    mask_prompt: bool = True,
+    text_ids: np.ndarray | None = None,
+    text_batch: int = 8,
+    progress: bool = False,
+) -> list[float]:
     """Fine-tune ``model`` in place on prompt -> response; the loss on the response only.
 
     With ``mask_prompt=False`` the loss also covers the prompt tokens, so part of the
@@ -222,8 +237,7 @@ def instruction_tune(
     text (*rehearsal*), so that the model keeps what pretraining taught it; without
     it, a small model quickly forgets the text it was pretrained on.
     """
-    x, y, m = encode_pairs(tokenizer, [e.prompt for e in examples],
-                           [e.response for e in examples])  # fmt: skip
+    x, y, m = encode_pairs(tokenizer, [e.prompt for e in examples], [e.response for e in examples])
     if not mask_prompt:
         m = (x != tokenizer.special_id(ENDOFTEXT)).astype(float)  # every real token
     model.train()
@@ -245,13 +259,13 @@ def instruction_tune(
 
 
 def response_logprobs(
-    model: GPT, tokenizer: BPETokenizer, prompts: Sequence[str], responses: Sequence[str]
+    model: gpt_torch.GPT, tokenizer: BPETokenizer, prompts: Sequence[str], responses: Sequence[str]
 ) -> np.ndarray:
     """log p(response | prompt) under ``model``, summed over the response tokens, (N,)."""
     return _logprobs(model, *encode_pairs(tokenizer, prompts, responses))
 
 
-def _logprobs(model: GPT, x: np.ndarray, y: np.ndarray, m: np.ndarray) -> np.ndarray:
+def _logprobs(model: gpt_torch.GPT, x: np.ndarray, y: np.ndarray, m: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         logits = model(torch.as_tensor(x, device=model.device)).double()  # (N, L, V)
         return align.sequence_logprob(logits, y, m).cpu().numpy()
@@ -263,9 +277,15 @@ def _logprobs(model: GPT, x: np.ndarray, y: np.ndarray, m: np.ndarray) -> np.nda
 
 
 def dpo_train(
-    policy: GPT, reference: GPT, tokenizer: BPETokenizer, pairs: Sequence[PreferencePair],
-    spec: TrainSpec, beta: float, seed: int, progress: bool = False,
-) -> list[float]:  # fmt: skip
+    policy: gpt_torch.GPT,
+    reference: gpt_torch.GPT,
+    tokenizer: BPETokenizer,
+    pairs: Sequence[PreferencePair],
+    spec: TrainSpec,
+    beta: float,
+    seed: int,
+    progress: bool = False,
+) -> list[float]:
     """Train ``policy`` in place with the DPO loss against the frozen ``reference``."""
     prompts = [p.prompt for p in pairs]
     chosen, rejected = [p.chosen for p in pairs], [p.rejected for p in pairs]
@@ -293,16 +313,21 @@ def dpo_train(
 
 
 def _response_ids(
-    model: GPT, tokenizer: BPETokenizer, prompts: Sequence[np.ndarray], max_new: int,
-    temperature: float, rng: np.random.Generator,
-) -> list[np.ndarray]:  # fmt: skip
+    model: gpt_torch.GPT,
+    tokenizer: BPETokenizer,
+    prompts: Sequence[np.ndarray],
+    max_new: int,
+    temperature: float,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
     """Generated ids after each prompt, cut after the first end-of-text id (kept)."""
     eot = tokenizer.special_id(ENDOFTEXT)
     out: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(prompts)
     for length in sorted({len(e) for e in prompts}):
         group = [i for i, e in enumerate(prompts) if len(e) == length]
-        ids, _ = generate(model, np.stack([prompts[i] for i in group]), max_new, True,
-                          temperature, None, rng)  # fmt: skip
+        ids, _ = generate(
+            model, np.stack([prompts[i] for i in group]), max_new, True, temperature, None, rng
+        )
         for row, i in zip(ids[:, length:], group, strict=True):
             stop = np.flatnonzero(row == eot)
             out[i] = row[: stop[0] + 1] if len(stop) else row
@@ -310,9 +335,13 @@ def _response_ids(
 
 
 def answer(
-    model: GPT, tokenizer: BPETokenizer, prompts: Sequence[str], max_new: int = 12,
-    temperature: float = 0.0, rng: np.random.Generator | int = 0,
-) -> list[str]:  # fmt: skip
+    model: gpt_torch.GPT,
+    tokenizer: BPETokenizer,
+    prompts: Sequence[str],
+    max_new: int = 12,
+    temperature: float = 0.0,
+    rng: np.random.Generator | int = 0,
+) -> list[str]:
     """The model's response to each prompt (the text before its end-of-text), greedy by default.
 
     Prompts of equal token length are decoded together in one batch.
@@ -323,7 +352,7 @@ def answer(
 
 
 def instruction_metrics(
-    model: GPT, tokenizer: BPETokenizer, examples: Sequence[Example]
+    model: gpt_torch.GPT, tokenizer: BPETokenizer, examples: Sequence[Example]
 ) -> dict[str, float]:
     """Greedy answers scored: accuracy (the right answer, either style) and concise share."""
     responses = answer(model, tokenizer, [e.prompt for e in examples])
@@ -335,7 +364,7 @@ def instruction_metrics(
     }
 
 
-def concise_rate(model: GPT, tokenizer: BPETokenizer, prompts: Sequence[str]) -> float:
+def concise_rate(model: gpt_torch.GPT, tokenizer: BPETokenizer, prompts: Sequence[str]) -> float:
     """Mean over prompts of 1 - p(the response starts with " the answer is"), exactly.
 
     The probability of the verbose opening is the product of the model's
@@ -348,9 +377,14 @@ def concise_rate(model: GPT, tokenizer: BPETokenizer, prompts: Sequence[str]) ->
 
 
 def kl_from_reference(
-    policy: GPT, reference: GPT, tokenizer: BPETokenizer, prompts: Sequence[str],
-    n_samples: int = 4, max_new: int = 12, seed: int = 0,
-) -> float:  # fmt: skip
+    policy: gpt_torch.GPT,
+    reference: gpt_torch.GPT,
+    tokenizer: BPETokenizer,
+    prompts: Sequence[str],
+    n_samples: int = 4,
+    max_new: int = 12,
+    seed: int = 0,
+) -> float:
     """Monte Carlo KL(policy || reference) over whole responses, nats, mean over prompts.
 
     KL = E_{y ~ policy}[log policy(y|x) - log reference(y|x)]: draw ``n_samples``

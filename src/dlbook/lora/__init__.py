@@ -43,7 +43,22 @@ from dlbook.seeding import make_rng
 
 DEFAULT_TARGETS = ("attn.W_q", "attn.W_v")  # Hu et al. adapt the query and value projections
 
-__all__ = ["DEFAULT_TARGETS", "backend", "check_lora_shapes", "init_lora", "lora_scaling"]
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "lora_forward",
+    "merge_lora",
+    "lora_loss_and_grads",
+)
+
+__all__ = [
+    "SHARED_API",
+    "DEFAULT_TARGETS",
+    "backend",
+    "check_lora_shapes",
+    "init_lora",
+    "lora_scaling",
+]
 
 
 def backend(name: str) -> ModuleType:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook._validate import as_float_array
+from dlbook._validate import as_float_array, check_bias_shape
 from dlbook.lora import check_alpha_rank, check_lora_shapes, init_lora
 
 
@@ -38,7 +38,11 @@ def lora_forward(x: Any, W: Any, A: Any, B: Any, alpha: float, b: Any = None) ->
     x, W, A, B = _check(x, W, A, B)
     s = check_alpha_rank(A, alpha)
     y = x @ W + s * ((x @ A) @ B)  # (..., O): base path + low-rank path through (..., R)
-    return y if b is None else y + as_float_array(b, "b")
+    if b is None:
+        return y
+    b = as_float_array(b, "b")
+    check_bias_shape(b.shape, W.shape[1])
+    return y + b
 
 
 def lora_backward(

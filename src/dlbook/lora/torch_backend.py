@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
+from dlbook._validate import check_bias_shape
 from dlbook.device import get_device
 from dlbook.gpt.train import _step, evaluate
 from dlbook.lm.char_model import _check_ids, random_windows
@@ -57,7 +58,11 @@ def lora_forward(x: Any, W: Any, A: Any, B: Any, alpha: float, b: Any = None) ->
     W, A, B = (_tensor(a, x) for a in (W, A, B))
     check_lora_shapes(tuple(W.shape), tuple(A.shape), tuple(B.shape))
     y = x @ W + check_alpha_rank(A, alpha) * ((x @ A) @ B)  # (..., O)
-    return y if b is None else y + _tensor(b, x)
+    if b is None:
+        return y
+    b = _tensor(b, x)
+    check_bias_shape(tuple(b.shape), W.shape[1])
+    return y + b
 
 
 def merge_lora(W: Any, A: Any, B: Any, alpha: float) -> Any:

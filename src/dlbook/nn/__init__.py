@@ -71,7 +71,29 @@ def backend(name: str) -> ModuleType:
     return load_backend("nn", name)
 
 
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "sigmoid",
+    "tanh",
+    "relu",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "mse_loss",
+    "cross_entropy",
+    "linear",
+    "Linear",
+    "MLP",
+    "loss_and_grads",
+    "predict",
+    "evaluate_loss",
+    "make_optimizer",
+    "train_step",
+)
+
 __all__ = [
+    "SHARED_API",
     "History",
     "TrainConfig",
     "accuracy",

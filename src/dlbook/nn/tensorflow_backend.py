@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
-from dlbook._validate import as_float_array, check_axis, check_labels, check_same_shape, check_sizes
+from dlbook._validate import (
+    as_float_array,
+    check_axis,
+    check_bias_shape,
+    check_labels,
+    check_same_shape,
+    check_sizes,
+)
 from dlbook.nn.init import init_linear_weights, init_mlp_weights
 from dlbook.seeding import make_rng
 
@@ -165,6 +172,7 @@ def linear(x: Any, W: Any, b: Any) -> tf.Tensor:
             f"linear: x has shape {tuple(x.shape)} but W has shape {tuple(W.shape)}; "
             f"x needs {W.shape[0]} columns, one per input feature."
         )
+    check_bias_shape(tuple(b.shape), W.shape[1])
     x, W, b = _promote(x, W, b)
     return tf.matmul(x, W) + b  # (B, H)
 

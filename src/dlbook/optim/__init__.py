@@ -152,4 +152,11 @@ def resolve(name: str, hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return cls_name, full
 
 
-__all__ = ["OPTIMIZERS", "PRESETS", "check_grads", "check_hparams", "resolve"]
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "make",
+    "apply",
+)
+
+__all__ = ["SHARED_API", "OPTIMIZERS", "PRESETS", "check_grads", "check_hparams", "resolve"]

@@ -41,7 +41,14 @@ from types import ModuleType
 
 from dlbook.parallel.data_parallel import DataParallelConfig, zero_bytes_per_parameter
 
-__all__ = ["DataParallelConfig", "backend", "zero_bytes_per_parameter"]
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "train_single",
+    "train_data_parallel",
+)
+
+__all__ = ["SHARED_API", "DataParallelConfig", "backend", "zero_bytes_per_parameter"]
 
 
 def backend(name: str) -> ModuleType:

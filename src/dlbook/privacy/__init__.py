@@ -40,7 +40,16 @@ def backend(name: str) -> ModuleType:
     return load_backend("privacy", name)
 
 
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "per_example_grads",
+    "clip_per_example",
+    "private_gradient",
+)
+
 __all__ = [
+    "SHARED_API",
     "backend",
     "chance_advantage",
     "flatten_weights",

@@ -105,7 +105,18 @@ def compact_mlp(
     return out
 
 
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "magnitude_mask",
+    "structured_mask",
+    "global_magnitude_masks",
+    "apply_masks",
+    "fine_tune",
+)
+
 __all__ = [
+    "SHARED_API",
     "backend",
     "check_sparsity",
     "compact_mlp",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook._validate import as_float_array
+from dlbook._validate import as_float_array, as_keep_mask
 from dlbook.pruning import check_sparsity, n_pruned
 
 
@@ -77,12 +77,8 @@ def apply_masks(weights: dict[str, Any], masks: dict[str, np.ndarray]) -> dict[s
     for name, w in weights.items():
         w = np.array(w, copy=True)
         if name in masks:
-            if masks[name].shape != w.shape:
-                raise ValueError(
-                    f"mask for {name} has shape {masks[name].shape} but the weight has "
-                    f"shape {w.shape}; a mask must match its weight entry for entry."
-                )
-            w[~masks[name]] = 0
+            keep = as_keep_mask(masks[name], w.shape, f"mask for {name}")
+            w[~keep] = 0
         out[name] = w
     return out
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array
+from dlbook._validate import as_float_array, as_keep_mask
 from dlbook.pruning import check_sparsity, n_pruned
 
 torch = import_torch()
@@ -83,13 +83,8 @@ def apply_masks(weights: dict[str, Any], masks: dict[str, Any]) -> dict[str, Any
     for name, w in weights.items():
         w = _tensor(w, name).clone()
         if name in masks:
-            mask = torch.as_tensor(masks[name], device=w.device)
-            if mask.shape != w.shape:
-                raise ValueError(
-                    f"mask for {name} has shape {tuple(mask.shape)} but the weight has shape "
-                    f"{tuple(w.shape)}; a mask must match its weight entry for entry."
-                )
-            w[~mask] = 0
+            keep = as_keep_mask(masks[name], tuple(w.shape), f"mask for {name}")
+            w[~torch.as_tensor(keep, device=w.device)] = 0
         out[name] = w
     return out
 

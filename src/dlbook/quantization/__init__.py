@@ -101,6 +101,70 @@ def reduce_axes(ndim: int, axis: Any) -> tuple[int, ...]:
     return tuple(i for i in range(ndim) if i != int(axis) % ndim)
 
 
+def _as_numpy(x: Any) -> np.ndarray:
+    """A NumPy view of an array or a (torch) tensor, for checks only."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def check_quantizable(w: Any, name: str = "w") -> None:
+    """Refuse an empty tensor and NaN or infinite entries before computing a scale.
+
+    One NaN makes ``max |w|`` NaN, the scale falls back to 1 and the whole
+    tensor (or channel) comes back as codes that no longer mean anything, with
+    no NaN left in sight to warn anyone.
+    """
+    if hasattr(w, "detach"):  # a torch tensor: check it where it lives (no copy to the CPU)
+        size, finite = w.numel(), bool(w.isfinite().all())
+    else:
+        arr = np.asarray(w)
+        size, finite = arr.size, bool(np.all(np.isfinite(arr)))
+    if size == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(w.shape)}): there is nothing to quantise.")
+    if not finite:
+        raise ValueError(
+            f"{name} contains NaN or infinite values: its scale max|{name}| / qmax would be "
+            "meaningless and every code of the tensor wrong. Quantise finite weights only."
+        )
+
+
+def check_codes(q: Any, name: str = "q") -> None:
+    """Integer codes only: float weights passed as codes would be truncated silently."""
+    arr = _as_numpy(q)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(
+            f"{name} must hold integer codes, got dtype {arr.dtype}; did you pass the float "
+            "weights themselves? Quantise them first: q, scale = quantize_symmetric(w)."
+        )
+
+
+def check_scale(scale: Any) -> None:
+    """A scale is a positive, finite number (or array of them)."""
+    if scale is None:
+        raise TypeError("scale is None: pass the scale that quantisation returned with q.")
+    arr = _as_numpy(scale)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"scale must be a number or an array of numbers, got {scale!r}.")
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or not np.all(arr > 0):
+        raise ValueError(
+            f"scale must be positive and finite, got {arr.ravel()[:5].tolist()}: "
+            "quantisation never produces a zero, negative or NaN scale."
+        )
+
+
+def check_zero_point(zero_point: Any) -> None:
+    """A zero point is an integer code (an integer-valued float is accepted)."""
+    arr = _as_numpy(zero_point)
+    if arr.dtype == object or arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"zero_point must be an integer code, got {zero_point!r}.")
+    if not np.issubdtype(arr.dtype, np.integer) and not np.all(arr == np.round(arr)):
+        raise ValueError(
+            f"zero_point must be a whole number (the code that stands for 0.0), got "
+            f"{arr.ravel()[:5].tolist()}; a fractional zero point would be truncated."
+        )
+
+
 def int_dtype_name(bits: int, signed: bool) -> str:
     """The NumPy dtype that stores the codes: int8 / uint8 up to 8 bits, else int32."""
     if bits <= 8:
@@ -108,11 +172,27 @@ def int_dtype_name(bits: int, signed: bool) -> str:
     return "int32"
 
 
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "quantize_symmetric",
+    "quantize_asymmetric",
+    "quantize_per_channel",
+    "dequantize",
+    "fake_quantize",
+    "int8_linear",
+)
+
 __all__ = [
+    "SHARED_API",
     "MAX_BITS",
     "asymmetric_range",
     "backend",
     "check_bits",
+    "check_codes",
+    "check_quantizable",
+    "check_scale",
+    "check_zero_point",
     "int_dtype_name",
     "reduce_axes",
     "symmetric_range",

@@ -18,6 +18,10 @@ from dlbook._validate import as_float_array
 from dlbook.quantization import (
     asymmetric_range,
     check_bits,
+    check_codes,
+    check_quantizable,
+    check_scale,
+    check_zero_point,
     int_dtype_name,
     reduce_axes,
     symmetric_range,
@@ -39,6 +43,7 @@ def quantize_symmetric(
     ``scale`` keeps the reduced axes (size 1), so ``q * scale`` broadcasts.
     """
     w = as_float_array(w, "w")
+    check_quantizable(w, "w")
     qmax = symmetric_range(bits)
     amax = np.max(np.abs(w), axis=reduce_axes(w.ndim, axis), keepdims=True)  # (1, H) for axis=-1
     scale = _nonzero_scale(amax / qmax)
@@ -62,6 +67,7 @@ def quantize_asymmetric(
     q = clip(round(w / scale) + zero_point, 0, qmax). uint8 for bits <= 8, else int32.
     """
     w = as_float_array(w, "w")
+    check_quantizable(w, "w")
     qmax = asymmetric_range(bits)
     axes = reduce_axes(w.ndim, axis)
     lo = np.minimum(np.min(w, axis=axes, keepdims=True), 0.0)
@@ -78,12 +84,12 @@ def dequantize(q: Any, scale: Any, zero_point: Any = None, *, dtype: str = "floa
     The codes are widened to int64 before subtracting, so a uint8 code minus its
     zero point cannot wrap around.
     """
-    q = np.asarray(q)
-    if not np.issubdtype(q.dtype, np.integer):
-        raise TypeError(f"q must hold integer codes, got dtype {q.dtype}; did you pass w itself?")
-    codes = q.astype(np.int64)
+    check_codes(q, "q")
+    check_scale(scale)
+    codes = np.asarray(q).astype(np.int64)
     if zero_point is not None:
-        codes = codes - np.asarray(zero_point, dtype=np.int64)
+        check_zero_point(zero_point)
+        codes = codes - np.round(np.asarray(zero_point)).astype(np.int64)
     return (codes * np.asarray(scale, dtype=np.float64)).astype(dtype)
 
 
@@ -103,6 +109,10 @@ def int8_linear(x: Any, q_w: np.ndarray, w_scale: np.ndarray, b: Any) -> np.ndar
     D * 127^2 < 2^31, that is D < 133,000).
     """
     x = as_float_array(x, "x")
+    check_quantizable(x, "x")
+    check_codes(q_w, "q_w")
+    check_scale(w_scale)
+    q_w = np.asarray(q_w)
     if x.ndim != 2 or q_w.ndim != 2 or x.shape[1] != q_w.shape[0]:
         raise ValueError(
             f"int8_linear: x has shape {x.shape} but q_w has shape {q_w.shape}; "

@@ -30,6 +30,10 @@ from dlbook._lazy import import_torch
 from dlbook._validate import as_float_array
 from dlbook.quantization import (
     asymmetric_range,
+    check_codes,
+    check_quantizable,
+    check_scale,
+    check_zero_point,
     int_dtype_name,
     reduce_axes,
     symmetric_range,
@@ -74,6 +78,7 @@ def _amax(w: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
 def quantize_symmetric(w: Any, axis: int | None = None, bits: int = 8) -> tuple[Any, Any]:
     """``(q, scale)`` with q = clip(round(w / scale), -qmax, qmax), scale = ``max |w| / qmax``."""
     w = _tensor(w, "w")
+    check_quantizable(w, "w")
     qmax = symmetric_range(bits)
     scale = _nonzero_scale(_amax(w.abs(), reduce_axes(w.ndim, axis)) / qmax)  # (1, H) for -1
     q = torch.clamp(torch.round(w / scale), -qmax, qmax)
@@ -88,6 +93,7 @@ def quantize_per_channel(w: Any, bits: int = 8) -> tuple[Any, Any]:
 def quantize_asymmetric(w: Any, axis: int | None = None, bits: int = 8) -> tuple[Any, Any, Any]:
     """``(q, scale, zero_point)`` on the grid [0, 2^bits - 1]; the range always contains 0."""
     w = _tensor(w, "w")
+    check_quantizable(w, "w")
     qmax = asymmetric_range(bits)
     axes = reduce_axes(w.ndim, axis)
     lo = torch.clamp(-_amax(-w, axes), max=0.0)  # min(w, 0)
@@ -100,12 +106,14 @@ def quantize_asymmetric(w: Any, axis: int | None = None, bits: int = 8) -> tuple
 
 def dequantize(q: Any, scale: Any, zero_point: Any = None, *, dtype: str = "float32") -> Any:
     """``(q - zero_point) * scale`` as a float tensor (float32 unless ``dtype="float64"``)."""
+    check_codes(q, "q")
+    check_scale(scale)
     q = torch.as_tensor(q)
-    if q.is_floating_point():
-        raise TypeError(f"q must hold integer codes, got dtype {q.dtype}; did you pass w itself?")
     codes = q.to(torch.int64)
     if zero_point is not None:
-        codes = codes - torch.as_tensor(zero_point, device=q.device).to(torch.int64)
+        check_zero_point(zero_point)
+        zero_point = torch.round(torch.as_tensor(zero_point, device=q.device).double())
+        codes = codes - zero_point.to(torch.int64)
     scale = torch.as_tensor(scale, device=q.device).to(torch.float64)
     return (codes * scale).to(getattr(torch, dtype))
 
@@ -135,6 +143,9 @@ def int8_linear(x: Any, q_w: Any, w_scale: Any, b: Any) -> Any:
     ``q_w`` (D, H) int8 and ``w_scale`` (1, H) come from ``quantize_per_channel(W)``.
     """
     x = _tensor(x, "x")
+    check_quantizable(x, "x")
+    check_codes(q_w, "q_w")
+    check_scale(w_scale)
     if x.ndim != 2 or q_w.ndim != 2 or x.shape[1] != q_w.shape[0]:
         raise ValueError(
             f"int8_linear: x has shape {tuple(x.shape)} but q_w has shape {tuple(q_w.shape)}; "

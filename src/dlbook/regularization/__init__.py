@@ -118,4 +118,13 @@ def weight_list(weights: Any) -> list[Any]:
     return items
 
 
-__all__ = ["backend", "check_lam", "check_mask", "check_p", "weight_list"]
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "dropout",
+    "Dropout",
+    "l1_penalty",
+    "l2_penalty",
+)
+
+__all__ = ["SHARED_API", "backend", "check_lam", "check_mask", "check_p", "weight_list"]

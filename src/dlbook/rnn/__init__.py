@@ -186,7 +186,17 @@ def truncated_bptt_segments(T: int, k: int) -> list[tuple[int, int]]:
     return [(start, min(start + k, T)) for start in range(0, T, k)]
 
 
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "RNN",
+    "LSTM",
+    "GRU",
+    "sequence_loss_and_grads",
+)
+
 __all__ = [
+    "SHARED_API",
     "CLASS_NAMES",
     "GATES",
     "GATE_NAMES",

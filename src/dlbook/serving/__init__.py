@@ -39,7 +39,19 @@ from dlbook.serving.pipeline import InferencePipeline
 
 CHAPTER_GPT_PATH = Path(__file__).parent / "data" / "chapter_gpt.npz"  # tools/train_chapter_gpt.py
 
+# The names every backend module of this concept exports, with the same parameters
+# (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
+SHARED_API = (
+    "kv_decode_step",
+    "attend_all",
+    "forward_with_cache",
+    "generate",
+    "generate_batch",
+    "measure_kv_speedup",
+)
+
 __all__ = [
+    "SHARED_API",
     "CHAPTER_GPT_PATH",
     "InferencePipeline",
     "backend",

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from dlbook._validate import check_int
 from dlbook.lm.sampling import sample_with_temperature, top_k_filter
 from dlbook.seeding import make_rng
 
@@ -213,6 +214,4 @@ def measure_speedup_with(
 
 
 def _check_n_new(n_new: Any) -> int:
-    if isinstance(n_new, bool) or not isinstance(n_new, (int, np.integer)) or n_new < 0:
-        raise ValueError(f"n_new must be a non-negative integer (tokens to add), got {n_new!r}.")
-    return int(n_new)
+    return check_int(n_new, "n_new", minimum=0)

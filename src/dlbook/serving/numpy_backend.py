@@ -18,6 +18,7 @@ weights with a cache per block, like ``torch_backend.GPT.forward(past=, use_cach
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from dlbook.attention.numpy_backend import (
     merge_heads,
     split_heads,
 )
+from dlbook.gpt.config import check_ids
 from dlbook.nn.numpy_backend import gelu, softmax
 from dlbook.normalization.numpy_backend import layer_norm
 from dlbook.serving._checks import check_decode_shapes, check_projection_shapes
@@ -66,7 +68,7 @@ def kv_decode_step(
     q, k, v = x_t @ W_q, x_t @ W_k, x_t @ W_v  # (B, D) each
     K = np.concatenate([k_cache, k[:, None, :]], axis=1)  # (B, P + 1, D)
     V = np.concatenate([v_cache, v[:, None, :]], axis=1)  # (B, P + 1, D)
-    scores = np.einsum("bd,bsd->bs", q, K) / np.sqrt(D)  # (B, P + 1)
+    scores = np.einsum("bd,bsd->bs", q, K) / math.sqrt(D)  # (B, P + 1), in q's dtype
     weights = softmax(scores, axis=-1)  # (B, P + 1): all earlier tokens and itself
     out = np.einsum("bs,bsd->bd", weights, V)  # (B, D)
     return out, K, V
@@ -91,18 +93,6 @@ def attend_all(X: Any, W_q: Any, W_k: Any, W_v: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # The whole GPT with a cache per block
 # ---------------------------------------------------------------------------
-
-
-def _check_ids(model: Any, ids: Any, P: int) -> np.ndarray:
-    ids = np.asarray(ids)
-    if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"ids must be integer token ids (B, T), got shape {ids.shape}.")
-    if P + ids.shape[1] > model.config.block_size:
-        raise ValueError(
-            f"{P} cached + {ids.shape[1]} new tokens exceed block_size = "
-            f"{model.config.block_size}: there is no position embedding beyond it."
-        )
-    return ids
 
 
 def _attention_cached(
@@ -134,7 +124,7 @@ def forward_with_cache(
     the logits equal ``model.forward(ids)``.
     """
     P = 0 if past is None else past[0][0].shape[2]
-    ids = _check_ids(model, ids, P)
+    ids = check_ids(ids, model.config, past=P)  # (B, T), every id in [0, V)
     W, eps, H = model.params, model.eps, model.config.n_head
     x = W["tok_emb"][ids] + W["pos_emb"][P : P + ids.shape[1]]  # (B, T, C)
     cache = []
