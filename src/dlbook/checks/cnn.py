@@ -47,6 +47,7 @@ def _conv_cases(rng: np.random.Generator) -> list[Case]:
         Case(
             (*data((3, 2, 6, 6), (2, 2, 3, 3), offset=1e4), 1, 1),
             label="pixels near 10,000 with zero padding around them",
+            stress=True,
         ),
     ]
 
@@ -112,7 +113,7 @@ def _grad_w_cases(rng: np.random.Generator) -> list[Case]:
     for case in _conv_cases(rng):
         x, W, _, s, p = case.args
         g = rng.normal(size=cnn_np.conv2d(x, W, np.zeros(W.shape[0]), s, p).shape)
-        out.append(Case((x, W, g, s, p), label=case.label))
+        out.append(Case((x, W, g, s, p), label=case.label, stress=case.stress))
     return out
 
 
@@ -195,7 +196,7 @@ def _pool_cases(rng: np.random.Generator) -> list[Case]:
         Case(data((2, 3, 8, 8), 2), label="2x2 windows on 8x8 images"),
         Case(data((1, 2, 7, 9), 2), label="2x2 windows on an odd 7x9 image"),
         Case(data((2, 2, 9, 9), 3), label="3x3 windows"),
-        Case(data((2, 2, 6, 6), 2, offset=1e6), label="pixels near 1,000,000"),
+        Case(data((2, 2, 6, 6), 2, offset=1e6), label="pixels near 1,000,000", stress=True),
     ]
 
 
@@ -254,7 +255,7 @@ def _size_cases(rng: np.random.Generator) -> list[Case]:
         ((9, 4, 3, 1), "stride 3"),
         ((1_000_001, 7, 3, 3), "an axis of a million pixels"),
     ]
-    return [Case(args, label=label) for args, label in rows]
+    return [Case(args, label=label, stress=args[0] > 1000) for args, label in rows]
 
 
 SIZE_MISTAKES = [
@@ -318,10 +319,15 @@ def _bn_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case((*data((6, 3), 1.0, 0.5, 2.0), 1e-5), label="a (6, 3) batch of features"),
         Case((*data((4, 3, 5, 5), 2.0, 0.5, 4.0), 1e-5), label="a batch of 3-channel images"),
-        Case((*data((2, 4, 3, 3), 0.5, 1e-4, 1e-3), 1e-3), label="tiny running variances"),
+        Case(
+            (*data((2, 4, 3, 3), 0.5, 1e-4, 1e-3), 1e-3),
+            label="tiny running variances",
+            stress=True,
+        ),
         Case(
             (*data((5, 2, 2, 2), 1e4, 4.0, 9.0), 1e-5),
             label="values and running means near 10,000",
+            stress=True,
         ),
     ]
 

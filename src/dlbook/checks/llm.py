@@ -81,7 +81,7 @@ def _merge_cases(rng: np.random.Generator) -> list[Case]:
              label="a four-way tie: (5, 6), (6, 0), (0, 1), (3, 4)"),
         Case(([1, 1, 1, 2, 3, 2, 3], 256), label="overlapping pairs: 1, 1, 1"),
         Case(([0, 0, 0, 5, 6, 4, 5, 6], 256), label="overlapping pairs: 0, 0, 0"),
-        Case((long.tolist(), 256), label="3,000 random ids from {0, 1, 2, 3}"),
+        Case((long.tolist(), 256), label="3,000 random ids from {0, 1, 2, 3}", stress=True),
     ]  # fmt: skip
 
 
@@ -172,8 +172,15 @@ def _encode_reference(text, merges):
     return _encode(text, [tuple(m) for m in merges])
 
 
+# words of 7 scripts and emoji: 1 to 4 UTF-8 bytes a character (👩‍💻 is 3 code points)
+_WORDS = (
+    "naïve café straße Ελλάδα привет 明月 故乡 日本語 한국어 नमस्ते مرحبا 🙂 🚀🚀 👩‍💻 the a".split()
+)
+
+
 def _encode_cases(rng: np.random.Generator) -> list[Case]:
     poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+    mixed = lambda n: " ".join(rng.choice(_WORDS, n))  # noqa: E731
     return [
         Case(("the cat sat on the mat", _learn("the cat sat on the mat, the hat", 6)),
              label="English, six merges"),
@@ -182,6 +189,8 @@ def _encode_cases(rng: np.random.Generator) -> list[Case]:
         Case(("café naïve café", _learn("café café naïve", 7)), label="accented letters"),
         Case(("aaaaaaaaaaaaaaaa", _learn("aaaaaaaaaaaaaaaa", 4)),
              label="one letter 16 times: merges of merges"),
+        Case((mixed(800), _learn(mixed(400), 40)), stress=True,
+             label="800 words of 7 scripts and emoji (1 to 4 bytes a character), 40 merges"),
     ]  # fmt: skip
 
 
@@ -278,8 +287,10 @@ def _sft_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case(make(2, 6, 5, 1.0), label="two rows, different prompt lengths"),
         Case(make(3, 8, 7, 2.0), label="three rows of 8 positions"),
-        Case(make(4, 5, 9, 1.5, offset=800.0), label="logits near 800 (large offsets)"),
-        Case(make(2, 7, 6, 300.0), label="extreme logits, spread about 300"),
+        Case(
+            make(4, 5, 9, 1.5, offset=800.0), label="logits near 800 (large offsets)", stress=True
+        ),
+        Case(make(2, 7, 6, 300.0), label="extreme logits, spread about 300", stress=True),
     ]
 
 
@@ -376,7 +387,7 @@ def _dpo_cases(rng: np.random.Generator) -> list[Case]:
         Case((*logps(3, -30.0, 6.0), 0.2), label="three pairs, beta = 0.2"),
         Case((*logps(5, -40.0, 2.0), 2.0), label="five pairs, beta = 2"),
         Case((np.array([-5.0, -900.0]), np.array([-900.0, -5.0]), np.array([-300.0, -300.0]),
-              np.array([-300.0, -300.0]), 1.5), label="margins of ±895 (extreme)"),
+              np.array([-300.0, -300.0]), 1.5), label="margins of ±895 (extreme)", stress=True),
     ]  # fmt: skip
 
 
@@ -438,7 +449,9 @@ def _ppl_cases(rng: np.random.Generator) -> list[Case]:
         Case((1.4, 500, 520), label="almost one token per character"),
         Case((6.2, 2000, 9000), label="a large vocabulary: 4.5 characters per token"),
         Case((40.0, 3000, 1000), label="three tokens per character, a high loss"),
-    ]
+        Case((750.0, 1000, 2000), label="a diverged model: 750 nats a token, exp(750) = inf",
+             stress=True),
+    ]  # fmt: skip
 
 
 PERPLEXITY_PER_CHAR = FunctionCheck(
@@ -448,6 +461,8 @@ PERPLEXITY_PER_CHAR = FunctionCheck(
     task="Total nats = mean_token_loss * n_tokens; per character: divide by n_chars; "
     "return exp of that.",
     rtol=1e-9,
+    nan_hint="exp(mean_token_loss) or exp(total nats) overflows for a large loss: divide "
+    "by n_chars first, then take a single exp of the nats per character.",
     mistakes=[
         Mistake(
             "you returned the per-token perplexity exp(mean_token_loss): it cannot compare "
