@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv browser book dist test test-unit test-notebooks test-gpu lint execute scaling clean distclean
+.PHONY: venv browser book dist llm-life bench test test-fast test-unit test-notebooks test-gpu lint execute scaling clean distclean
 
 venv: $(STAMP)
 
@@ -42,7 +42,7 @@ book: $(STAMP)
 # Every test: units, parity and gradient checks, nbval on every notebook (which
 # records the execution statistics), then the book is built and checked in a
 # real browser (Debian's Chromium, installed here if missing), offline.
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --ignore=tests/book $(PYTEST_NB) --durations=15
 	$(MAKE) --no-print-directory book
 	$(BIN)/python -m pytest tests/book
@@ -65,8 +65,21 @@ test-notebooks: $(STAMP)
 test-gpu: $(STAMP)
 	DLBOOK_EXPECT_CUDA=1 $(MAKE) test SANITIZE=tests/nbval_sanitize_gpu.cfg
 
+# ruff's lint rules and its formatter (make test runs this first).
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools conftest.py
+	$(BIN)/ruff check src tests tools benchmarks reference _ext conftest.py
+	$(BIN)/ruff format --check src tests tools benchmarks
+
+# A quick loop while editing: every unit test except the slow ones, no notebooks.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests --ignore=tests/book -m "not slow" -q
+
+# Speed of the backends against PyTorch (medians of interleaved runs, 1 thread):
+# NumPy/PyTorch and TF/PyTorch for the MLP, LSTM, attention and GPT steps, and
+# dlbook's GPT step against a nanoGPT-style one. Not a test: it prints figures.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_cnn.py
 
 # Re-execute every notebook in place (after editing one): stores fresh outputs.
 execute: $(STAMP)
@@ -75,6 +88,11 @@ execute: $(STAMP)
 # Re-train chapter 8's scaling ladder and rewrite src/dlbook/scale/data/scaling_ladder.json.
 scaling: $(STAMP)
 	$(BIN)/python tools/scaling_ladder.py
+
+# Re-train chapter 7's small LLM (pretraining, SFT, DPO over 3 seeds; minutes) and rewrite
+# the checkpoints and results in src/dlbook/llm/data, which the chapter loads.
+llm-life: $(STAMP)
+	$(BIN)/python tools/train_llm_life.py --jobs 2
 
 # The offline bundle for readers: the built book with its in-browser Python, and dlbook's wheel.
 dist: book

@@ -44,7 +44,7 @@ def test_first_code_cell_seeds_and_prints_versions(path: Path) -> None:
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_outputs_are_stored_in_order_without_errors(path: Path) -> None:
-    cells = _code_cells(path)
+    cells = [c for c in _code_cells(path) if not _skipped(c)]
     counts = [c.execution_count for c in cells]
     assert all(n is not None for n in counts), "run the notebook (make execute) and commit outputs"
     assert counts == sorted(counts), "cells were run out of order; re-execute top to bottom"
@@ -53,7 +53,26 @@ def test_outputs_are_stored_in_order_without_errors(path: Path) -> None:
 
 
 def _ignored(cell) -> bool:
-    return "nbval-ignore-output" in cell.metadata.get("tags", [])
+    """nbval runs the cell but does not compare its output, or does not run it at all."""
+    tags = cell.metadata.get("tags", [])
+    return "nbval-ignore-output" in tags or "nbval-skip" in tags
+
+
+def _skipped(cell) -> bool:
+    """Live widgets: neither nbval nor tools/execute_notebooks.py runs them."""
+    return "nbval-skip" in cell.metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_only_live_widgets_are_skipped(path: Path) -> None:
+    """A skipped cell shows a live widget, defines nothing later cells use, and stores no output."""
+    for cell in _code_cells(path):
+        if _skipped(cell):
+            assert "_widget(" in cell.source, "only live widget cells may be tagged nbval-skip"
+            assert not re.search(r"^\w+\s*=", cell.source, flags=re.MULTILINE), (
+                "a skipped cell must not define variables: later cells would miss them"
+            )
+            assert not cell.outputs and cell.execution_count is None
 
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
@@ -67,7 +86,8 @@ def test_ignored_outputs_say_why(path: Path) -> None:
         why = cell.metadata.get("nbval_why", "")
         if _ignored(cell):
             assert isinstance(why, str) and len(why.split()) >= 2, (
-                "a cell tagged nbval-ignore-output needs metadata 'nbval_why': '<why>'"
+                "a cell tagged nbval-ignore-output or nbval-skip needs metadata "
+                "'nbval_why': '<why>'"
             )
         else:
             assert not why, "nbval_why on a cell without the nbval-ignore-output tag"
