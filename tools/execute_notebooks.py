@@ -29,6 +29,27 @@ def _skipped(cell) -> bool:
     return cell.cell_type == "code" and "nbval-skip" in cell.metadata.get("tags", [])
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stream outputs of the same name into one.
+
+    How a kernel splits printed text into messages depends on timing; one output
+    per stream keeps the stored notebook (and its diff) the same run to run.
+    """
+    merged: list = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (
+            out.get("output_type") == "stream"
+            and last is not None
+            and last.get("output_type") == "stream"
+            and last.get("name") == out.get("name")
+        ):
+            last["text"] = "".join(last["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     # Live widget cells (tag nbval-skip) are left out here as under nbval: their
@@ -47,6 +68,9 @@ def execute(path: Path, timeout: int = 600) -> float:
     for i, cell in skipped:
         cell.outputs, cell.execution_count = [], None
         nb.cells.insert(i, cell)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     nb.metadata.pop("widgets", None)  # widget state holds random model ids
     nbformat.write(nb, path)
     return seconds
