@@ -189,6 +189,36 @@ def test_chapters_import_rather_than_define(path: Path) -> None:
         assert set(defined) <= allowed, f"chapter defines {set(defined) - allowed}; move to dlbook"
 
 
+_BACKENDS = ("numpy", "torch", "tensorflow")
+_LISTED = re.compile(r"src/dlbook/(\w+)/(?:numpy|torch|tensorflow)_backend\.py")
+
+
+def _three_backend_packages_shown(source: str) -> set[str]:
+    """Concept packages with all three backends whose code ``source`` lists."""
+    src = ROOT / "src" / "dlbook"
+    return {
+        pkg
+        for pkg in _LISTED.findall(source)
+        if all((src / pkg / f"{b}_backend.py").is_file() for b in _BACKENDS)
+    }
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_chapters_show_three_backends_in_tabs(path: Path) -> None:
+    """A chapter that lists a concept with NumPy, PyTorch and TensorFlow backends shows
+    them side by side at least once, in a tab set synced across the page."""
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    shown = _three_backend_packages_shown(text)
+    if not shown:
+        pytest.skip("this chapter lists no concept that has all three backends")
+    tab_sets = re.findall(r"`{3,}\{tab-set\}\n:sync-group: backend\n(.*?)\n`{5}", text, re.S)
+    full = [t for t in tab_sets if all(f":sync: {b}" in t for b in _BACKENDS)]
+    assert full, (
+        f"{path.name} lists code of {sorted(shown)} (three backends each) but has no "
+        "tab set with NumPy, PyTorch and TensorFlow tabs (:sync-group: backend)"
+    )
+
+
 def test_exercises_are_numbered_per_chapter_with_worked_answers() -> None:
     """Exercise N.k headings, :nonumber: blocks, solutions for each (tools/number_exercises.py)."""
     import subprocess
