@@ -122,7 +122,10 @@ PROBE_JS = r"""([passEmoji, failEmoji, markerSource]) => {
     src: img.currentSrc || img.src,
     alt: img.getAttribute('alt'),
     natural: img.naturalWidth,
-    widthAttr: parseFloat(img.getAttribute('width')) || null,
+    // the width the page declares (attribute or inline style, as myst-nb writes
+    // for 2x PNGs): the image's natural CSS width
+    widthAttr: parseFloat(img.getAttribute('width')) ||
+               (/px$/.test(img.style.width) ? parseFloat(img.style.width) : null),
     shown: img.getBoundingClientRect().width,
   }));
 
@@ -239,20 +242,9 @@ def test_allow_list_is_short() -> None:
     assert all(reason.strip() for reason in ALLOWED_WIDE.values()), "every entry needs a reason"
 
 
-# chapters/04_pipelines.html: its listings have no :language: and scrolled
-# until the stylesheet wrapped highlight-default too; unverified in a browser
-# when this was written, so not strict.
-_LISTING_GAP = pytest.mark.xfail(
-    reason="highlight-default listings wrap since the last CSS change", strict=False
-)
-
-
 @pytest.mark.parametrize(
     "page",
-    [
-        pytest.param(p, marks=_LISTING_GAP) if p == "chapters/04_pipelines.html" else p
-        for p in FIT_PAGES
-    ],
+    [p for p in FIT_PAGES],
 )
 def test_code_outputs_and_tables_fit_the_column_at_1280(survey, page: str) -> None:  # noqa: ANN001
     blocks = wide_blocks_not_allowed(page, survey(page, WIDTHS["desktop"])["blocks"])
@@ -340,18 +332,7 @@ def image_problems(images: list[dict]) -> list[str]:
     return problems
 
 
-# Known gap (issue 13, open): the chapters' figures are 2x PNGs without a display
-# width in their output metadata, so the browser shows them at about half their
-# natural width; the figure helper must record the CSS width. Not strict, so a
-# page that is fixed passes.
-_IMAGES_GAP = pytest.mark.xfail(
-    reason="2x figure PNGs carry no display width yet (issue 13)", strict=False
-)
-
-
-@pytest.mark.parametrize(
-    "page", [pytest.param(p, marks=_IMAGES_GAP) if p.startswith("chapters/") else p for p in PAGES]
-)
+@pytest.mark.parametrize("page", PAGES)
 def test_images_are_legible_and_described(survey, page: str) -> None:  # noqa: ANN001
     problems = image_problems(survey(page, WIDTHS["desktop"])["images"])
     assert not problems, f"{page}: {len(problems)} image problem(s) at 1280 px:\n" + "\n".join(
@@ -397,19 +378,10 @@ def verdict_problems(verdicts: list[dict]) -> list[str]:
     return problems
 
 
-# exercises/03_cnn.html failed this at 390 px in the last local run, after the
-# verdict format changed; not yet diagnosed (issue 13), so not strict.
-_VERDICT_GAP = pytest.mark.xfail(reason="03_cnn verdicts at 390 px (issue 13)", strict=False)
-
-
 @pytest.mark.parametrize("width", list(WIDTHS.values()))
 @pytest.mark.parametrize(
     "page",
-    [
-        pytest.param(p, marks=_VERDICT_GAP) if p == "exercises/03_cnn.html" else p
-        for p in PAGES
-        if p == NOT_BUILT or p.startswith("exercises/")
-    ],
+    [p for p in PAGES if p == NOT_BUILT or p.startswith("exercises/")],
 )
 def test_check_verdicts_read_without_emoji(survey, page: str, width: int) -> None:  # noqa: ANN001
     problems = verdict_problems(survey(page, width)["verdicts"])
@@ -561,3 +533,24 @@ def test_probe_catches_what_it_should(browser) -> None:  # noqa: ANN001
     img_problems = image_problems(r["images"])
     assert len(img_problems) == 2, img_problems
     assert "file name" in img_problems[0] and "size the figure" in img_problems[1]
+
+
+# Packages whose overview derives its maths in LaTeX (``.. math::`` / ``:math:``):
+# their API pages must show typeset equations, not TeX source.
+API_MATH_PAGES = ("alignment", "attention", "normalization", "optim")
+
+
+@pytest.mark.parametrize("package", API_MATH_PAGES)
+def test_api_pages_render_docstring_math(html_dir: Path, package: str) -> None:
+    page = html_dir / "reference" / "api" / f"{package}.html"
+    html = page.read_text(encoding="utf-8")
+    typeset = re.findall(r'class="math[^"]*"', html)
+    assert len(typeset) >= 3, (
+        f"{page.name}: {len(typeset)} math node(s); write the equations of dlbook.{package}'s "
+        "docstrings as .. math:: blocks or :math:`...` roles"
+    )
+    raw = re.findall(
+        r"\\(?:frac|sqrt|sum|sigma|beta)\b",
+        re.sub(r'<span class="math.*?</span>|<div class="math.*?</div>', "", html, flags=re.S),
+    )
+    assert not raw, f"{page.name}: TeX shown as text outside math: {raw[:5]}"

@@ -1,4 +1,4 @@
-"""Fine-tuning losses for language models: the masked SFT loss and DPO (chapter 7).
+r"""Fine-tuning losses for language models: the masked SFT loss and DPO (chapter 7).
 
 Shape legend: B = sequences (or preference pairs), T = positions, V = vocabulary.
 
@@ -17,23 +17,39 @@ The NumPy backend adds ``sequence_logprob_backward``,
 returns tensors that carry autograd.
 
 **Supervised fine-tuning (SFT)** on a prompt x and a response y trains
-``-sum_t m_t log p(y_t | ...) / sum_t m_t``: the mask m is 1 on the tokens of
-the response and 0 on the prompt, so the model learns to answer, not to write
-prompts.
 
-**DPO** (Rafailov et al., 2023). RLHF fits a reward model r(x, y) to human
-preferences under the Bradley-Terry model, p(y_c > y_r) = sigma(r(x, y_c) - r(x, y_r)),
-then maximises E[r] - beta KL(pi || pi_ref). That KL-regularised problem has the
-closed-form optimum pi*(y|x) = pi_ref(y|x) exp(r(x, y) / beta) / Z(x), so
-r(x, y) = beta log(pi*(y|x) / pi_ref(y|x)) + beta log Z(x). Put this r into
-Bradley-Terry: Z(x) cancels in the difference, and the likelihood of the preferences
-becomes a loss on the policy itself, with no reward model and no sampling:
+.. math::
 
-    L = -mean log sigma(beta [(log pi(y_c|x) - log ref(y_c|x)) - (log pi(y_r|x) - log ref(y_r|x))])
+    L_\text{SFT} = -\frac{\sum_t m_t \log p(y_t \mid y_{<t}, x)}{\sum_t m_t},
 
-Its gradient with respect to log pi(y_c|x) is -beta sigma(-z) / B (z the margin in
-the brackets times beta), and the opposite for y_r: pairs the model already ranks
-well (z large) stop pulling.
+where the mask :math:`m_t` is 1 on the tokens of the response and 0 on the
+prompt, so the model learns to answer, not to write prompts.
+
+**DPO** (Rafailov et al., 2023). RLHF fits a reward model :math:`r(x, y)` to human
+preferences under the Bradley-Terry model,
+:math:`p(y_c \succ y_r) = \sigma(r(x, y_c) - r(x, y_r))`, then maximises
+:math:`\mathbb{E}[r] - \beta\,\mathrm{KL}(\pi \,\|\, \pi_\text{ref})`. That
+KL-regularised problem has the closed-form optimum
+
+.. math::
+
+    \pi^*(y \mid x) = \frac{1}{Z(x)}\, \pi_\text{ref}(y \mid x)\, e^{r(x, y) / \beta},
+    \qquad
+    r(x, y) = \beta \log \frac{\pi^*(y \mid x)}{\pi_\text{ref}(y \mid x)} + \beta \log Z(x).
+
+Put this r into Bradley-Terry: :math:`Z(x)` cancels in the difference, and the
+likelihood of the preferences becomes a loss on the policy itself, with no reward
+model and no sampling:
+
+.. math::
+
+    L_\text{DPO} = -\frac{1}{B} \sum_b \log \sigma(z_b), \qquad
+    z = \beta \Big[\Big(\log \pi(y_c \mid x) - \log \pi_\text{ref}(y_c \mid x)\Big)
+          - \Big(\log \pi(y_r \mid x) - \log \pi_\text{ref}(y_r \mid x)\Big)\Big].
+
+Its gradient with respect to :math:`\log \pi(y_c \mid x)` is
+:math:`-\beta\, \sigma(-z) / B`, and the opposite for :math:`y_r`: pairs the
+model already ranks well (z large) stop pulling.
 
 There is a NumPy backend (explicit backward) and a PyTorch one; no TensorFlow
 backend, because the chapter fine-tunes only the PyTorch GPT and these losses

@@ -75,8 +75,8 @@ def masked_cross_entropy_backward(logits: Any, targets: Any, mask: Any) -> np.nd
 
 
 def _pairs(*logps: Any) -> list[np.ndarray]:
-    arrays = [as_float_array(a, n) for a, n in zip(logps, ("policy_chosen", "policy_rejected",
-              "ref_chosen", "ref_rejected"), strict=True)]  # fmt: skip
+    names = ("policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected")
+    arrays = [as_float_array(a, n) for a, n in zip(logps, names, strict=True)]
     check_logprob_pairs(*(a.shape for a in arrays))
     return arrays
 
