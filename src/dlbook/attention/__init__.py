@@ -1,4 +1,4 @@
-"""Attention, in three backends with one API (the transformer chapter).
+r"""Attention, in three backends with one API (the transformer chapter).
 
 Pick a backend module; all three export the same names::
 
@@ -34,6 +34,23 @@ The NumPy backend adds ``attention_forward`` / ``attention_backward``,
 ``scaled_dot_product_attention_fused``, ``to_torch_mha`` and the seq2seq plug
 ``DotProductAttention``; the TensorFlow backend adds ``to_keras_mha``.
 :mod:`dlbook.attention.positional` holds the position encodings (NumPy).
+
+**The computation.** For one head, with queries :math:`Q` (T, D), keys :math:`K`
+(S, D), values :math:`V` (S, Dv) and a mask that adds :math:`M_{ts} = -\infty`
+where query t may not see key s,
+
+.. math::
+
+    Z = s\, Q K^\top + M, \qquad A = \operatorname{softmax}_\text{rows}(Z), \qquad
+    O = A V, \qquad s = 1/\sqrt{D}.
+
+The NumPy backend's backward pass, for an upstream gradient :math:`\bar O`:
+
+.. math::
+
+    \bar V = A^\top \bar O, \qquad \bar A = \bar O V^\top, \qquad
+    \bar Z = A \odot \big(\bar A - \operatorname{rowsum}(\bar A \odot A)\big), \qquad
+    \bar Q = s\, \bar Z K, \qquad \bar K = s\, \bar Z^\top Q.
 
 **Masks.** A mask is boolean and broadcastable to (..., T, S); **True means "may
 attend"** (PyTorch's ``F.scaled_dot_product_attention`` and Keras use the same

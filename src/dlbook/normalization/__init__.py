@@ -1,4 +1,4 @@
-"""Normalisation layers, in three backends with one API (chapters 2 and 3; used by the transformer).
+r"""Normalisation layers in three backends, one API (chapters 2 and 3; used by the transformer).
 
 Pick a backend module; all three export the same names::
 
@@ -33,6 +33,23 @@ Shared API (``T`` is the backend's array type: ndarray, torch.Tensor or tf.Tenso
 
 The NumPy backend adds ``layer_norm_backward``, ``LayerNorm.backward``,
 ``batch_norm_backward`` (training mode) and ``BatchNorm.backward`` (both modes).
+
+**Layer norm.** Each row x of C features is standardised, then scaled and shifted:
+
+.. math::
+
+    \mu = \frac{1}{C} \sum_c x_c, \qquad \sigma^2 = \frac{1}{C} \sum_c (x_c - \mu)^2,
+    \qquad \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad
+    y = \gamma \odot \hat x + \beta.
+
+Its backward pass, with :math:`g = \gamma \odot \bar y` and means over the C
+features of the row (batch norm is the same with means over a channel's n values):
+
+.. math::
+
+    \bar x = \frac{1}{\sqrt{\sigma^2 + \epsilon}} \Big( g - \operatorname{mean}(g)
+    - \hat x \operatorname{mean}(g \odot \hat x) \Big), \qquad
+    \bar\gamma = \sum \bar y \odot \hat x, \qquad \bar\beta = \sum \bar y.
 
 **Conventions, as PyTorch's** ``torch.nn.LayerNorm``: the variance is the biased
 one (divide by C, not C - 1), and ``eps`` goes inside the square root,

@@ -1,4 +1,4 @@
-"""Optimizers, learning-rate schedules and gradient clipping (chapters 1 and 2).
+r"""Optimizers, learning-rate schedules and gradient clipping (chapters 1 and 2).
 
 Pick a backend module; all three export the same names::
 
@@ -17,6 +17,26 @@ Shared API:
 Names (:data:`OPTIMIZERS`): ``"sgd"``, ``"momentum"`` (SGD with momentum 0.9
 unless given), ``"nesterov"`` (the same with Nesterov's look-ahead),
 ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``.
+
+**The updates** of a weight :math:`w` with gradient :math:`g_t` at step t, learning
+rate :math:`\eta` (torch's forms; :math:`\lambda` is weight decay):
+
+.. math::
+
+    \text{momentum:}\quad v_t = \mu v_{t-1} + g_t, \qquad w_t = w_{t-1} - \eta\, v_t
+
+.. math::
+
+    \text{Adam:}\quad m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+    v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,
+
+.. math::
+
+    w_t = w_{t-1} - \eta\, \frac{m_t / (1 - \beta_1^t)}{\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}.
+
+AdamW subtracts :math:`\eta \lambda w_{t-1}` from the weight itself (decoupled
+decay); Adam with ``weight_decay`` adds :math:`\lambda w_{t-1}` to :math:`g_t`
+instead (L2), so the decay is rescaled by Adam's denominator.
 
 The from-scratch classes in :mod:`dlbook.optim.numpy_backend` are the
 specification: their signatures give every backend its hyper-parameter names and
