@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv browser book dist llm-life bench test test-fast test-unit test-notebooks test-gpu lint execute scaling clean distclean
+.PHONY: venv browser book dist llm-life llm-life-classify bench test test-fast test-unit test-notebooks test-gpu lint execute scaling clean distclean
 
 venv: $(STAMP)
 
@@ -93,6 +93,11 @@ scaling: $(STAMP)
 # the checkpoints and results in src/dlbook/llm/data, which the chapter loads.
 llm-life: $(STAMP)
 	$(BIN)/python tools/train_llm_life.py --jobs 2
+
+# Only chapter 7's classification sweep (labels per book x probe / fine-tuned / scratch),
+# re-pretraining each seed's body (checked against the recorded loss) or reading it from --cache.
+llm-life-classify: $(STAMP)
+	$(BIN)/python tools/train_llm_life.py --only classify --jobs 2 --cache _build/llm_bodies
 
 # The offline bundle for readers: the built book with its in-browser Python, and dlbook's wheel.
 dist: book

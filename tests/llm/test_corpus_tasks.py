@@ -40,8 +40,13 @@ def test_passages_shapes_and_labels():
     x, y = cp.passages(ids, 8, None, np.random.default_rng(0))
     assert x.shape[0] == sum(len(v) // 8 for v in ids.values())
     assert np.all(np.diff(x, axis=1) == 1)  # contiguous windows
+    x4, y4 = cp.passages(ids, 8, None, np.random.default_rng(0), stride=4)
+    assert x4.shape[0] == sum((len(v) - 8) // 4 + 1 for v in ids.values())
+    assert np.array_equal(x4[1], x4[0] + 4) and np.array_equal(x4[::2][:12], x[:12])
     with pytest.raises(ValueError, match="fewer than a passage"):
         cp.passages(ids, 1000, 1, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="stride"):
+        cp.passages(ids, 8, None, np.random.default_rng(0), stride=0)
 
 
 def test_instructions_have_the_right_answers():

@@ -75,6 +75,19 @@ def test_classifier_shapes_and_training(tok, config):
     assert life.classification_accuracy(clf, x, y) > max(before, 0.8)
 
 
+def test_linear_probe_trains_the_head_only(tok, config):
+    body = life.new_gpt(config, 0)
+    start = body.get_weights()
+    x = np.random.default_rng(0).integers(0, tok.vocab_size, (40, 12))
+    y = (x[:, 0] % 2).astype(np.int64)
+    spec = life.TrainSpec(steps=20, batch_size=16, lr=3e-3, warmup_steps=5)
+    clf, losses = life.finetune_classifier(body, x, y, 2, spec, 0, freeze_body=True)
+    assert all(np.array_equal(w, start[k]) for k, w in clf.gpt.get_weights().items())
+    assert not np.allclose(clf.head.weight.detach().numpy(), life.GPTClassifier(
+        life.new_gpt(config, 0), 2).head.weight.detach().numpy())  # fmt: skip
+    assert losses[-1] < losses[0]
+
+
 def test_sft_and_dpo_move_their_numbers(tok, config):
     train = tasks.make_instructions(WORDS, 200, np.random.default_rng(0))
     held = tasks.make_instructions(WORDS, 20, np.random.default_rng(9))

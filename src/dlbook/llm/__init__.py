@@ -6,12 +6,15 @@ name                                           what it is
 ``corpus.load_corpus()``                       four books of the King James Bible, split
                                                90 / 10 at a verse boundary (``Corpus``)
 ``corpus.load_tang_poems()``                   the Three Hundred Tang Poems (Chinese)
-``corpus.passages(ids_by_book, T, n, rng)``    passages and book labels (classification)
+``corpus.passages(ids_by_book, T, n, rng)``    passages and book labels (classification;
+                                               ``stride`` for overlapping test windows)
 ``tasks.make_instructions(words, n, rng)``     generated instructions with known answers
 ``tasks.make_preferences(words, n, rng)``      (prompt, chosen, rejected): concise preferred
 ``torch_backend.pretrain`` ...                 the stages on the book's PyTorch GPT:
                                                ``pretrain``, ``finetune_classifier``,
-                                               ``instruction_tune``, ``dpo_train``
+                                               ``instruction_tune``, ``dpo_train``;
+                                               ``finetune_classifier(..., freeze_body=True)``
+                                               is a linear probe of the pretrained body
 ``torch_backend.nats_per_char`` ...            the measures: held-out nats per character,
                                                ``classification_accuracy``,
                                                ``instruction_metrics``, ``concise_rate``,

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlbook._validate import check_int
+
 DATA_DIR = Path(__file__).parent / "data"
 BOOKS = ("Genesis", "Psalms", "Proverbs", "Matthew")  # the classes of the classification task
 VAL_FRACTION = 0.1  # the last 10 % of each book validates
@@ -77,20 +79,26 @@ def load_corpus() -> Corpus:
 
 
 def passages(
-    ids_by_book: dict[str, np.ndarray], length: int, n: int | None, rng: np.random.Generator
+    ids_by_book: dict[str, np.ndarray],
+    length: int,
+    n: int | None,
+    rng: np.random.Generator,
+    stride: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Passages of ``length`` tokens and their book labels: x (N, length), y (N,).
 
-    With ``n`` given, n random windows per book (training); with ``n = None``, every
-    non-overlapping window of each book in order (evaluation).
+    With ``n`` given, n random windows per book (training); with ``n = None``, the
+    windows of each book in order, one every ``stride`` tokens (evaluation; the
+    default stride, ``length``, gives non-overlapping passages).
     """
+    stride = length if stride is None else check_int(stride, "stride")
     xs, ys = [], []
     for label, book in enumerate(BOOKS):
         ids = np.asarray(ids_by_book[book])
         if len(ids) < length:
             raise ValueError(f"{book} has {len(ids)} tokens, fewer than a passage ({length}).")
         if n is None:
-            starts = np.arange(0, len(ids) - length + 1, length)
+            starts = np.arange(0, len(ids) - length + 1, stride)
         else:
             starts = rng.integers(0, len(ids) - length + 1, size=n)
         xs.append(ids[starts[:, None] + np.arange(length)])  # (n_b, length)

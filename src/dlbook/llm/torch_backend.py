@@ -161,10 +161,17 @@ def finetune_classifier(
     n_classes: int,
     spec: TrainSpec,
     seed: int,
+    freeze_body: bool = False,
     progress: bool = False,
 ) -> tuple[GPTClassifier, list[float]]:
-    """Train every weight of ``GPTClassifier(gpt)`` on passages x (N, T) with labels y (N,)."""
+    """Train ``GPTClassifier(gpt)`` on passages x (N, T) with labels y (N,).
+
+    Every weight trains, unless ``freeze_body``: then only the head does (a *linear
+    probe* of the body's averaged features), and the body runs without dropout.
+    """
     clf = GPTClassifier(gpt, n_classes, seed).train()
+    if freeze_body:
+        gpt.eval().requires_grad_(False)
     dev = gpt.device
 
     def loss_of_batch(rng: np.random.Generator) -> Any:
