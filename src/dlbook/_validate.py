@@ -163,3 +163,18 @@ def check_bias_shape(b_shape: tuple[int, ...], n_out: int, name: str = "b") -> N
             f"{name} has shape {tuple(b_shape)} but must be ({n_out},), one entry per output; "
             f"adding it would broadcast silently. Flatten it with {name}.reshape(-1)."
         )
+
+
+def check_float_dtype(dtype: Any) -> str:
+    """The name ``"float32"`` or ``"float64"`` of a dtype given as a string or dtype object.
+
+    Every backend computes in one of these two; anything else (``"float16"``, ``int``,
+    a typo) is refused here, before a framework gives its own message.
+    """
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:  # a framework dtype object: tf.float64.name, str(torch.float64)
+        name = getattr(dtype, "name", None) or str(dtype).rsplit(".", 1)[-1]
+    if name not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    return name

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook._validate import as_float_array
+from dlbook._validate import as_float_array, check_float_dtype
 from dlbook.attention import (
     BIAS_NAMES,
     WEIGHT_NAMES,
@@ -29,7 +29,7 @@ from dlbook.attention import (
     numpy_causal_mask,
     numpy_padding_mask,
 )
-from dlbook.nn.numpy_backend import _check_dtype, linear, linear_backward, softmax, softmax_backward
+from dlbook.nn.numpy_backend import linear, linear_backward, softmax, softmax_backward
 
 causal_mask = numpy_causal_mask
 padding_mask = numpy_padding_mask
@@ -187,7 +187,7 @@ class MultiHeadAttention:
     ) -> None:
         self.d_model, self.n_heads, self.d_head = check_heads(d_model, n_heads)  # C, H, D
         self.bias = bool(bias)
-        self.params = init_mha_weights(d_model, seed, _check_dtype(dtype), bias=self.bias)
+        self.params = init_mha_weights(d_model, seed, check_float_dtype(dtype), bias=self.bias)
         self.grads = {k: np.zeros_like(p) for k, p in self.params.items()}
         self.last_weights: np.ndarray | None = None  # (B, H, T, S), for plotting
         self._cache: dict[str, Any] | None = None

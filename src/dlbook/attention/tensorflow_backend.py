@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
-from dlbook._validate import as_float_array
+from dlbook._tf import as_tensor, tf_dtype
 from dlbook.attention import (
     BIAS_NAMES,
     WEIGHT_NAMES,
@@ -31,22 +31,6 @@ from dlbook.attention import (
 )
 
 tf = import_tensorflow()
-
-_DTYPES = {"float32": tf.float32, "float64": tf.float64}
-
-
-def _tf_dtype(dtype: Any) -> tf.DType:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _tensor(x: Any, name: str) -> tf.Tensor:
-    """A floating tensor: tensors are kept (so the tape sees them), arrays are converted."""
-    if isinstance(x, (tf.Tensor, tf.Variable)):
-        return x if x.dtype.is_floating else tf.cast(x, tf.float64)
-    return tf.convert_to_tensor(as_float_array(x, name))
 
 
 def causal_mask(T: int) -> tf.Tensor:
@@ -63,7 +47,7 @@ def scaled_dot_product_attention(
     q: Any, k: Any, v: Any, mask: Any = None, scale: float | None = None
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """softmax(q k^T * scale) v, written out: returns (out (..., T, Dv), weights (..., T, S))."""
-    q, k, v = _tensor(q, "q"), _tensor(k, "k"), _tensor(v, "v")
+    q, k, v = as_tensor(q, "q"), as_tensor(k, "k"), as_tensor(v, "v")
     check_qkv_shapes(tuple(q.shape), tuple(k.shape), tuple(v.shape))
     dtype = tf.float64 if tf.float64 in (q.dtype, k.dtype, v.dtype) else q.dtype
     q, k, v = (tf.cast(t, dtype) for t in (q, k, v))
@@ -121,8 +105,8 @@ class MultiHeadAttention(tf.Module):
         super().__init__()
         self.d_model, self.n_heads, self.d_head = check_heads(d_model, n_heads)  # C, H, D
         self.bias = bool(bias)
-        tf_dtype = _tf_dtype(dtype)
-        init = init_mha_weights(d_model, seed, tf_dtype.name, bias=self.bias)
+        float_dtype = tf_dtype(dtype)
+        init = init_mha_weights(d_model, seed, float_dtype.name, bias=self.bias)
         self.weights_ = {k: tf.Variable(v, name=k) for k, v in init.items()}
         self.last_weights: tf.Tensor | None = None  # (B, H, T, S)
 
@@ -134,8 +118,8 @@ class MultiHeadAttention(tf.Module):
     def __call__(self, x_q: Any, x_kv: Any = None, mask: Any = None) -> tf.Tensor:
         """x_q (B, T, C) [, x_kv (B, S, C)] -> (B, T, C); x_kv=None is self-attention."""
         dtype = self.weights_["W_q"].dtype
-        x_q = tf.cast(_tensor(x_q, "x_q"), dtype)
-        x_kv = x_q if x_kv is None else tf.cast(_tensor(x_kv, "x_kv"), dtype)
+        x_q = tf.cast(as_tensor(x_q, "x_q"), dtype)
+        x_kv = x_q if x_kv is None else tf.cast(as_tensor(x_kv, "x_kv"), dtype)
         check_model_input(tuple(x_q.shape), self.d_model, "x_q")
         check_model_input(tuple(x_kv.shape), self.d_model, "x_kv")
         q = split_heads(self._proj(x_q, "q"), self.n_heads)  # (B, H, T, D)
@@ -166,7 +150,7 @@ def mha_loss_and_grads(
     ``x`` is x (B, T, C) or a pair (x_q, x_kv) (then dx is the pair (dx_q, dx_kv)).
     """
     dtype = model.weights_["W_q"].dtype
-    xs = [tf.cast(_tensor(a, "x"), dtype) for a in (x if isinstance(x, tuple) else (x,))]
+    xs = [tf.cast(as_tensor(a, "x"), dtype) for a in (x if isinstance(x, tuple) else (x,))]
     names = list(model.weights_)
     with tf.GradientTape() as tape:
         tape.watch(xs)

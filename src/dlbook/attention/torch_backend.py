@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array
+from dlbook._torch import as_tensor, torch_dtype
 from dlbook.attention import (
     BIAS_NAMES,
     WEIGHT_NAMES,
@@ -38,23 +38,6 @@ from dlbook.device import get_device
 
 torch = import_torch()
 F = torch.nn.functional
-
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def _torch_dtype(dtype: Any) -> torch.dtype:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _tensor(x: Any, name: str, device: Any = None) -> torch.Tensor:
-    """A floating tensor: tensors are kept (so autograd sees them), arrays are converted."""
-    if isinstance(x, torch.Tensor):
-        return x if x.is_floating_point() else x.to(torch.float64)
-    arr = as_float_array(x, name)
-    return torch.as_tensor(arr, device=device if device is not None else get_device())
 
 
 def _mask(mask: Any, device: Any) -> torch.Tensor | None:
@@ -80,8 +63,8 @@ def padding_mask(lengths: Any, S: int) -> torch.Tensor:
 
 
 def _qkv(q: Any, k: Any, v: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    q = _tensor(q, "q")
-    k, v = _tensor(k, "k", q.device), _tensor(v, "v", q.device)
+    q = as_tensor(q, "q")
+    k, v = as_tensor(k, "k", device=q.device), as_tensor(v, "v", device=q.device)
     check_qkv_shapes(tuple(q.shape), tuple(k.shape), tuple(v.shape))
     dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
     return q.to(dtype), k.to(dtype), v.to(dtype)
@@ -164,7 +147,7 @@ class MultiHeadAttention(torch.nn.Module):
         super().__init__()
         self.d_model, self.n_heads, self.d_head = check_heads(d_model, n_heads)  # C, H, D
         self.bias, self.fused = bool(bias), bool(fused)
-        kw = {"bias": self.bias, "device": get_device(), "dtype": _torch_dtype(dtype)}
+        kw = {"bias": self.bias, "device": get_device(), "dtype": torch_dtype(dtype)}
         self.W_q = torch.nn.Linear(d_model, d_model, **kw)
         self.W_k = torch.nn.Linear(d_model, d_model, **kw)
         self.W_v = torch.nn.Linear(d_model, d_model, **kw)
@@ -179,7 +162,7 @@ class MultiHeadAttention(torch.nn.Module):
         B, H, _, D = k.shape
         out = []
         for name, t in zip("KV", past, strict=True):
-            t = _tensor(t, f"past {name}", k.device).to(k.dtype)
+            t = as_tensor(t, f"past {name}", device=k.device).to(k.dtype)
             if t.ndim != 4 or (t.shape[0], t.shape[1], t.shape[3]) != (B, H, D):
                 raise ValueError(
                     f"past {name} must have shape (B, H, P, D) = ({B}, {H}, P, {D}), "
@@ -208,8 +191,8 @@ class MultiHeadAttention(torch.nn.Module):
         the return value is ``(out (B, T, C), (K, V) each (B, H, S, D))``.
         """
         w = self.W_q.weight
-        x_q = _tensor(x_q, "x_q", w.device).to(w.dtype)
-        x_kv = x_q if x_kv is None else _tensor(x_kv, "x_kv", w.device).to(w.dtype)
+        x_q = as_tensor(x_q, "x_q", device=w.device).to(w.dtype)
+        x_kv = x_q if x_kv is None else as_tensor(x_kv, "x_kv", device=w.device).to(w.dtype)
         check_model_input(tuple(x_q.shape), self.d_model, "x_q")
         check_model_input(tuple(x_kv.shape), self.d_model, "x_kv")
         q = split_heads(self.W_q(x_q), self.n_heads)  # (B, H, T, D)
@@ -274,7 +257,7 @@ def mha_loss_and_grads(
     """
     w = model.W_q.weight
     xs = x if isinstance(x, tuple) else (x,)
-    ts = [_tensor(a, "x", w.device).to(w.dtype).detach().requires_grad_(True) for a in xs]
+    ts = [as_tensor(a, "x", device=w.device).to(w.dtype).detach().requires_grad_(True) for a in xs]
     model.zero_grad()
     out = model(ts[0], ts[1] if len(ts) > 1 else None, mask)
     loss = (out * torch.as_tensor(np.asarray(d_out), dtype=out.dtype, device=out.device)).sum()
@@ -294,7 +277,7 @@ def to_torch_mha(model: Any) -> torch.nn.MultiheadAttention:
     """
     w = model.get_weights()
     C, H = model.d_model, model.n_heads
-    dtype = _torch_dtype(w["W_q"].dtype)
+    dtype = torch_dtype(w["W_q"].dtype)
     mha = torch.nn.MultiheadAttention(
         C, H, bias=model.bias, batch_first=True, device=get_device(), dtype=dtype
     )

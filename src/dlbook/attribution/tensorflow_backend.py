@@ -16,18 +16,15 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
+from dlbook._tf import to_numpy
 from dlbook.attribution.numpy_backend import _check_input, _check_steps, _targets
 
 tf = import_tensorflow()
 
 
-def _numpy(x: Any) -> np.ndarray:
-    return x.numpy() if isinstance(x, (tf.Tensor, tf.Variable)) else np.asarray(x)
-
-
 def _model_input(model: Any, x: Any) -> tf.Tensor:
     """x as a tensor of the model's dtype, its shape checked: (B, D)."""
-    return tf.cast(tf.convert_to_tensor(_check_input(model, _numpy(x))), model.dtype)
+    return tf.cast(tf.convert_to_tensor(_check_input(model, to_numpy(x))), model.dtype)
 
 
 def _scores(model: Any, x: tf.Tensor, target: Any) -> tf.Tensor:
@@ -57,8 +54,8 @@ def saliency(model: Any, x: Any, target: Any) -> np.ndarray:
 
 def path_points(x: Any, baseline: Any, steps: int) -> tf.Tensor:
     """The m midpoints x' + (k + 1/2)/m (x - x'), k = 0..m-1, stacked: ``(m, *x.shape)``."""
-    x = tf.convert_to_tensor(_numpy(x), dtype=tf.float64)
-    baseline = tf.convert_to_tensor(_numpy(baseline), dtype=tf.float64)
+    x = tf.convert_to_tensor(to_numpy(x), dtype=tf.float64)
+    baseline = tf.convert_to_tensor(to_numpy(baseline), dtype=tf.float64)
     m = _check_steps(steps)
     alphas = (tf.range(m, dtype=tf.float64) + 0.5) / m  # (m,)
     alphas = tf.reshape(alphas, [-1] + [1] * len(x.shape))
@@ -73,7 +70,7 @@ def integrated_gradients(
     ``grad_fn`` gets the ``(m, *x.shape)`` points as one float64 tensor and may return a
     tensor or an array of the same shape.
     """
-    x, baseline = _numpy(x).astype(np.float64), _numpy(baseline).astype(np.float64)
+    x, baseline = to_numpy(x).astype(np.float64), to_numpy(baseline).astype(np.float64)
     if x.shape != baseline.shape:
         raise ValueError(
             f"x has shape {x.shape} but baseline has shape {baseline.shape}; "

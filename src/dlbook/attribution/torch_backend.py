@@ -17,15 +17,10 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
+from dlbook._torch import as_tensor
 from dlbook.attribution.numpy_backend import _check_input, _check_steps, _targets
 
 torch = import_torch()
-
-
-def _tensor(x: Any, like: Any = None) -> torch.Tensor:
-    """A floating tensor (arrays converted), on ``like``'s device and dtype when given."""
-    t = x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x, dtype=np.float64))
-    return t if like is None else t.to(device=like.device, dtype=like.dtype)
 
 
 def _model_input(model: Any, x: Any) -> torch.Tensor:
@@ -62,8 +57,8 @@ def saliency(model: Any, x: Any, target: Any) -> np.ndarray:
 
 def path_points(x: Any, baseline: Any, steps: int) -> torch.Tensor:
     """The m midpoints x' + (k + 1/2)/m (x - x'), k = 0..m-1, stacked: ``(m, *x.shape)``."""
-    x = _tensor(x)
-    baseline = _tensor(baseline, like=x)
+    x = as_tensor(x, "x", device="cpu", dtype=torch.float64)  # the path in float64
+    baseline = as_tensor(baseline, "baseline", device=x.device, dtype=x.dtype, move=True)
     m = _check_steps(steps)
     alphas = (torch.arange(m, dtype=x.dtype, device=x.device) + 0.5) / m  # (m,)
     return baseline + alphas.reshape(-1, *[1] * x.ndim) * (x - baseline)  # (m, *x.shape)
@@ -77,15 +72,15 @@ def integrated_gradients(
     ``grad_fn`` gets the ``(m, *x.shape)`` points as one tensor and may return a tensor or
     an array of the same shape.
     """
-    x = _tensor(x)
-    baseline = _tensor(baseline, like=x)
+    x = as_tensor(x, "x", device="cpu", dtype=torch.float64)  # the path in float64
+    baseline = as_tensor(baseline, "baseline", device=x.device, dtype=x.dtype, move=True)
     if x.shape != baseline.shape:
         raise ValueError(
             f"x has shape {tuple(x.shape)} but baseline has shape {tuple(baseline.shape)}; "
             "they must match element for element."
         )
     points = path_points(x, baseline, steps)  # (m, *x.shape)
-    grads = _tensor(grad_fn(points), like=x)
+    grads = as_tensor(grad_fn(points), "grad_fn(points)", device=x.device, dtype=x.dtype, move=True)
     if grads.shape != points.shape:
         raise ValueError(
             f"grad_fn returned shape {tuple(grads.shape)} for points of shape "

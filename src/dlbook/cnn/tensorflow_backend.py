@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
-from dlbook._validate import as_float_array, check_labels
+from dlbook._tf import as_tensor, tf_dtype
+from dlbook._validate import check_labels
 from dlbook.cnn import (
     CNNConfig,
     buffer_shapes,
@@ -41,27 +42,11 @@ from dlbook.normalization.tensorflow_backend import BatchNorm
 
 tf = import_tensorflow()
 
-_DTYPES = {"float32": tf.float32, "float64": tf.float64}
-
-
-def _tf_dtype(dtype: Any) -> tf.DType:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
 
 def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """Mean cross-entropy, safe inside ``tf.function`` (labels validated before)."""
     per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     return tf.reduce_mean(per_example)  # (B,) -> ()
-
-
-def _tensor(x: Any, name: str) -> tf.Tensor:
-    """A floating tensor: tensors are kept (so the tape sees them), arrays are converted."""
-    if isinstance(x, (tf.Tensor, tf.Variable)):
-        return x if x.dtype.is_floating else tf.cast(x, tf.float64)
-    return tf.convert_to_tensor(as_float_array(x, name))  # friendly TypeError for bad input
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +76,7 @@ def kernel_to_tf_layout(W: tf.Tensor) -> tf.Tensor:
 
 def conv2d(x: Any, W: Any, b: Any, stride: Any = 1, padding: Any = 0) -> tf.Tensor:
     """(B, C, H, W) -> (B, F, Ho, Wo): ``tf.nn.conv2d`` with explicit zero padding."""
-    x, W, b = _tensor(x, "x"), _tensor(W, "W"), _tensor(b, "b")
+    x, W, b = as_tensor(x, "x"), as_tensor(W, "W"), as_tensor(b, "b")
     (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding", minimum=0)
     check_conv_shapes(tuple(x.shape), tuple(W.shape), tuple(b.shape), (sh, sw), (ph, pw))
     dtype = tf.float64 if tf.float64 in (x.dtype, W.dtype, b.dtype) else x.dtype
@@ -102,7 +87,7 @@ def conv2d(x: Any, W: Any, b: Any, stride: Any = 1, padding: Any = 0) -> tf.Tens
 
 
 def _pool(x: Any, kernel_size: Any, stride: Any, fn: Any) -> tf.Tensor:
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     kernel, stride = pool_args(kernel_size, stride)
     check_pool_shapes(tuple(x.shape), kernel, stride)
     return from_tf_layout(fn(to_tf_layout(x), kernel, stride, "VALID"))  # VALID = floor mode
@@ -133,7 +118,7 @@ class CNN(tf.Module):
     def __init__(self, config: CNNConfig | None = None, *, seed: int = 0, dtype: str = "float32"):
         super().__init__()
         self.config = config = config or CNNConfig()
-        self.dtype = _tf_dtype(dtype)
+        self.dtype = tf_dtype(dtype)
         w = init_cnn_weights(config, seed=seed, dtype=np.dtype(dtype).name)
         self.vars = {
             name: tf.Variable(w[name], name=name.replace(".", "_"))
@@ -168,7 +153,7 @@ class CNN(tf.Module):
         return tf.nn.relu(self.norms[name](h) if name in self.norms else h)
 
     def _input(self, x: Any) -> tf.Tensor:
-        x = tf.cast(_tensor(x, "x"), self.dtype)
+        x = tf.cast(as_tensor(x, "x"), self.dtype)
         check_images(tuple(x.shape), self.config)
         return x
 

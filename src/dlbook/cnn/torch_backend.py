@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array
+from dlbook._torch import as_tensor, to_numpy, torch_dtype
 from dlbook.cnn import (
     CNNConfig,
     buffer_shapes,
@@ -40,27 +40,6 @@ from dlbook.normalization.torch_backend import BatchNorm
 torch = import_torch()
 F = torch.nn.functional
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def _torch_dtype(dtype: Any) -> torch.dtype:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _tensor(x: Any, name: str, device: Any = None) -> torch.Tensor:
-    """A floating tensor: tensors are kept (so autograd sees them), arrays are converted."""
-    if isinstance(x, torch.Tensor):
-        return x if x.is_floating_point() else x.to(torch.float64)
-    arr = as_float_array(x, name)  # learner-friendly TypeError for strings, objects, ...
-    return torch.as_tensor(arr, device=device if device is not None else get_device())
-
-
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
 
 # ---------------------------------------------------------------------------
 # Convolution and pooling (autograd supplies the backward passes)
@@ -69,8 +48,8 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 def conv2d(x: Any, W: Any, b: Any, stride: Any = 1, padding: Any = 0) -> torch.Tensor:
     """(B, C, H, W) -> (B, F, Ho, Wo): ``F.conv2d``, the cross-correlation of numpy_backend."""
-    x = _tensor(x, "x")
-    W, b = _tensor(W, "W", x.device), _tensor(b, "b", x.device)
+    x = as_tensor(x, "x")
+    W, b = as_tensor(W, "W", device=x.device), as_tensor(b, "b", device=x.device)
     stride, padding = pair(stride, "stride"), pair(padding, "padding", minimum=0)
     check_conv_shapes(tuple(x.shape), tuple(W.shape), tuple(b.shape), stride, padding)
     dtype = torch.promote_types(torch.promote_types(x.dtype, W.dtype), b.dtype)
@@ -79,7 +58,7 @@ def conv2d(x: Any, W: Any, b: Any, stride: Any = 1, padding: Any = 0) -> torch.T
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None) -> torch.Tensor:
     """(B, C, H, W) -> (B, C, Ho, Wo): ``F.max_pool2d`` (floor mode, no padding)."""
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     kernel, stride = pool_args(kernel_size, stride)
     check_pool_shapes(tuple(x.shape), kernel, stride)
     return F.max_pool2d(x, kernel, stride)
@@ -87,7 +66,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None) -> torch.Tensor:
 
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None) -> torch.Tensor:
     """(B, C, H, W) -> (B, C, Ho, Wo): ``F.avg_pool2d`` (floor mode, no padding)."""
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     kernel, stride = pool_args(kernel_size, stride)
     check_pool_shapes(tuple(x.shape), kernel, stride)
     return F.avg_pool2d(x, kernel, stride)
@@ -108,7 +87,7 @@ class CNN(torch.nn.Module):
     def __init__(self, config: CNNConfig | None = None, *, seed: int = 0, dtype: str = "float32"):
         super().__init__()
         self.config = config = config or CNNConfig()
-        self.dtype = _torch_dtype(dtype)
+        self.dtype = torch_dtype(dtype)
         kw = {"device": get_device(), "dtype": self.dtype}
         self.named = torch.nn.ModuleDict()  # canonical prefix -> module holding its parameters
         layers: list[torch.nn.Module] = []
@@ -149,7 +128,7 @@ class CNN(torch.nn.Module):
 
     def forward(self, x: Any) -> torch.Tensor:
         """(B, C, H, W) -> (B, K) logits; arrays are converted and moved to the model."""
-        x = _tensor(x, "x", self.device).to(device=self.device, dtype=self.dtype)
+        x = as_tensor(x, "x", device=self.device).to(device=self.device, dtype=self.dtype)
         check_images(tuple(x.shape), self.config)
         return self.layers(x)
 
@@ -166,7 +145,7 @@ class CNN(torch.nn.Module):
         """Copies in the canonical layout; dense ``W`` is ``weight.T`` (in, out)."""
         out = {}
         for name, t in self._tensors().items():
-            a = _numpy(t)
+            a = to_numpy(t)
             out[name] = (a.T if name.startswith("fc") and name.endswith(".W") else a).copy()
         return out
 
@@ -208,7 +187,7 @@ def loss_and_grads(model: CNN, x: Any, y: Any) -> tuple[float, dict[str, np.ndar
     loss.backward()
     grads = {}
     for name, p in model.named_canonical_parameters():
-        g = _numpy(p.grad)
+        g = to_numpy(p.grad)
         grads[name] = (g.T if name.startswith("fc") and name.endswith(".W") else g).copy()
     return loss.item(), grads
 
@@ -220,12 +199,12 @@ def evaluate_loss(model: CNN, x: Any, y: Any) -> float:
 
 def predict(model: CNN, x: Any) -> np.ndarray:
     """Class index of each image of x (B, C, H, W), in evaluation mode, as a NumPy array."""
-    return _numpy(_eval_logits(model, x).argmax(dim=1))
+    return to_numpy(_eval_logits(model, x).argmax(dim=1))
 
 
 def predict_proba(model: CNN, x: Any) -> np.ndarray:
     """Softmax probabilities (B, K) of each image, in evaluation mode, as a NumPy array."""
-    return _numpy(torch.softmax(_eval_logits(model, x), dim=1))
+    return to_numpy(torch.softmax(_eval_logits(model, x), dim=1))
 
 
 def make_optimizer(model: CNN, config: Any) -> torch.optim.Optimizer:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlbook._validate import check_float_dtype
 from dlbook.data.digits import DataSplit, load_digits_split
 from dlbook.seeding import make_rng
 
@@ -45,12 +46,6 @@ class ImageSplit(DataSplit):
         return DataSplit(f[0], self.y_train, f[1], self.y_val, f[2], self.y_test, self.n_classes)
 
 
-def _check_dtype(dtype: str) -> str:
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return dtype
-
-
 def _standardize(parts: list[np.ndarray], dtype: str) -> list[np.ndarray]:
     """Shift and scale every part by the mean and std of the first (the training set)."""
     mean, std = float(parts[0].mean()), float(parts[0].std())
@@ -67,7 +62,7 @@ def load_digit_images(
     """
     from scipy.ndimage import zoom
 
-    _check_dtype(dtype)
+    check_float_dtype(dtype)
     if not isinstance(size, int) or size < 8 or not isinstance(channels, int) or channels < 1:
         raise ValueError(f"size must be an int >= 8 and channels >= 1, got {size!r}, {channels!r}.")
     d = load_digits_split(split_seed, dtype="float64", standardize=False)  # pixels in [0, 1]
@@ -116,7 +111,7 @@ def make_pattern_images(
     (:func:`pattern_templates` with seed 0); ``seed`` draws the positions,
     labels and noise.
     """
-    _check_dtype(dtype)
+    check_float_dtype(dtype)
     if pattern_size > size:
         raise ValueError(f"pattern_size {pattern_size} does not fit a canvas of size {size}.")
     templates = pattern_templates(n_classes, pattern_size)  # (K, P, P)

@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from dlbook._lazy import import_tensorflow
+from dlbook._tf import as_tensor
 from dlbook.distillation import check_alpha, check_logit_pair, check_temperature
-from dlbook.nn.tensorflow_backend import _cross_entropy, _labels, _tensor
+from dlbook.nn.tensorflow_backend import _cross_entropy, _labels
 
 tf = import_tensorflow()
 
 
 def softmax_with_temperature(logits: Any, temperature: float) -> Any:
     """p^T = softmax(logits / T) over the last axis."""
-    logits = _tensor(logits, "logits")
+    logits = as_tensor(logits, "logits")
     return tf.nn.softmax(logits / tf.cast(check_temperature(temperature), logits.dtype), axis=-1)
 
 
@@ -25,8 +26,8 @@ def distillation_loss(
     student_logits: Any, teacher_logits: Any, labels: Any, temperature: float, alpha: float
 ) -> Any:
     """alpha T^2 mean_b KL(p_t^T || p_s^T) + (1 - alpha) mean_b CE(s, labels), a 0-d tensor."""
-    s = _tensor(student_logits, "student_logits")
-    t = tf.cast(_tensor(teacher_logits, "teacher_logits"), s.dtype)
+    s = as_tensor(student_logits, "student_logits")
+    t = as_tensor(teacher_logits, "teacher_logits", dtype=s.dtype)
     check_logit_pair(s.shape, t.shape)
     T, alpha = check_temperature(temperature), check_alpha(alpha)
     y = _labels(labels, s.shape[0], s.shape[1])

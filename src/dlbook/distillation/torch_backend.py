@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from dlbook._lazy import import_torch
+from dlbook._torch import as_tensor
 from dlbook.distillation import check_alpha, check_logit_pair, check_temperature
-from dlbook.nn.torch_backend import _labels, _tensor, cross_entropy
+from dlbook.nn.torch_backend import _labels, cross_entropy
 
 torch = import_torch()
 F = torch.nn.functional
@@ -20,15 +21,15 @@ F = torch.nn.functional
 
 def softmax_with_temperature(logits: Any, temperature: float) -> Any:
     """p^T = softmax(logits / T) over the last axis."""
-    return torch.softmax(_tensor(logits, "logits") / check_temperature(temperature), dim=-1)
+    return torch.softmax(as_tensor(logits, "logits") / check_temperature(temperature), dim=-1)
 
 
 def distillation_loss(
     student_logits: Any, teacher_logits: Any, labels: Any, temperature: float, alpha: float
 ) -> Any:
     """alpha T^2 mean_b KL(p_t^T || p_s^T) + (1 - alpha) mean_b CE(s, labels), a 0-d tensor."""
-    s = _tensor(student_logits, "student_logits")
-    t = _tensor(teacher_logits, "teacher_logits", s.device).to(s.dtype)
+    s = as_tensor(student_logits, "student_logits")
+    t = as_tensor(teacher_logits, "teacher_logits", device=s.device, dtype=s.dtype)
     check_logit_pair(s.shape, t.shape)
     T, alpha = check_temperature(temperature), check_alpha(alpha)
     y = _labels(labels, s.shape[0], s.shape[1], s.device)

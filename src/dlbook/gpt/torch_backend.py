@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
+from dlbook._torch import torch_dtype
 from dlbook.attention.torch_backend import MultiHeadAttention
 from dlbook.device import get_device
 from dlbook.gpt.config import (
@@ -37,7 +38,6 @@ torch = import_torch()
 F = torch.nn.functional
 nn = torch.nn
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 KV = tuple[Any, Any]  # one block's cached (keys, values), each (B, H, P, D)
 _LN = {"weight": "gamma", "bias": "beta"}  # torch.nn.LayerNorm's names -> the book's
 
@@ -120,7 +120,7 @@ class GPT(nn.Module):
         self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
         self.ln_f, self.head = LayerNorm(C), Head(C, config.vocab_size)
         self.drop = nn.Dropout(config.dropout)
-        self.to(device=get_device(), dtype=_DTYPES[str(dtype)])
+        self.to(device=get_device(), dtype=torch_dtype(dtype))
         self.set_weights(init_weights(config, seed=seed, dtype=str(dtype)))
 
     @property

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
+from dlbook._torch import as_tensor
 from dlbook._validate import check_bias_shape
-from dlbook.device import get_device
 from dlbook.gpt.train import _step, evaluate
 from dlbook.lm.char_model import _check_ids, random_windows
 from dlbook.lora import DEFAULT_TARGETS, check_alpha_rank, check_lora_shapes, init_lora
@@ -40,13 +40,6 @@ nn = torch.nn
 F = torch.nn.functional
 
 
-def _tensor(x: Any, like: Any = None) -> Any:
-    if isinstance(x, torch.Tensor):
-        return x
-    device = like.device if like is not None else get_device()
-    return torch.as_tensor(np.asarray(x), device=device)
-
-
 # ---------------------------------------------------------------------------
 # The functions, as in numpy_backend
 # ---------------------------------------------------------------------------
@@ -54,21 +47,24 @@ def _tensor(x: Any, like: Any = None) -> Any:
 
 def lora_forward(x: Any, W: Any, A: Any, B: Any, alpha: float, b: Any = None) -> Any:
     """y = x W + b + (alpha / r) (x A) B for x (..., I), W (I, O), A (I, R), B (R, O)."""
-    x = _tensor(x)
-    W, A, B = (_tensor(a, x) for a in (W, A, B))
+    x = as_tensor(x, validate=False)
+    W, A, B = (as_tensor(a, validate=False, device=x.device) for a in (W, A, B))
     check_lora_shapes(tuple(W.shape), tuple(A.shape), tuple(B.shape))
     y = x @ W + check_alpha_rank(A, alpha) * ((x @ A) @ B)  # (..., O)
     if b is None:
         return y
-    b = _tensor(b, x)
+    b = as_tensor(b, validate=False, device=x.device)
     check_bias_shape(tuple(b.shape), W.shape[1])
     return y + b
 
 
 def merge_lora(W: Any, A: Any, B: Any, alpha: float) -> Any:
     """W' = W + (alpha / r) A B, a new (I, O) tensor; the inputs are unchanged."""
-    W = _tensor(W)
-    A, B = _tensor(A, W), _tensor(B, W)
+    W = as_tensor(W, validate=False)
+    A, B = (
+        as_tensor(A, validate=False, device=W.device),
+        as_tensor(B, validate=False, device=W.device),
+    )
     check_lora_shapes(tuple(W.shape), tuple(A.shape), tuple(B.shape))
     return W + check_alpha_rank(A, alpha) * (A @ B)  # (I, O)
 
@@ -77,9 +73,11 @@ def lora_loss_and_grads(
     x: Any, W: Any, A: Any, B: Any, alpha: float, b: Any, d_y: Any
 ) -> tuple[float, dict[str, np.ndarray]]:
     """loss = sum(y * d_y) and the gradients {"A", "B", "x"} by autograd, as NumPy arrays."""
-    x, A, B = (_tensor(a).detach().clone().requires_grad_(True) for a in (x, A, B))
+    x, A, B = (
+        as_tensor(a, validate=False).detach().clone().requires_grad_(True) for a in (x, A, B)
+    )
     y = lora_forward(x, W, A, B, alpha, b)
-    loss = (y * _tensor(d_y, y)).sum()
+    loss = (y * as_tensor(d_y, validate=False, device=y.device)).sum()
     loss.backward()
     grads = {n: t.grad.detach().cpu().numpy() for n, t in (("A", A), ("B", B), ("x", x))}
     return float(loss.item()), grads

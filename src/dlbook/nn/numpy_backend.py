@@ -20,6 +20,7 @@ from dlbook._validate import (
     as_float_array,
     check_axis,
     check_bias_shape,
+    check_float_dtype,
     check_labels,
     check_same_shape,
     check_sizes,
@@ -30,12 +31,6 @@ from dlbook.seeding import make_rng
 if TYPE_CHECKING:
     from dlbook.nn.training import TrainConfig
     from dlbook.optim.numpy_backend import Optimizer
-
-
-def _check_dtype(dtype: str) -> str:
-    if str(dtype) not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return str(dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -242,7 +237,7 @@ class Linear:
     """
 
     def __init__(self, d_in: int, d_out: int, *, seed: int = 0, dtype: str = "float32") -> None:
-        W, b = init_linear_weights(d_in, d_out, make_rng(seed), dtype=_check_dtype(dtype))
+        W, b = init_linear_weights(d_in, d_out, make_rng(seed), dtype=check_float_dtype(dtype))
         self.params = {"W": W, "b": b}  # W (D, H), b (H,)
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self._x: np.ndarray | None = None
@@ -309,7 +304,7 @@ class MLP:
         self.sizes = check_sizes(sizes)
         _activation(activation)
         self.activation = activation
-        self.dtype = np.dtype(_check_dtype(dtype))
+        self.dtype = np.dtype(check_float_dtype(dtype))
         w = init_mlp_weights(self.sizes, activation, seed=seed, dtype=dtype)
         self.layers: list[Linear | Activation] = []
         for i in range(len(self.sizes) - 1):

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
+from dlbook._tf import as_tensor, tf_dtype, to_numpy
 from dlbook._validate import (
-    as_float_array,
     check_axis,
     check_bias_shape,
     check_labels,
@@ -31,8 +31,6 @@ from dlbook.nn.init import init_linear_weights, init_mlp_weights
 from dlbook.seeding import make_rng
 
 tf = import_tensorflow()
-
-_DTYPES = {"float32": tf.float32, "float64": tf.float64}
 
 
 def _gelu(x: tf.Tensor) -> tf.Tensor:
@@ -54,32 +52,10 @@ _ACTIVATIONS = {
 }
 
 
-def _tf_dtype(dtype: Any) -> tf.DType:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _is_tensor(x: Any) -> bool:
-    return isinstance(x, (tf.Tensor, tf.Variable))
-
-
-def _tensor(x: Any, name: str) -> tf.Tensor:
-    """A floating tensor: tensors are kept (so the tape sees them), arrays are converted."""
-    if _is_tensor(x):
-        return x if x.dtype.is_floating else tf.cast(x, tf.float64)
-    return tf.convert_to_tensor(as_float_array(x, name))  # friendly TypeError for bad input
-
-
 def _promote(*ts: tf.Tensor) -> list[tf.Tensor]:
     """Cast to a common dtype, as NumPy would (TF refuses float32 @ float64)."""
     dtype = tf.float64 if any(t.dtype == tf.float64 for t in ts) else ts[0].dtype
     return [t if t.dtype == dtype else tf.cast(t, dtype) for t in ts]
-
-
-def _numpy(t: Any) -> np.ndarray:
-    return t.numpy() if _is_tensor(t) else np.asarray(t)
 
 
 # ---------------------------------------------------------------------------
@@ -89,22 +65,22 @@ def _numpy(t: Any) -> np.ndarray:
 
 def sigmoid(x: Any) -> tf.Tensor:
     """sigma(x) = 1 / (1 + e^{-x}); TF's kernel is stable for large ``|x|``."""
-    return tf.math.sigmoid(_tensor(x, "x"))
+    return tf.math.sigmoid(as_tensor(x, "x"))
 
 
 def tanh(x: Any) -> tf.Tensor:
     """tanh(x) = (e^x - e^{-x}) / (e^x + e^{-x})."""
-    return tf.math.tanh(_tensor(x, "x"))
+    return tf.math.tanh(as_tensor(x, "x"))
 
 
 def relu(x: Any) -> tf.Tensor:
     """relu(x) = max(0, x); the tape takes the derivative at 0 to be 0."""
-    return tf.nn.relu(_tensor(x, "x"))
+    return tf.nn.relu(as_tensor(x, "x"))
 
 
 def gelu(x: Any) -> tf.Tensor:
     """gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2  (exact, not the tanh approximation)."""
-    return _gelu(_tensor(x, "x"))
+    return _gelu(as_tensor(x, "x"))
 
 
 # ---------------------------------------------------------------------------
@@ -114,13 +90,13 @@ def gelu(x: Any) -> tf.Tensor:
 
 def softmax(x: Any, axis: int = -1) -> tf.Tensor:
     """softmax(x)_i = e^{x_i - m} / sum_j e^{x_j - m}, with m = max_j x_j (inside TF)."""
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     return tf.nn.softmax(x, axis=check_axis(axis, x.shape.rank))
 
 
 def log_softmax(x: Any, axis: int = -1) -> tf.Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^{x_j - m}  (log-sum-exp inside TF)."""
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     return tf.nn.log_softmax(x, axis=check_axis(axis, x.shape.rank))
 
 
@@ -131,9 +107,9 @@ def log_softmax(x: Any, axis: int = -1) -> tf.Tensor:
 
 def mse_loss(pred: Any, target: Any) -> tf.Tensor:
     """L = (1/N) sum_i (pred_i - target_i)^2 over all N elements."""
-    pred, target = _tensor(pred, "pred"), _tensor(target, "target")
+    pred, target = as_tensor(pred, "pred"), as_tensor(target, "target")
     if pred.shape != target.shape:  # TF would broadcast silently
-        check_same_shape(_numpy(pred), _numpy(target), "pred", "target")  # raises, explaining
+        check_same_shape(to_numpy(pred), to_numpy(target), "pred", "target")  # raises, explaining
     pred, target = _promote(pred, target)
     return tf.reduce_mean(tf.square(pred - target))
 
@@ -146,13 +122,13 @@ def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
 
 def _labels(labels: Any, n_examples: int, n_classes: int) -> tf.Tensor:
     """Check the labels on a NumPy copy (shape, integer dtype, range); return int64."""
-    y = check_labels(_numpy(labels), n_examples, n_classes)  # TF would raise deep in a kernel
+    y = check_labels(to_numpy(labels), n_examples, n_classes)  # TF would raise deep in a kernel
     return tf.convert_to_tensor(y, dtype=tf.int64)
 
 
 def cross_entropy(logits: Any, labels: Any) -> tf.Tensor:
     """L = -(1/B) sum_b log softmax(logits_b)[y_b], for logits (B, K) and labels (B,)."""
-    logits = _tensor(logits, "logits")
+    logits = as_tensor(logits, "logits")
     if logits.shape.rank != 2:
         raise ValueError(f"logits must have shape (B, K), got {tuple(logits.shape)}.")
     B, K = logits.shape
@@ -166,7 +142,7 @@ def cross_entropy(logits: Any, labels: Any) -> tf.Tensor:
 
 def linear(x: Any, W: Any, b: Any) -> tf.Tensor:
     """y = x @ W + b, for x (B, D), W (D, H), b (H,) -> y (B, H)."""
-    x, W, b = _tensor(x, "x"), _tensor(W, "W"), _tensor(b, "b")
+    x, W, b = as_tensor(x, "x"), as_tensor(W, "W"), as_tensor(b, "b")
     if x.shape.rank != 2 or W.shape.rank != 2 or x.shape[1] != W.shape[0]:
         raise ValueError(
             f"linear: x has shape {tuple(x.shape)} but W has shape {tuple(W.shape)}; "
@@ -186,7 +162,7 @@ class Linear(tf.Module):
 
     def __init__(self, d_in: int, d_out: int, *, seed: int = 0, dtype: str = "float32") -> None:
         super().__init__()
-        _tf_dtype(dtype)
+        tf_dtype(dtype)
         W, b = init_linear_weights(d_in, d_out, make_rng(seed), dtype=np.dtype(dtype).name)
         self.W = tf.Variable(W, name="W")  # (D, H)
         self.b = tf.Variable(b, name="b")  # (H,)
@@ -218,7 +194,7 @@ class MLP(tf.Module):
                 f"Unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}."
             )
         self.activation = activation
-        self.dtype = _tf_dtype(dtype)
+        self.dtype = tf_dtype(dtype)
         w = init_mlp_weights(self.sizes, activation, seed=seed, dtype=np.dtype(dtype).name)
         self.Ws = [tf.Variable(w[f"W{i}"], name=f"W{i}") for i in range(len(self.sizes) - 1)]
         self.bs = [tf.Variable(w[f"b{i}"], name=f"b{i}") for i in range(len(self.sizes) - 1)]
@@ -229,7 +205,7 @@ class MLP(tf.Module):
         return [v for pair in zip(self.Ws, self.bs, strict=True) for v in pair]
 
     def _input(self, x: Any) -> tf.Tensor:
-        x = tf.cast(_tensor(x, "x"), self.dtype)
+        x = tf.cast(as_tensor(x, "x"), self.dtype)
         if x.shape.rank != 2 or x.shape[1] != self.sizes[0]:
             raise ValueError(
                 f"MLP expects input of shape (B, {self.sizes[0]}), got {tuple(x.shape)}."

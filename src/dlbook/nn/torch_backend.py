@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
+from dlbook._torch import as_tensor, to_numpy, torch_dtype
 from dlbook._validate import (
-    as_float_array,
     check_axis,
     check_bias_shape,
     check_labels,
@@ -38,28 +38,12 @@ from dlbook.seeding import make_rng
 torch = import_torch()
 F = torch.nn.functional
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _ACTIVATIONS = {  # name -> module; GELU in its exact erf form, x * Phi(x)
     "sigmoid": torch.nn.Sigmoid,
     "tanh": torch.nn.Tanh,
     "relu": torch.nn.ReLU,
     "gelu": lambda: torch.nn.GELU(approximate="none"),
 }
-
-
-def _torch_dtype(dtype: Any) -> torch.dtype:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _tensor(x: Any, name: str, device: Any = None) -> torch.Tensor:
-    """A floating tensor: tensors are kept (so autograd sees them), arrays are converted."""
-    if isinstance(x, torch.Tensor):
-        return x if x.is_floating_point() else x.to(torch.float64)
-    arr = as_float_array(x, name)  # learner-friendly TypeError for strings, objects, ...
-    return torch.as_tensor(arr, device=device if device is not None else get_device())
 
 
 def _promote(*ts: torch.Tensor) -> list[torch.Tensor]:
@@ -70,10 +54,6 @@ def _promote(*ts: torch.Tensor) -> list[torch.Tensor]:
     return [t.to(dtype) for t in ts]
 
 
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
-
 # ---------------------------------------------------------------------------
 # Activations (autograd supplies the derivatives)
 # ---------------------------------------------------------------------------
@@ -81,22 +61,22 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 def sigmoid(x: Any) -> torch.Tensor:
     """sigma(x) = 1 / (1 + e^{-x}); torch's kernel is stable for large ``|x|``."""
-    return torch.sigmoid(_tensor(x, "x"))
+    return torch.sigmoid(as_tensor(x, "x"))
 
 
 def tanh(x: Any) -> torch.Tensor:
     """tanh(x) = (e^x - e^{-x}) / (e^x + e^{-x})."""
-    return torch.tanh(_tensor(x, "x"))
+    return torch.tanh(as_tensor(x, "x"))
 
 
 def relu(x: Any) -> torch.Tensor:
     """relu(x) = max(0, x); autograd takes the derivative at 0 to be 0."""
-    return torch.relu(_tensor(x, "x"))
+    return torch.relu(as_tensor(x, "x"))
 
 
 def gelu(x: Any) -> torch.Tensor:
     """gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2  (exact, not the tanh approximation)."""
-    return F.gelu(_tensor(x, "x"), approximate="none")
+    return F.gelu(as_tensor(x, "x"), approximate="none")
 
 
 # ---------------------------------------------------------------------------
@@ -106,13 +86,13 @@ def gelu(x: Any) -> torch.Tensor:
 
 def softmax(x: Any, axis: int = -1) -> torch.Tensor:
     """softmax(x)_i = e^{x_i - m} / sum_j e^{x_j - m}, with m = max_j x_j (inside torch)."""
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     return torch.softmax(x, dim=check_axis(axis, x.ndim))
 
 
 def log_softmax(x: Any, axis: int = -1) -> torch.Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j e^{x_j - m}  (log-sum-exp inside torch)."""
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     return torch.log_softmax(x, dim=check_axis(axis, x.ndim))
 
 
@@ -123,23 +103,23 @@ def log_softmax(x: Any, axis: int = -1) -> torch.Tensor:
 
 def mse_loss(pred: Any, target: Any) -> torch.Tensor:
     """L = (1/N) sum_i (pred_i - target_i)^2 over all N elements."""
-    pred = _tensor(pred, "pred")
-    target = _tensor(target, "target", pred.device)
+    pred = as_tensor(pred, "pred")
+    target = as_tensor(target, "target", device=pred.device)
     if pred.shape != target.shape:  # F.mse_loss would broadcast, with only a warning
-        check_same_shape(_numpy(pred), _numpy(target), "pred", "target")  # raises, explaining
+        check_same_shape(to_numpy(pred), to_numpy(target), "pred", "target")  # raises, explaining
     return F.mse_loss(*_promote(pred, target))
 
 
 def _labels(labels: Any, n_examples: int, n_classes: int, device: Any) -> torch.Tensor:
     """Check the labels on a NumPy copy (shape, integer dtype, range); return int64 on device."""
-    y = _numpy(labels) if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    y = to_numpy(labels) if isinstance(labels, torch.Tensor) else np.asarray(labels)
     y = check_labels(y, n_examples, n_classes)  # F.cross_entropy would raise a bare IndexError
     return torch.as_tensor(y, dtype=torch.int64, device=device)
 
 
 def cross_entropy(logits: Any, labels: Any) -> torch.Tensor:
     """L = -(1/B) sum_b log softmax(logits_b)[y_b], for logits (B, K) and labels (B,)."""
-    logits = _tensor(logits, "logits")
+    logits = as_tensor(logits, "logits")
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (B, K), got {tuple(logits.shape)}.")
     B, K = logits.shape
@@ -156,8 +136,8 @@ def linear(x: Any, W: Any, b: Any) -> torch.Tensor:
 
     ``F.linear`` wants torch's (out, in) layout, so it receives ``W.T`` of shape (H, D).
     """
-    x = _tensor(x, "x")
-    W, b = _tensor(W, "W", x.device), _tensor(b, "b", x.device)
+    x = as_tensor(x, "x")
+    W, b = as_tensor(W, "W", device=x.device), as_tensor(b, "b", device=x.device)
     if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
         raise ValueError(
             f"linear: x has shape {tuple(x.shape)} but W has shape {tuple(W.shape)}; "
@@ -190,13 +170,13 @@ class Linear(torch.nn.Linear):
 
     def __init__(self, d_in: int, d_out: int, *, seed: int = 0, dtype: str = "float32") -> None:
         # Build on the "meta" device (no memory, no global RNG), then allocate on the real one.
-        super().__init__(d_in, d_out, device="meta", dtype=_torch_dtype(dtype))
+        super().__init__(d_in, d_out, device="meta", dtype=torch_dtype(dtype))
         self.to_empty(device=get_device())
         _load_linear(self, *init_linear_weights(d_in, d_out, make_rng(seed), dtype=dtype))
 
     def forward(self, x: Any) -> torch.Tensor:
         """(B, D) -> (B, H): x @ weight.T + bias; arrays are converted first."""
-        x = _tensor(x, "x", self.weight.device).to(self.weight.dtype)
+        x = as_tensor(x, "x", device=self.weight.device).to(self.weight.dtype)
         return super().forward(x)
 
 
@@ -224,7 +204,7 @@ class MLP(torch.nn.Module):
                 f"Unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}."
             )
         self.activation = activation
-        self.dtype = _torch_dtype(dtype)
+        self.dtype = torch_dtype(dtype)
         device = get_device()
         layers: list[torch.nn.Module] = []
         for i, (d_in, d_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
@@ -245,7 +225,7 @@ class MLP(torch.nn.Module):
 
     def forward(self, x: Any) -> torch.Tensor:
         """(B, D0) -> (B, K) logits; x may be a tensor or an array, and is moved to the model."""
-        x = _tensor(x, "x", self.device).to(device=self.device, dtype=self.dtype)
+        x = as_tensor(x, "x", device=self.device).to(device=self.device, dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != self.sizes[0]:
             raise ValueError(
                 f"MLP expects input of shape (B, {self.sizes[0]}), got {tuple(x.shape)}."
@@ -256,8 +236,8 @@ class MLP(torch.nn.Module):
         """Copies in the canonical layout ``{"W0": (D0, D1), "b0": (D1,), ...}``; W = weight.T."""
         out = {}
         for i, layer in enumerate(self.linears):
-            out[f"W{i}"] = _numpy(layer.weight).T.copy()  # (out, in) -> (in, out); copy, not view
-            out[f"b{i}"] = _numpy(layer.bias).copy()
+            out[f"W{i}"] = to_numpy(layer.weight).T.copy()  # (out, in) -> (in, out); copy, not view
+            out[f"b{i}"] = to_numpy(layer.bias).copy()
         return out
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
@@ -283,8 +263,8 @@ def loss_and_grads(model: MLP, x: Any, y: Any) -> tuple[float, dict[str, np.ndar
     loss.backward()
     grads = {}
     for i, layer in enumerate(model.linears):
-        grads[f"W{i}"] = _numpy(layer.weight.grad).T.copy()  # (out, in) -> (in, out)
-        grads[f"b{i}"] = _numpy(layer.bias.grad).copy()
+        grads[f"W{i}"] = to_numpy(layer.weight.grad).T.copy()  # (out, in) -> (in, out)
+        grads[f"b{i}"] = to_numpy(layer.bias.grad).copy()
     return loss.item(), grads
 
 
@@ -297,7 +277,7 @@ def evaluate_loss(model: MLP, x: Any, y: Any) -> float:
 def predict(model: MLP, x: Any) -> np.ndarray:
     """Index of the largest logit for each row of x, as a NumPy array."""
     with torch.no_grad():
-        return _numpy(model(x).argmax(dim=1))
+        return to_numpy(model(x).argmax(dim=1))
 
 
 def make_optimizer(model: MLP, config: Any) -> torch.optim.Optimizer:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlbook._validate import as_float_array, check_same_shape
+from dlbook._validate import as_float_array, check_float_dtype, check_same_shape
 from dlbook.normalization import (
     DEFAULT_EPS,
     DEFAULT_MOMENTUM,
@@ -27,12 +27,6 @@ from dlbook.normalization import (
     check_momentum,
     check_num_features,
 )
-
-
-def _check_dtype(dtype: str) -> str:
-    if str(dtype) not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return str(dtype)
 
 
 def _normalize(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +103,7 @@ class LayerNorm:
     """
 
     def __init__(self, dim: int, *, eps: float = DEFAULT_EPS, dtype: str = "float32") -> None:
-        dim, dtype = check_dim(dim), _check_dtype(dtype)
+        dim, dtype = check_dim(dim), check_float_dtype(dtype)
         self.eps = check_eps(eps)
         self.params = {"gamma": np.ones(dim, dtype=dtype), "beta": np.zeros(dim, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -291,7 +285,7 @@ class BatchNorm:
         eps: float = DEFAULT_EPS,
         dtype: str = "float32",
     ) -> None:
-        C, dtype = check_num_features(num_features), _check_dtype(dtype)
+        C, dtype = check_num_features(num_features), check_float_dtype(dtype)
         self.eps, self.momentum = check_eps(eps), check_momentum(momentum)
         self.params = {"gamma": np.ones(C, dtype=dtype), "beta": np.zeros(C, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
-from dlbook._validate import as_float_array
+from dlbook._tf import as_tensor, tf_dtype
 from dlbook.normalization import (
     DEFAULT_EPS,
     DEFAULT_MOMENTUM,
@@ -35,26 +35,10 @@ from dlbook.normalization import (
 
 tf = import_tensorflow()
 
-_DTYPES = {"float32": tf.float32, "float64": tf.float64}
-
-
-def _tf_dtype(dtype: Any) -> tf.DType:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _tensor(x: Any, name: str) -> tf.Tensor:
-    """A floating tensor: tensors are kept (so the tape sees them), arrays are converted."""
-    if isinstance(x, (tf.Tensor, tf.Variable)):
-        return x if x.dtype.is_floating else tf.cast(x, tf.float64)
-    return tf.convert_to_tensor(as_float_array(x, name))  # friendly TypeError for bad input
-
 
 def layer_norm(x: Any, gamma: Any, beta: Any, eps: float = DEFAULT_EPS) -> tf.Tensor:
     """y = gamma * (x - mu) / sqrt(var + eps) + beta over the last axis (biased var)."""
-    x, gamma, beta = _tensor(x, "x"), _tensor(gamma, "gamma"), _tensor(beta, "beta")
+    x, gamma, beta = as_tensor(x, "x"), as_tensor(gamma, "gamma"), as_tensor(beta, "beta")
     check_layer_norm_shapes(tuple(x.shape), tuple(gamma.shape), tuple(beta.shape))
     dtype = tf.float64 if tf.float64 in (x.dtype, gamma.dtype, beta.dtype) else x.dtype
     x, gamma, beta = (tf.cast(t, dtype) for t in (x, gamma, beta))
@@ -71,14 +55,14 @@ class LayerNorm(tf.Module):
 
     def __init__(self, dim: int, *, eps: float = DEFAULT_EPS, dtype: str = "float32") -> None:
         super().__init__()
-        dim, tf_dtype = check_dim(dim), _tf_dtype(dtype)
+        dim, float_dtype = check_dim(dim), tf_dtype(dtype)
         self.eps = check_eps(eps)
-        self.gamma = tf.Variable(tf.ones(dim, dtype=tf_dtype), name="gamma")  # (C,)
-        self.beta = tf.Variable(tf.zeros(dim, dtype=tf_dtype), name="beta")  # (C,)
+        self.gamma = tf.Variable(tf.ones(dim, dtype=float_dtype), name="gamma")  # (C,)
+        self.beta = tf.Variable(tf.zeros(dim, dtype=float_dtype), name="beta")  # (C,)
 
     def __call__(self, x: Any) -> tf.Tensor:
         """(..., C) -> (..., C)."""
-        x = tf.cast(_tensor(x, "x"), self.gamma.dtype)
+        x = tf.cast(as_tensor(x, "x"), self.gamma.dtype)
         check_layer_input(tuple(x.shape), self.gamma.shape[0])
         return layer_norm(x, self.gamma, self.beta, self.eps)
 
@@ -108,8 +92,8 @@ class LayerNorm(tf.Module):
 
 def _channel_inputs(x: Any, **per_channel: Any) -> tuple[tf.Tensor, ...]:
     """x and its (C,) companions as tensors of one dtype, shapes checked."""
-    x = _tensor(x, "x")
-    ts = {k: _tensor(v, k) for k, v in per_channel.items()}
+    x = as_tensor(x, "x")
+    ts = {k: as_tensor(v, k) for k, v in per_channel.items()}
     check_batch_norm_shapes(tuple(x.shape), **{k: tuple(t.shape) for k, t in ts.items()})
     dtype = tf.float64 if any(t.dtype == tf.float64 for t in (x, *ts.values())) else x.dtype
     return tuple(tf.cast(t, dtype) for t in (x, *ts.values()))
@@ -176,12 +160,12 @@ class BatchNorm(tf.Module):
         dtype: str = "float32",
     ) -> None:
         super().__init__()
-        C, tf_dtype = check_num_features(num_features), _tf_dtype(dtype)
+        C, float_dtype = check_num_features(num_features), tf_dtype(dtype)
         self.eps, self.momentum = check_eps(eps), check_momentum(momentum)
-        self.gamma = tf.Variable(tf.ones(C, dtype=tf_dtype), name="gamma")  # (C,)
-        self.beta = tf.Variable(tf.zeros(C, dtype=tf_dtype), name="beta")  # (C,)
-        self.running_mean = tf.Variable(tf.zeros(C, tf_dtype), trainable=False, name="mean")
-        self.running_var = tf.Variable(tf.ones(C, tf_dtype), trainable=False, name="var")
+        self.gamma = tf.Variable(tf.ones(C, dtype=float_dtype), name="gamma")  # (C,)
+        self.beta = tf.Variable(tf.zeros(C, dtype=float_dtype), name="beta")  # (C,)
+        self.running_mean = tf.Variable(tf.zeros(C, float_dtype), trainable=False, name="mean")
+        self.running_var = tf.Variable(tf.ones(C, float_dtype), trainable=False, name="var")
         self.training = True
 
     def train(self, mode: bool = True) -> BatchNorm:
@@ -193,7 +177,7 @@ class BatchNorm(tf.Module):
 
     def __call__(self, x: Any) -> tf.Tensor:
         """(B, C, ...) -> (B, C, ...); in training mode also updates the running statistics."""
-        x = tf.cast(_tensor(x, "x"), self.gamma.dtype)
+        x = tf.cast(as_tensor(x, "x"), self.gamma.dtype)
         if not self.training:
             return batch_norm_eval(
                 x, self.gamma, self.beta, self.running_mean, self.running_var, self.eps

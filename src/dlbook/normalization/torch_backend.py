@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array
+from dlbook._torch import as_tensor, torch_dtype
 from dlbook.device import get_device
 from dlbook.normalization import (
     DEFAULT_EPS,
@@ -38,28 +38,14 @@ from dlbook.normalization import (
 torch = import_torch()
 F = torch.nn.functional
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def _torch_dtype(dtype: Any) -> torch.dtype:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _tensor(x: Any, name: str, device: Any = None) -> torch.Tensor:
-    """A floating tensor: tensors are kept (so autograd sees them), arrays are converted."""
-    if isinstance(x, torch.Tensor):
-        return x if x.is_floating_point() else x.to(torch.float64)
-    arr = as_float_array(x, name)  # learner-friendly TypeError for strings, objects, ...
-    return torch.as_tensor(arr, device=device if device is not None else get_device())
-
 
 def _inputs(x: Any, gamma: Any, beta: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """x, gamma, beta as tensors of one dtype on x's device, shapes checked."""
-    x = _tensor(x, "x")
-    gamma, beta = _tensor(gamma, "gamma", x.device), _tensor(beta, "beta", x.device)
+    x = as_tensor(x, "x")
+    gamma, beta = (
+        as_tensor(gamma, "gamma", device=x.device),
+        as_tensor(beta, "beta", device=x.device),
+    )
     check_layer_norm_shapes(tuple(x.shape), tuple(gamma.shape), tuple(beta.shape))
     dtype = torch.promote_types(torch.promote_types(x.dtype, gamma.dtype), beta.dtype)
     return x.to(dtype), gamma.to(dtype), beta.to(dtype)
@@ -89,12 +75,12 @@ class LayerNorm(torch.nn.LayerNorm):
 
     def __init__(self, dim: int, *, eps: float = DEFAULT_EPS, dtype: str = "float32") -> None:
         super().__init__(
-            check_dim(dim), eps=check_eps(eps), device=get_device(), dtype=_torch_dtype(dtype)
+            check_dim(dim), eps=check_eps(eps), device=get_device(), dtype=torch_dtype(dtype)
         )
 
     def forward(self, x: Any) -> torch.Tensor:
         """(..., C) -> (..., C); arrays are converted and moved to the layer first."""
-        x = _tensor(x, "x", self.weight.device).to(self.weight.dtype)
+        x = as_tensor(x, "x", device=self.weight.device).to(self.weight.dtype)
         check_layer_input(tuple(x.shape), self.normalized_shape[0])
         return super().forward(x)
 
@@ -126,8 +112,8 @@ class LayerNorm(torch.nn.LayerNorm):
 
 def _channel_inputs(x: Any, **per_channel: Any) -> tuple[torch.Tensor, ...]:
     """x and its (C,) companions as tensors of one dtype on x's device, shapes checked."""
-    x = _tensor(x, "x")
-    ts = {k: _tensor(v, k, x.device) for k, v in per_channel.items()}
+    x = as_tensor(x, "x")
+    ts = {k: as_tensor(v, k, device=x.device) for k, v in per_channel.items()}
     check_batch_norm_shapes(tuple(x.shape), **{k: tuple(t.shape) for k, t in ts.items()})
     dtype = x.dtype
     for t in ts.values():
@@ -189,7 +175,7 @@ class BatchNorm(torch.nn.modules.batchnorm._BatchNorm):
             eps=check_eps(eps),
             momentum=check_momentum(momentum),
             device=get_device(),
-            dtype=_torch_dtype(dtype),
+            dtype=torch_dtype(dtype),
         )
 
     def _check_input_dim(self, x: torch.Tensor) -> None:
@@ -199,7 +185,7 @@ class BatchNorm(torch.nn.modules.batchnorm._BatchNorm):
 
     def forward(self, x: Any) -> torch.Tensor:
         """(B, C, ...) -> (B, C, ...); arrays are converted and moved to the layer first."""
-        x = _tensor(x, "x", self.weight.device).to(self.weight.dtype)
+        x = as_tensor(x, "x", device=self.weight.device).to(self.weight.dtype)
         return super().forward(x)
 
     def get_weights(self) -> dict[str, np.ndarray]:

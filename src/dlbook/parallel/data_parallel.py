@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook._validate import as_float_array, check_labels, check_sizes
+from dlbook._validate import as_float_array, check_float_dtype, check_labels, check_sizes
 from dlbook.parallel._checks import positive_int
 
 
@@ -53,8 +53,7 @@ class DataParallelConfig:
             raise ValueError(f"strategy must be 'ddp' or 'zero1', got {self.strategy!r}.")
         if self.strategy == "zero1" and self.optimizer != "adam":
             raise ValueError("strategy='zero1' shards Adam's state: set optimizer='adam'.")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
+        check_float_dtype(self.dtype)
 
 
 def check_data(config: DataParallelConfig, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

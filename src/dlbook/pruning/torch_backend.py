@@ -18,17 +18,12 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array, as_keep_mask
+from dlbook._torch import as_tensor
+from dlbook._validate import as_keep_mask
 from dlbook.pruning import check_sparsity, n_pruned
 
 torch = import_torch()
 from torch.nn.utils import prune  # noqa: E402  (after the lazy import of torch)
-
-
-def _tensor(w: Any, name: str) -> Any:
-    if isinstance(w, torch.Tensor):
-        return w.detach()
-    return torch.as_tensor(as_float_array(w, name))
 
 
 def _drop_smallest(scores: Any, k: int) -> Any:
@@ -40,14 +35,14 @@ def _drop_smallest(scores: Any, k: int) -> Any:
 
 def magnitude_mask(w: Any, sparsity: float) -> Any:
     """Keep-mask that drops the k = round(sparsity * N) entries of smallest ``|w|``."""
-    w = _tensor(w, "w")
+    w = as_tensor(w, "w", device="cpu").detach()
     k = n_pruned(w.numel(), sparsity)
     return _drop_smallest(w.abs().reshape(-1), k).reshape(w.shape)  # (N,) -> w.shape
 
 
 def structured_mask(W: Any, sparsity: float, axis: int = -1) -> Any:
     """Keep-mask that drops whole slices along ``axis``, those of smallest L2 norm."""
-    W = _tensor(W, "W")
+    W = as_tensor(W, "W", device="cpu").detach()
     if W.ndim < 1 or not -W.ndim <= axis < W.ndim:
         raise ValueError(
             f"axis={axis} does not exist for a weight of shape {tuple(W.shape)}; for a "
@@ -67,7 +62,7 @@ def global_magnitude_masks(weights: dict[str, Any], sparsity: float) -> dict[str
     check_sparsity(sparsity)
     if not isinstance(weights, dict) or not weights:
         raise TypeError("weights must be a non-empty dict of tensors or arrays.")
-    tensors = {name: _tensor(w, name) for name, w in weights.items()}
+    tensors = {name: as_tensor(w, name, device="cpu").detach() for name, w in weights.items()}
     flat = torch.cat([t.abs().reshape(-1) for t in tensors.values()])  # (N,)
     keep = _drop_smallest(flat, n_pruned(flat.numel(), sparsity))
     masks, start = {}, 0
@@ -81,7 +76,7 @@ def apply_masks(weights: dict[str, Any], masks: dict[str, Any]) -> dict[str, Any
     """Copies of ``weights`` (as tensors) with the dropped entries set to 0."""
     out = {}
     for name, w in weights.items():
-        w = _tensor(w, name).clone()
+        w = as_tensor(w, name, device="cpu").detach().clone()
         if name in masks:
             keep = as_keep_mask(masks[name], tuple(w.shape), f"mask for {name}")
             w[~torch.as_tensor(keep, device=w.device)] = 0

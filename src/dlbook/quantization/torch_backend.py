@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array
+from dlbook._torch import as_tensor
 from dlbook.quantization import (
     asymmetric_range,
     check_codes,
@@ -59,13 +59,6 @@ def _quiet_deprecations() -> Iterator[None]:
         yield
 
 
-def _tensor(w: Any, name: str) -> torch.Tensor:
-    """A floating tensor: tensors are kept, arrays converted (on the CPU, like NumPy)."""
-    if isinstance(w, torch.Tensor):
-        return w if w.is_floating_point() else w.to(torch.float64)
-    return torch.as_tensor(as_float_array(w, name))
-
-
 def _nonzero_scale(scale: torch.Tensor) -> torch.Tensor:
     """Scale 1.0 for an all-zero channel, whose codes are all 0 whatever the scale."""
     return torch.where(scale > 0, scale, torch.ones_like(scale))
@@ -77,7 +70,7 @@ def _amax(w: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
 
 def quantize_symmetric(w: Any, axis: int | None = None, bits: int = 8) -> tuple[Any, Any]:
     """``(q, scale)`` with q = clip(round(w / scale), -qmax, qmax), scale = ``max |w| / qmax``."""
-    w = _tensor(w, "w")
+    w = as_tensor(w, "w", device="cpu")
     check_quantizable(w, "w")
     qmax = symmetric_range(bits)
     scale = _nonzero_scale(_amax(w.abs(), reduce_axes(w.ndim, axis)) / qmax)  # (1, H) for -1
@@ -92,7 +85,7 @@ def quantize_per_channel(w: Any, bits: int = 8) -> tuple[Any, Any]:
 
 def quantize_asymmetric(w: Any, axis: int | None = None, bits: int = 8) -> tuple[Any, Any, Any]:
     """``(q, scale, zero_point)`` on the grid [0, 2^bits - 1]; the range always contains 0."""
-    w = _tensor(w, "w")
+    w = as_tensor(w, "w", device="cpu")
     check_quantizable(w, "w")
     qmax = asymmetric_range(bits)
     axes = reduce_axes(w.ndim, axis)
@@ -120,7 +113,7 @@ def dequantize(q: Any, scale: Any, zero_point: Any = None, *, dtype: str = "floa
 
 def fake_quantize(w: Any, axis: int | None = None, bits: int = 8) -> Any:
     """Quantise symmetrically and dequantise, in ``w``'s float dtype."""
-    w = _tensor(w, "w")
+    w = as_tensor(w, "w", device="cpu")
     return dequantize(*quantize_symmetric(w, axis, bits), dtype=str(w.dtype).split(".")[-1])
 
 
@@ -142,7 +135,7 @@ def int8_linear(x: Any, q_w: Any, w_scale: Any, b: Any) -> Any:
 
     ``q_w`` (D, H) int8 and ``w_scale`` (1, H) come from ``quantize_per_channel(W)``.
     """
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x", device="cpu")
     check_quantizable(x, "x")
     check_codes(q_w, "q_w")
     check_scale(w_scale)

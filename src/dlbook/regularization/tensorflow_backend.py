@@ -15,21 +15,10 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
-from dlbook._validate import as_float_array
+from dlbook._tf import as_tensor, is_tensor
 from dlbook.regularization import check_lam, check_mask, check_p, weight_list
 
 tf = import_tensorflow()
-
-
-def _is_tensor(x: Any) -> bool:
-    return isinstance(x, (tf.Tensor, tf.Variable))
-
-
-def _tensor(x: Any, name: str) -> tf.Tensor:
-    """A floating tensor: tensors are kept (so the tape sees them), arrays are converted."""
-    if _is_tensor(x):
-        return x if x.dtype.is_floating else tf.cast(x, tf.float64)
-    return tf.convert_to_tensor(as_float_array(x, name))  # friendly TypeError for bad input
 
 
 # ---------------------------------------------------------------------------
@@ -51,7 +40,7 @@ def dropout(
     global seed; the mask stays inside TF and ``None`` is returned for it).
     In evaluation mode ``y = x`` and ``mask = None``.
     """
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     p = check_p(p)
     if not training:
         return x, None
@@ -61,7 +50,7 @@ def dropout(
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator or None, got {rng!r}.")
         mask = rng.random(tuple(x.shape)) >= p  # the NumPy backend's draw
-    m = mask.numpy() if _is_tensor(mask) else mask
+    m = mask.numpy() if is_tensor(mask) else mask
     keep = tf.constant(check_mask(m, tuple(x.shape)))
     scale = 1.0 / (1.0 - p)
     return x * tf.cast(keep, x.dtype) * scale, keep
@@ -107,7 +96,7 @@ class Dropout(tf.Module):
 
 def _tensors(weights: Any) -> list[tf.Tensor]:
     """The weights as tensors of one dtype (float64 if any is), as ``tf.add_n`` requires."""
-    ts = [_tensor(w, "each weight") for w in weight_list(weights)]
+    ts = [as_tensor(w, "each weight") for w in weight_list(weights)]
     dtype = tf.float64 if any(t.dtype == tf.float64 for t in ts) else ts[0].dtype
     return [t if t.dtype == dtype else tf.cast(t, dtype) for t in ts]
 

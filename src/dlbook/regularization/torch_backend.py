@@ -18,20 +18,11 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array
-from dlbook.device import get_device
+from dlbook._torch import as_tensor
 from dlbook.regularization import check_lam, check_mask, check_p, weight_list
 
 torch = import_torch()
 F = torch.nn.functional
-
-
-def _tensor(x: Any, name: str, device: Any = None) -> torch.Tensor:
-    """A floating tensor: tensors are kept (so autograd sees them), arrays are converted."""
-    if isinstance(x, torch.Tensor):
-        return x if x.is_floating_point() else x.to(torch.float64)
-    arr = as_float_array(x, name)  # learner-friendly TypeError for strings, objects, ...
-    return torch.as_tensor(arr, device=device if device is not None else get_device())
 
 
 def _keep_mask(mask: Any, x: torch.Tensor) -> torch.Tensor:
@@ -59,7 +50,7 @@ def dropout(
     (torch's global generator; the mask stays inside torch and ``None`` is
     returned for it). In evaluation mode ``y = x`` and ``mask = None``.
     """
-    x = _tensor(x, "x")
+    x = as_tensor(x, "x")
     p = check_p(p)
     if not training:
         return x, None
@@ -107,7 +98,7 @@ class Dropout(torch.nn.Module):
 
 
 def _tensors(weights: Any) -> list[torch.Tensor]:
-    ts = [_tensor(w, "each weight") for w in weight_list(weights)]
+    ts = [as_tensor(w, "each weight") for w in weight_list(weights)]
     return [t.to(ts[0].device) for t in ts]
 
 

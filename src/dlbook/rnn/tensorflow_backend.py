@@ -60,7 +60,8 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_tensorflow
-from dlbook._validate import as_float_array
+from dlbook._tf import as_tensor, tf_dtype
+from dlbook._validate import check_float_dtype
 from dlbook.rnn import (
     WEIGHT_NAMES,
     check_input_shape,
@@ -73,30 +74,6 @@ from dlbook.rnn import (
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow's quiet import, which it would trigger loudly)
-
-_DTYPES = {"float32": tf.float32, "float64": tf.float64}
-
-
-def _dtype_name(dtype: Any) -> str:
-    try:
-        name = np.dtype(dtype).name
-    except TypeError:
-        name = repr(dtype)
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return name
-
-
-def _is_tensor(x: Any) -> bool:
-    return isinstance(x, (tf.Tensor, tf.Variable))
-
-
-def _tensor(x: Any, name: str, dtype: tf.DType) -> tf.Tensor:
-    """A tensor in the model's dtype; tensors stay tensors (a cast is differentiable)."""
-    if _is_tensor(x):
-        return x if x.dtype == dtype else tf.cast(x, dtype)
-    return tf.convert_to_tensor(as_float_array(x, name), dtype=dtype)
-
 
 # ---------------------------------------------------------------------------
 # Layout translation: canonical <-> Keras (pure NumPy, one function per direction)
@@ -169,11 +146,11 @@ class _KerasRecurrent(tf.Module):
         super().__init__()
         self.input_size = check_size(input_size, "input_size")  # D
         self.hidden_size = check_size(hidden_size, "hidden_size")  # H
-        self.dtype = _DTYPES[_dtype_name(dtype)]
+        self.dtype = tf_dtype(dtype)
         self.layer = self._make_layer()
         self.layer.build((None, None, self.input_size))  # creates kernel, recurrent_kernel, bias
         w = init_rnn_weights(
-            self.kind, self.input_size, self.hidden_size, seed=seed, dtype=_dtype_name(dtype)
+            self.kind, self.input_size, self.hidden_size, seed=seed, dtype=check_float_dtype(dtype)
         )
         self.set_weights(w)
 
@@ -223,7 +200,7 @@ class _KerasRecurrent(tf.Module):
 
         Inside ``tf.function`` B and T may be unknown (None); only what is known is checked.
         """
-        x = _tensor(x, "x", self.dtype)
+        x = as_tensor(x, "x", dtype=self.dtype)
         if x.shape.rank is None:
             raise ValueError(f"{type(self).__name__} needs x of known rank 3, (B, T, D).")
         known = tuple(1 if s is None else s for s in x.shape)  # None: decided at run time
@@ -236,7 +213,7 @@ class _KerasRecurrent(tf.Module):
         if state is None:
             n = 2 if self.kind == "lstm" else 1
             return [tf.zeros([B, self.hidden_size], self.dtype) for _ in range(n)]
-        parts = [_tensor(s, what, self.dtype) for s in state_parts(self.kind, state, what)]
+        parts = [as_tensor(s, what, dtype=self.dtype) for s in state_parts(self.kind, state, what)]
         if isinstance(B, int):
             shapes = [tuple(p.shape) for p in parts]
             check_state_shapes(self.kind, shapes, B, self.hidden_size, what)
@@ -335,7 +312,7 @@ def sequence_loss_and_grads(
     x = model._input(x)  # (B, T, D)
     B, T, _ = x.shape
     h0 = model._state(state, x)  # [h] or [h, c], each (B, H)
-    d_out = _tensor(d_outputs, "d_outputs", model.dtype)
+    d_out = as_tensor(d_outputs, "d_outputs", dtype=model.dtype)
     if tuple(d_out.shape) != (B, T, model.hidden_size):
         raise ValueError(
             f"d_outputs must have the shape of the outputs, (B, T, H) = "

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook._validate import as_float_array
+from dlbook._torch import as_tensor, to_numpy, torch_dtype
 from dlbook.device import get_device
 from dlbook.rnn import (
     check_input_shape,
@@ -48,7 +48,6 @@ from dlbook.rnn.init import init_rnn_weights
 
 torch = import_torch()
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # canonical name -> torch parameter name, and whether torch stores the transpose
 _TORCH_NAMES = {
     "W_ih": ("weight_ih_l0", True),
@@ -56,24 +55,6 @@ _TORCH_NAMES = {
     "b_ih": ("bias_ih_l0", False),
     "b_hh": ("bias_hh_l0", False),
 }
-
-
-def _torch_dtype(dtype: Any) -> torch.dtype:
-    name = np.dtype(dtype).name
-    if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    return _DTYPES[name]
-
-
-def _tensor(x: Any, name: str, device: Any, dtype: torch.dtype) -> torch.Tensor:
-    """A tensor on the model's device and dtype: tensors keep their graph, arrays are converted."""
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(as_float_array(x, name))
-    return x.to(device=device, dtype=dtype)
-
-
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
 
 
 class _Recurrent:
@@ -99,7 +80,8 @@ class _Recurrent:
     def _state_in(self, state: Any, batch: int) -> Any:
         """Book state (B, H) [or (h, c)] -> torch's (1, B, H) [or a pair of them]."""
         parts = [
-            _tensor(p, "state", self.device, self.dtype) for p in state_parts(self.kind, state)
+            as_tensor(p, "state", device=self.device, dtype=self.dtype, move=True)
+            for p in state_parts(self.kind, state)
         ]
         check_state_shapes(self.kind, [tuple(p.shape) for p in parts], batch, self.hidden_size)
         parts = [p.unsqueeze(0) for p in parts]  # (1, B, H): torch's num_layers axis
@@ -113,7 +95,7 @@ class _Recurrent:
 
     def forward(self, x: Any, state: Any = None) -> tuple[torch.Tensor, Any]:
         """x (B, T, D) -> outputs (B, T, H), final state; arrays are converted and moved."""
-        x = _tensor(x, "x", self.device, self.dtype)
+        x = as_tensor(x, "x", device=self.device, dtype=self.dtype, move=True)
         B, _ = check_input_shape(tuple(x.shape), self.kind, self.input_size)
         torch_state = None if state is None else self._state_in(state, B)
         outputs, final = super().forward(x, torch_state)  # (B, T, H), (1, B, H)
@@ -123,7 +105,7 @@ class _Recurrent:
         """NumPy copies in the canonical layout; ``W_ih = weight_ih_l0.T`` etc."""
         out = {}
         for key, (name, transposed) in _TORCH_NAMES.items():
-            value = _numpy(getattr(self, name))
+            value = to_numpy(getattr(self, name))
             out[key] = (value.T if transposed else value).copy()  # copy: never share memory
         return out
 
@@ -140,7 +122,7 @@ class _Recurrent:
         out = {}
         for key, (name, transposed) in _TORCH_NAMES.items():
             p = getattr(self, name)
-            g = _numpy(p.grad) if p.grad is not None else np.zeros(tuple(p.shape))
+            g = to_numpy(p.grad) if p.grad is not None else np.zeros(tuple(p.shape))
             out[key] = (g.T if transposed else g).copy()
         return out
 
@@ -163,7 +145,7 @@ class RNN(_Recurrent, torch.nn.RNN):
             bias=True,
             batch_first=True,
             device="meta",
-            dtype=_torch_dtype(dtype),
+            dtype=torch_dtype(dtype),
         )
         self._setup(seed)
 
@@ -181,7 +163,7 @@ class LSTM(_Recurrent, torch.nn.LSTM):
             bias=True,
             batch_first=True,
             device="meta",
-            dtype=_torch_dtype(dtype),
+            dtype=torch_dtype(dtype),
         )
         self._setup(seed)
 
@@ -199,15 +181,15 @@ class GRU(_Recurrent, torch.nn.GRU):
             bias=True,
             batch_first=True,
             device="meta",
-            dtype=_torch_dtype(dtype),
+            dtype=torch_dtype(dtype),
         )
         self._setup(seed)
 
 
 def _leaf(a: Any, name: str, model: _Recurrent, requires_grad: bool = True) -> torch.Tensor:
     """A fresh leaf tensor on the model's device and dtype (recording its gradient if asked)."""
-    t = a.detach() if isinstance(a, torch.Tensor) else torch.as_tensor(as_float_array(a, name))
-    return t.to(device=model.device, dtype=model.dtype).clone().requires_grad_(requires_grad)
+    t = as_tensor(a, name, device=model.device, dtype=model.dtype, move=True)
+    return t.detach().clone().requires_grad_(requires_grad)
 
 
 def _state_leaves(
@@ -235,7 +217,7 @@ def sequence_loss_and_grads(
     B, T = check_input_shape(tuple(x.shape), model.kind, model.input_size)
     s0 = _state_leaves(model, state, B, "state", requires_grad=True)
     d_fin = _state_leaves(model, d_final, B, "d_final", requires_grad=False)
-    d_out = _tensor(d_outputs, "d_outputs", model.device, model.dtype)
+    d_out = as_tensor(d_outputs, "d_outputs", device=model.device, dtype=model.dtype, move=True)
     if tuple(d_out.shape) != (B, T, model.hidden_size):
         raise ValueError(
             f"d_outputs must have the shape of the outputs, (B, T, H) = "
@@ -245,6 +227,6 @@ def sequence_loss_and_grads(
     finals = final if model.kind == "lstm" else (final,)
     loss = (outputs * d_out).sum() + sum((f * d).sum() for f, d in zip(finals, d_fin, strict=True))
     loss.backward()  # backpropagation through time, by autograd
-    dstate = [_numpy(s.grad) for s in s0]
+    dstate = [to_numpy(s.grad) for s in s0]
     dstate = tuple(dstate) if model.kind == "lstm" else dstate[0]
-    return loss.item(), model.get_grads(), _numpy(x.grad), dstate
+    return loss.item(), model.get_grads(), to_numpy(x.grad), dstate

@@ -21,19 +21,13 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
+from dlbook._torch import as_tensor
 from dlbook.attention.torch_backend import causal_mask, scaled_dot_product_attention
-from dlbook.device import get_device
 from dlbook.gpt.train import generate
 from dlbook.serving._checks import check_decode_shapes, check_projection_shapes
 from dlbook.serving.decoding import generate_batch_with, measure_speedup_with
 
 torch = import_torch()
-
-
-def _tensor(x: Any, device: Any = None) -> Any:
-    if isinstance(x, torch.Tensor):
-        return x
-    return torch.as_tensor(np.asarray(x), device=device if device is not None else get_device())
 
 
 def kv_decode_step(
@@ -45,9 +39,9 @@ def kv_decode_step(
     ``kv_decode_step``: q K^T / sqrt(D) over the P cached keys and the new one.
     The caches returned are new tensors (B, P + 1, D); the inputs are not modified.
     """
-    x_t = _tensor(x_t)
+    x_t = as_tensor(x_t, validate=False)
     W_q, W_k, W_v, k_cache, v_cache = (
-        _tensor(a, x_t.device) for a in (W_q, W_k, W_v, k_cache, v_cache)
+        as_tensor(a, validate=False, device=x_t.device) for a in (W_q, W_k, W_v, k_cache, v_cache)
     )
     shapes = [tuple(a.shape) for a in (x_t, W_q, W_k, W_v, k_cache, v_cache)]
     check_decode_shapes(shapes[0], tuple(shapes[1:4]), shapes[4], shapes[5])
@@ -61,10 +55,10 @@ def kv_decode_step(
 
 def attend_all(X: Any, W_q: Any, W_k: Any, W_v: Any) -> Any:
     """X (B, T, C) -> (B, T, D): causal single-head attention, every row recomputed."""
-    X = _tensor(X)
+    X = as_tensor(X, validate=False)
     if X.ndim != 3:
         raise ValueError(f"X must be (B, T, C), got shape {tuple(X.shape)}.")
-    W_q, W_k, W_v = (_tensor(W, X.device) for W in (W_q, W_k, W_v))
+    W_q, W_k, W_v = (as_tensor(W, validate=False, device=X.device) for W in (W_q, W_k, W_v))
     check_projection_shapes(X.shape[2], tuple(tuple(W.shape) for W in (W_q, W_k, W_v)))
     out, _ = scaled_dot_product_attention(X @ W_q, X @ W_k, X @ W_v, causal_mask(X.shape[1]))
     return out  # (B, T, D)
