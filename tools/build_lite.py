@@ -300,9 +300,12 @@ def dist(html: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(wheel, out / wheel.name)
     readme = DIST_README.format(
-        version=version, folder=folder, pyodide=manifest["pyodide"],
-        mb=manifest["bytes"] / 1e6, wheel=wheel.name,
-    )  # fmt: skip
+        version=version,
+        folder=folder,
+        pyodide=manifest["pyodide"],
+        mb=manifest["bytes"] / 1e6,
+        wheel=wheel.name,
+    )
     archive = out / f"{folder}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         zf.writestr("README.txt", readme)

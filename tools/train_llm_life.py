@@ -126,8 +126,9 @@ def measure_stage_numbers(seed: int, tok, config, corpus, words, save: bool) -> 
         metrics = life.instruction_metrics(m, tok, eval_ex)
         r[f"{key}_accuracy"] = metrics["accuracy"]
         r[f"{key}_concise_greedy"] = metrics["concise_greedy"]
-        lp = life.response_logprobs(m, tok, [e.prompt for e in eval_ex],
-                                    [e.response for e in eval_ex])  # fmt: skip
+        lp = life.response_logprobs(
+            m, tok, [e.prompt for e in eval_ex], [e.response for e in eval_ex]
+        )
         n_tok = sum(len(tok.encode(e.response)) for e in eval_ex)
         r[f"{key}_response_nats_per_token"] = float(-lp.sum() / n_tok)
         r[f"{key}_nats_per_char"] = life.nats_per_char(m, tok, val)
@@ -174,8 +175,9 @@ def classify_stage(seed: int, model, tok, config, corpus) -> dict:
         xs, ys = cp.passages(ids_train, PASSAGE, n, dlbook.make_rng(seed))
         for arm in ARMS:
             body = life.new_gpt(config, seed + 1000) if arm == "scratch" else life.copy_gpt(model)
-            clf, _ = life.finetune_classifier(body, xs, ys, len(cp.BOOKS), CLASSIFY, seed,
-                                              freeze_body=arm == "probe")  # fmt: skip
+            clf, _ = life.finetune_classifier(
+                body, xs, ys, len(cp.BOOKS), CLASSIFY, seed, freeze_body=arm == "probe"
+            )
             curves[arm].append(life.classification_accuracy(clf, xt, yt))
     r: dict = {}
     for arm, curve in curves.items():
@@ -231,8 +233,9 @@ def update_classification(args: argparse.Namespace) -> None:
     if args.jobs > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-            futures = {s: pool.submit(run_classify, s, specs, args.cache, recorded[s])
-                       for s in args.seeds}  # fmt: skip
+            futures = {
+                s: pool.submit(run_classify, s, specs, args.cache, recorded[s]) for s in args.seeds
+            }
             numbers = {s: f.result() for s, f in futures.items()}
     else:
         numbers = {s: run_classify(s, specs, args.cache, recorded[s]) for s in args.seeds}
@@ -274,8 +277,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         global PRETRAIN, CLASSIFY, SFT, DPO
-        PRETRAIN, CLASSIFY, SFT, DPO = (replace(s, steps=max(s.steps // 10, s.warmup_steps + 1))
-                                        for s in (PRETRAIN, CLASSIFY, SFT, DPO))  # fmt: skip
+        PRETRAIN, CLASSIFY, SFT, DPO = (
+            replace(s, steps=max(s.steps // 10, s.warmup_steps + 1))
+            for s in (PRETRAIN, CLASSIFY, SFT, DPO)
+        )
     if args.only == "classify":
         update_classification(args)
         return
@@ -283,8 +288,10 @@ def main() -> None:
     corpus, tok, config, words = setup()
     results: dict = {
         "model": asdict(config),
-        "specs": {k: asdict(v) for k, v in
-                  dict(pretrain=PRETRAIN, classify=CLASSIFY, sft=SFT, dpo=DPO).items()},
+        "specs": {
+            k: asdict(v)
+            for k, v in dict(pretrain=PRETRAIN, classify=CLASSIFY, sft=SFT, dpo=DPO).items()
+        },
         "beta": BETA,
         "tokens_per_char_val": len(tok.encode(corpus.val_text)) / len(corpus.val_text),
         "classify_labels_per_book": list(LABELS),
@@ -292,13 +299,16 @@ def main() -> None:
         "classify_passage_tokens": PASSAGE,
         "classify_eval_stride": EVAL_STRIDE,
         "seeds": {},
-    }  # fmt: skip
+    }
     # the count-based baseline on characters (chapter 5), on the same split
     vocab = CharVocab.from_text(corpus.train_text + corpus.val_text)
-    sweep = best_ngram(vocab.encode(corpus.train_text), vocab.encode(corpus.val_text),
-                       orders=range(1, 8))  # fmt: skip
-    results["ngram"] = {"orders": list(sweep.orders),
-                        "val_nats_per_char": [float(v) for v in sweep.val_loss]}  # fmt: skip
+    sweep = best_ngram(
+        vocab.encode(corpus.train_text), vocab.encode(corpus.val_text), orders=range(1, 8)
+    )
+    results["ngram"] = {
+        "orders": list(sweep.orders),
+        "val_nats_per_char": [float(v) for v in sweep.val_loss],
+    }
     specs = (PRETRAIN, CLASSIFY, SFT, DPO)
     save = {seed: seed == 0 and not args.no_save for seed in args.seeds}
     if args.jobs > 1:  # one process per seed; each pins torch to one thread

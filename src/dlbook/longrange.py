@@ -161,8 +161,13 @@ def transformer_builder(
     from dlbook.gpt.torch_backend import GPT
 
     def build(task: RecallTask, lag: int) -> Any:
-        config = GPTConfig(vocab_size=task.vocab_size, block_size=lag + 1, n_layer=n_layer,
-                           n_head=n_head, n_embd=n_embd)  # fmt: skip
+        config = GPTConfig(
+            vocab_size=task.vocab_size,
+            block_size=lag + 1,
+            n_layer=n_layer,
+            n_head=n_head,
+            n_embd=n_embd,
+        )
         return GPT(config, seed=0)
 
     return build

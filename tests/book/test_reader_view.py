@@ -340,14 +340,9 @@ def test_images_are_legible_and_described(survey, page: str) -> None:  # noqa: A
     )
 
 
-# chapters/09_parallel.html shows `# fmt: skip` from listings of
-# src/dlbook/parallel (issue 13, open): the library must drop those comments.
-_MARKER_GAP = pytest.mark.xfail(reason="fmt: skip in dlbook.parallel listings", strict=False)
-
-
 @pytest.mark.parametrize(
     "page",
-    [pytest.param(p, marks=_MARKER_GAP) if p == "chapters/09_parallel.html" else p for p in PAGES],
+    PAGES,
 )
 def test_no_test_markers_are_visible(survey, page: str) -> None:  # noqa: ANN001
     markers = survey(page, WIDTHS["desktop"])["markers"]

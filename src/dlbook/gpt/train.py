@@ -60,9 +60,12 @@ class GPTTrainConfig:
     def model_config(self, vocab_size: int) -> GPTConfig:
         """The :class:`GPTConfig` these fields describe."""
         return GPTConfig(
-            vocab_size=self.vocab_size or vocab_size, block_size=self.block_size,
-            n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,
-        )  # fmt: skip
+            vocab_size=self.vocab_size or vocab_size,
+            block_size=self.block_size,
+            n_layer=self.n_layer,
+            n_head=self.n_head,
+            n_embd=self.n_embd,
+        )
 
 
 # The chapter's GPT (L=2, C=64, H=4, T=64, B=32: 0.11M parameters; 1500 steps = 3.1M characters).
@@ -72,9 +75,17 @@ class GPTTrainConfig:
 # so the step count leaves headroom. 658,560 training FLOPs per token; MFU ~0.3 of a
 # measured matmul peak of ~220 GFLOP/s when the machine is idle.
 CHAPTER_CONFIG = GPTTrainConfig(
-    block_size=64, n_layer=2, n_head=4, n_embd=64, batch_size=32,
-    lr=5e-3, lr_min=2.5e-4, warmup_steps=100, steps=1500, eval_every=500,
-)  # fmt: skip
+    block_size=64,
+    n_layer=2,
+    n_head=4,
+    n_embd=64,
+    batch_size=32,
+    lr=5e-3,
+    lr_min=2.5e-4,
+    warmup_steps=100,
+    steps=1500,
+    eval_every=500,
+)
 
 
 def build_model(config: GPTTrainConfig, vocab_size: int, dtype: str = "float32") -> GPT:

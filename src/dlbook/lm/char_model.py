@@ -75,8 +75,16 @@ class CharLMConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"CharLMConfig.cell must be one of {list(CELLS)}, got {self.cell!r}.")
-        for name in ("embed_dim", "hidden_size", "n_layers", "seq_len", "batch_size", "steps",
-                     "eval_every", "eval_windows"):  # fmt: skip
+        for name in (
+            "embed_dim",
+            "hidden_size",
+            "n_layers",
+            "seq_len",
+            "batch_size",
+            "steps",
+            "eval_every",
+            "eval_windows",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"CharLMConfig.{name} must be a positive integer, got {value!r}.")

@@ -143,9 +143,12 @@ class LoRALinear(nn.Module):
         """A new ``nn.Linear`` with weight W + s A B (transposed) and the same bias."""
         w = self.weight
         layer = nn.Linear(
-            self.in_features, self.out_features, bias=self.bias is not None,
-            device=w.device, dtype=w.dtype,
-        )  # fmt: skip
+            self.in_features,
+            self.out_features,
+            bias=self.bias is not None,
+            device=w.device,
+            dtype=w.dtype,
+        )
         with torch.no_grad():
             layer.weight.copy_(w + self.adapter.delta().T)  # (O, I)
             if self.bias is not None:

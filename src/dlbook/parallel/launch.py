@@ -136,9 +136,12 @@ def run_processes(
                 with open(folder / f"rank{rank}.log", "wb") as log:
                     cmd = [sys.executable, "-c", _CHILD, str(job), str(rank), str(world_size)]
                     proc = subprocess.Popen(
-                        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        cmd,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
                         env=_env(env),
-                    )  # fmt: skip
+                    )
                 procs.append(proc)
             _wait(procs, timeout)
         finally:

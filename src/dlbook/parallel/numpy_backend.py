@@ -170,9 +170,15 @@ def row_parallel_matmul(x: np.ndarray, W: np.ndarray, world_size: int) -> np.nda
 
 
 def megatron_mlp(
-    x: np.ndarray, W_1: np.ndarray, b_1: np.ndarray, W_2: np.ndarray, b_2: np.ndarray,
-    world_size: int, *, sent: list[int] | None = None,
-) -> np.ndarray:  # fmt: skip
+    x: np.ndarray,
+    W_1: np.ndarray,
+    b_1: np.ndarray,
+    W_2: np.ndarray,
+    b_2: np.ndarray,
+    world_size: int,
+    *,
+    sent: list[int] | None = None,
+) -> np.ndarray:
     """GELU(x W_1 + b_1) W_2 + b_2 split over p ranks with a single all-reduce.
 
     W_1 (D, H) is split by columns, so rank r computes its H / p hidden units
@@ -214,8 +220,10 @@ def _train(config: DataParallelConfig, x: Any, y: Any, world_size: int) -> dict[
     params = [layer.params[k] for layer in model.linears for k in "Wb"]  # the model's own arrays
     opt = optim_np.make(config.optimizer, params, lr=config.lr)
     for step in range(config.steps):
-        local = [nn_np.loss_and_grads(model, xb, yb)[1]
-                 for xb, yb in rank_batches(config, x, y, step, world_size)]  # fmt: skip
+        local = [
+            nn_np.loss_and_grads(model, xb, yb)[1]
+            for xb, yb in rank_batches(config, x, y, step, world_size)
+        ]
         summed = ring_all_reduce([_flatten(g) for g in local])[0]  # (N,) on every rank
         optim_np.apply(opt, params, _unflatten(summed / world_size, local[0]))
     return model.get_weights()

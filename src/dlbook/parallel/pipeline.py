@@ -101,8 +101,14 @@ def plot_schedule(schedule: Schedule, ax: Any) -> Any:
     colours = {"F": "#9ecae1", "B": "#3182bd"}
     for t in schedule.tasks:
         ax.barh(t.stage, t.end - t.start, left=t.start, color=colours[t.kind], edgecolor="white")
-        ax.text((t.start + t.end) / 2, t.stage, f"{t.kind}{t.micro_batch}", ha="center",
-                va="center", fontsize=8)  # fmt: skip
+        ax.text(
+            (t.start + t.end) / 2,
+            t.stage,
+            f"{t.kind}{t.micro_batch}",
+            ha="center",
+            va="center",
+            fontsize=8,
+        )
     ax.set_yticks(range(schedule.p))
     ax.invert_yaxis()
     title = (

@@ -96,8 +96,11 @@ def _mirrored(rank: int, world: int, config: DataParallelConfig, x: Any, y: Any)
         shards = list(rank_batches(config, x, y, step, config.world_size))  # p x (B/p rows)
         xs, ys = (_distribute(strategy, [shard[i] for shard in shards]) for i in (0, 1))
         optim_tf.apply(opt, model.params, averaged_grads(xs, ys))
-    return {"weights": model.get_weights(), "replicas": strategy.num_replicas_in_sync,
-            "devices": devices}  # fmt: skip
+    return {
+        "weights": model.get_weights(),
+        "replicas": strategy.num_replicas_in_sync,
+        "devices": devices,
+    }
 
 
 def train_data_parallel(

@@ -331,9 +331,12 @@ def _rank_main(
 
     torch.set_num_threads(1)  # p processes share the cores
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size,
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=world_size,
         timeout=datetime.timedelta(seconds=timeout),
-    )  # fmt: skip
+    )
     try:
         return fn(rank, world_size, *args)
     finally:
@@ -380,8 +383,13 @@ class ZeroAdam:
     3. ``all_gather``: every rank receives every updated slice.
     """
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
         import torch.distributed as dist
 
         self.params = list(params)
@@ -454,8 +462,11 @@ def _train_ddp(rank: int, world: int, config: DataParallelConfig, x: Any, y: Any
         F.cross_entropy(net(torch.as_tensor(xb)), torch.as_tensor(yb)).backward()
         opt.step()
     state = opt.state_tensors() if zero else [t for s in opt.state.values() for t in s.values()]
-    return {"weights": model.get_weights(), "memory": _memory(model, state),
-            "state_elements": sum(t.numel() for t in state if t.ndim)}  # fmt: skip
+    return {
+        "weights": model.get_weights(),
+        "memory": _memory(model, state),
+        "state_elements": sum(t.numel() for t in state if t.ndim),
+    }
 
 
 def _train_many(
@@ -499,8 +510,9 @@ def train_distributed(
         per_rank = [r[name] for r in ranks]
         w0 = per_rank[0]["weights"]
         gap = max(float(np.abs(r["weights"][k] - w0[k]).max()) for r in per_rank for k in w0)
-        out[name] = DistributedRun(w0, gap, [r["memory"] for r in per_rank],
-                                   [r["state_elements"] for r in per_rank])  # fmt: skip
+        out[name] = DistributedRun(
+            w0, gap, [r["memory"] for r in per_rank], [r["state_elements"] for r in per_rank]
+        )
     return out
 
 

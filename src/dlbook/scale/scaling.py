@@ -69,15 +69,28 @@ def compute_optimal(compute: float, tokens_per_param: float = 20.0) -> tuple[flo
 # own by N ~ 30k (chapter 6's 110k-parameter GPT is 0.004 above it), so larger rungs would
 # differ by less than the evaluation noise. The scaling is in the range below.
 LADDER_SHAPES: tuple[tuple[int, int, int], ...] = (
-    (1, 4, 1), (1, 8, 2), (1, 12, 2), (1, 16, 2), (2, 16, 2), (2, 24, 3), (2, 32, 4), (3, 48, 4),
-)  # fmt: skip
+    (1, 4, 1),
+    (1, 8, 2),
+    (1, 12, 2),
+    (1, 16, 2),
+    (2, 16, 2),
+    (2, 24, 3),
+    (2, 32, 4),
+    (3, 48, 4),
+)
 
 # The training schedule shared by every rung: a fixed budget of D = steps * B * T = 2,048,000
 # tokens, the schedule chapter 6 tuned for its L=2, C=64 GPT, with steps cut to 1000.
 LADDER_SCHEDULE: dict[str, Any] = {
-    "block_size": 64, "batch_size": 32, "steps": 1000, "lr": 5e-3, "lr_min": 2.5e-4,
-    "warmup_steps": 100, "eval_every": 500, "seed": 0,
-}  # fmt: skip
+    "block_size": 64,
+    "batch_size": 32,
+    "steps": 1000,
+    "lr": 5e-3,
+    "lr_min": 2.5e-4,
+    "warmup_steps": 100,
+    "eval_every": 500,
+    "seed": 0,
+}
 
 # Characters drawn from the corpus source (``load_corpus(n_train=..., n_val=...)``): as many
 # training characters as the tokens each rung sees, so no rung trains for epochs on one text

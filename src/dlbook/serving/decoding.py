@@ -149,9 +149,13 @@ def generate_batch_with(
     for _, idx in sorted(group_by_length(prompts).items()):
         ids = np.stack([vocab.encode(prompts[i]) for i in idx])  # (B, T0): one length per group
         out, _ = decode(
-            forward_cached, ids, n_new, block_size, temperature=temperature,
+            forward_cached,
+            ids,
+            n_new,
+            block_size,
+            temperature=temperature,
             rng=[rngs[i] for i in idx],
-        )  # fmt: skip
+        )
         for row, i in enumerate(idx):
             texts[i] = vocab.decode(out[row, ids.shape[1] :])
     return texts

@@ -166,9 +166,15 @@ def generate(
     """
     block = model.config.block_size
     return decode(
-        _last_logits(model), ids, n_new, block, use_kv_cache=use_kv_cache,
-        temperature=temperature, top_k=top_k, rng=rng,
-    )  # fmt: skip
+        _last_logits(model),
+        ids,
+        n_new,
+        block,
+        use_kv_cache=use_kv_cache,
+        temperature=temperature,
+        top_k=top_k,
+        rng=rng,
+    )
 
 
 def generate_batch(
@@ -203,9 +209,14 @@ def measure_kv_speedup(
     See :func:`dlbook.serving.decoding.measure_speedup_with`; untrained weights do.
     """
     return measure_speedup_with(
-        generate, model, lengths, prompt_len=prompt_len, batch_size=batch_size,
-        repeats=repeats, seed=seed,
-    )  # fmt: skip
+        generate,
+        model,
+        lengths,
+        prompt_len=prompt_len,
+        batch_size=batch_size,
+        repeats=repeats,
+        seed=seed,
+    )
 
 
 __all__ = [

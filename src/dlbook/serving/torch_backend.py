@@ -105,9 +105,14 @@ def measure_kv_speedup(
 ) -> list[dict[str, float]]:
     """Times :func:`dlbook.gpt.train.generate` with and without the cache (see numpy_backend)."""
     return measure_speedup_with(
-        generate, model, lengths, prompt_len=prompt_len, batch_size=batch_size,
-        repeats=repeats, seed=seed,
-    )  # fmt: skip
+        generate,
+        model,
+        lengths,
+        prompt_len=prompt_len,
+        batch_size=batch_size,
+        repeats=repeats,
+        seed=seed,
+    )
 
 
 __all__ = [
