@@ -34,6 +34,8 @@ private copy (:meth:`FunctionCheck.bind`), so one check can run twice at once.
 from __future__ import annotations
 
 import copy
+import dis
+import functools
 import inspect
 import io
 import signal
@@ -209,22 +211,77 @@ def _give_back_timer(old_delay: float, old_interval: float, start: float) -> Non
 RETRY = 0.01  # after the deadline, the watchdog strikes again every RETRY seconds
 
 
+def _pending_raiser() -> Callable[[int], type] | None:
+    """``make``, where reading ``make(thread_id).pend`` schedules a time-out; or None.
+
+    ``CPython``'s ``PyThreadState_SetAsyncExc`` makes a thread raise an exception at its
+    next check for pending work: a backward jump, or a call. Calling it from Python
+    code would raise at once, in the caller; reading the attribute ``pend`` calls it
+    from C through a property, so the exception waits for the learner's next jump
+    (and is raised there: it never outlives the jump). None where there is no
+    ``ctypes.pythonapi`` (PyPy).
+    """
+    try:
+        import ctypes
+
+        set_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+            ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+        )
+    except (AttributeError, ImportError, OSError):  # not CPython
+        return None
+
+    @functools.cache
+    def make(thread_id: int) -> type:
+        # the time-out class is the property's argument: set_exc(thread_id, cls)
+        meta = type("_Pending", (type,), {"pend": property(functools.partial(set_exc, thread_id))})
+        return meta("CheckTimeout", (CheckTimeout,), {"__module__": __name__})
+
+    return make
+
+
+_MAKE_PENDING = _pending_raiser()
+_BACK_JUMPS = {dis.opmap[n] for n in ("JUMP_BACKWARD", "JUMP_ABSOLUTE") if n in dis.opmap}
+_MONITORING: Any = getattr(sys, "monitoring", None)  # Python 3.12+ (PEP 669)
+_TOOL_IDS = (4, 3)  # sys.monitoring tool ids the watchdog may borrow after a deadline
+
+
 class _Watchdog:
-    """Stops the learner's code at a deadline, even through a bare ``except:``.
+    """Stops the learner's code at a deadline, even through nested bare ``except:``.
 
     On the main thread a SIGALRM fires at the deadline and then every :data:`RETRY`
-    seconds. Each time it raises :class:`CheckTimeout` in the learner's frame, and
-    sets a trace function on every frame of the learner's call that raises again at
-    the next line any of them runs, so an ``except:`` that swallows one raise meets
-    the next at its first line. Python removes a trace function that raises, so a
-    profile function (which never raises) puts it back at every call the learner's
-    code makes: a loop that swallows and calls anything unwinds to
-    :func:`call_student`. Before the deadline nothing is traced, so the learner's code
-    runs at full speed. Off the main thread (no signals there) the trace function
-    watches the clock from the start.
+    seconds; each time it raises :class:`CheckTimeout` in the learner's frame (which
+    also interrupts a ``time.sleep``) and traces every frame of the learner's call,
+    opcode by opcode. From then on, before every backward jump in the learner's code
+    (the end of each loop iteration) the tracer schedules one more time-out that is
+    raised *at* the jump. An ``except:`` can swallow a time-out raised inside its
+    ``try:``, but the jump that would start the loop's next iteration lies outside
+    that ``try:``: the time-out raised there leaves the loop, and the next loop out
+    meets the same fate, so nested loops of bare ``except:`` unwind one by one.
+
+    The tracer never raises itself (Python removes a trace function that raises, and
+    the next handler would then run untraced). Where the exception cannot be
+    scheduled (not CPython), it does raise, and a profile function puts it back at
+    every call. Python 3.12 raises a scheduled exception at a backward jump as if
+    at the loop's top, inside the ``try:``; there ``sys.monitoring`` (PEP 669) is
+    used instead: an instruction callback raises at every instruction of the
+    learner's code, and, unlike a trace function, stays when it raises, so the first
+    instruction of each handler raises again. Before the deadline nothing is traced,
+    so the learner's code runs at full speed; off the main thread (no signals there)
+    the tracer watches the clock from the start.
     """
 
-    __slots__ = ("active", "boundary", "deadline", "expired", "old_profile", "old_trace")
+    __slots__ = (
+        "active",
+        "boundary",
+        "deadline",
+        "expired",
+        "old_profile",
+        "old_trace",
+        "thread",
+        "timeout",
+        "tool",
+        "watched",
+    )
 
     def __init__(self, seconds: float) -> None:
         self.deadline = time.perf_counter() + seconds
@@ -232,19 +289,32 @@ class _Watchdog:
         self.active = True  # the learner's code is running
         self.boundary: Any = None  # the frame of call_student's call: never traced
         self.old_trace, self.old_profile = sys.gettrace(), sys.getprofile()
+        self.thread = threading.get_ident()  # the learner's thread
+        # reading self.timeout.pend schedules a time-out in this thread
+        self.timeout = _MAKE_PENDING(self.thread) if _MAKE_PENDING else None
+        self.tool: int | None = None  # the sys.monitoring tool id borrowed, if any
+        self.watched: list[Any] = []  # code objects whose instructions raise
 
     def tracer(self, frame: Any, event: str, arg: Any) -> Any:
-        if not self.active:
+        if not self.active or id(frame.f_code) in _OWN_CODE:
             return None
         if not self.expired and time.perf_counter() > self.deadline:
-            self.expired = True
-            sys.setprofile(self.profiler)
-        if self.expired and event in ("call", "line"):
-            raise CheckTimeout
+            self.expire(frame)
+        if self.expired:
+            if self.tool is not None:  # sys.monitoring raises from now on
+                raise CheckTimeout
+            if self.timeout is None:
+                if event in ("call", "line"):
+                    raise CheckTimeout
+            elif event == "call":  # raised as the new frame starts, before any `try:`
+                frame.f_trace_opcodes = True
+                self.timeout.pend  # noqa: B018
+            elif event == "opcode" and frame.f_code.co_code[frame.f_lasti] in _BACK_JUMPS:
+                self.timeout.pend  # noqa: B018 - raised at this jump, in the learner's frame
         return self.tracer
 
     def profiler(self, frame: Any, event: str, arg: Any) -> None:
-        """After the deadline: put the trace function back on the learner's frames."""
+        """Without scheduled time-outs: put the raising tracer back on the learner's frames."""
         if self.active:
             self.arm(frame)
 
@@ -259,20 +329,87 @@ class _Watchdog:
     def arm(self, frame: Any) -> bool:
         """Trace every learner frame from ``frame`` down; False if none is a learner's."""
         frames = self.learner_frames(frame)
+        if frames and self.monitor(frames):
+            return True
         for f in frames:
             f.f_trace, f.f_trace_lines = self.tracer, True
+            f.f_trace_opcodes = self.timeout is not None
         if frames and sys.gettrace() is not self.tracer:
             sys.settrace(self.tracer)
         return bool(frames)
 
+    def expire(self, frame: Any) -> bool:
+        """The deadline has passed: trace the learner's frames from ``frame`` down."""
+        self.expired = True
+        if self.timeout is None:
+            sys.setprofile(self.profiler)
+        return self.arm(frame)
+
     def strike(self, signum: int, frame: Any) -> None:
         """The SIGALRM handler: after the deadline, raise in the learner's code."""
-        if not self.active:
-            return
-        self.expired = True
-        sys.setprofile(self.profiler)
-        if self.arm(frame):  # else the signal landed in the check's own code: it stops
+        if not self.active or (self.timeout is not None and id(frame.f_code) in _OWN_CODE):
+            return  # the check's code, or the tracer's, which schedules time-outs
+        if self.expire(frame):  # else it landed in the check's own code
             raise CheckTimeout
+
+    # -- Python 3.12+: sys.monitoring ---------------------------------------------
+
+    def monitor(self, frames: list[Any]) -> bool:
+        """Make every instruction of ``frames`` raise, and every new call; False if unable."""
+        mon = _MONITORING
+        if mon is None or self.tool == -1:
+            return False
+        if self.tool is None:
+            self.tool = -1
+            for tool in _TOOL_IDS:
+                try:
+                    mon.use_tool_id(tool, "dlbook.checks watchdog")
+                except ValueError:  # in use: a debugger, coverage...
+                    continue
+                self.tool = tool
+                mon.register_callback(tool, mon.events.INSTRUCTION, self.on_instruction)
+                mon.register_callback(tool, mon.events.PY_START, self.on_start)
+                mon.set_events(tool, mon.events.PY_START)
+                break
+            if self.tool == -1:
+                return False
+        for f in frames:
+            self.watch(f.f_code)
+        return True
+
+    def watch(self, code: Any) -> None:
+        if code not in self.watched:
+            _MONITORING.set_local_events(self.tool, code, _MONITORING.events.INSTRUCTION)
+            self.watched.append(code)
+
+    def on_instruction(self, code: Any, offset: int) -> None:
+        if self.active and threading.get_ident() == self.thread:
+            raise CheckTimeout
+
+    def on_start(self, code: Any, offset: int) -> None:
+        if self.active and threading.get_ident() == self.thread and id(code) not in _OWN_CODE:
+            self.watch(code)
+            raise CheckTimeout
+
+    def unmonitor(self) -> None:
+        """Give the tool id back, with no events left on any code object."""
+        if self.tool is None or self.tool == -1:
+            return
+        mon = _MONITORING
+        mon.set_events(self.tool, 0)
+        for code in self.watched:
+            mon.set_local_events(self.tool, code, 0)
+        mon.register_callback(self.tool, mon.events.INSTRUCTION, None)
+        mon.register_callback(self.tool, mon.events.PY_START, None)
+        mon.free_tool_id(self.tool)
+
+
+_OWN_CODE = {  # the ids of the watchdog's own code objects: never traced
+    id(f.__code__)
+    for f in (_Watchdog.tracer, _Watchdog.profiler, _Watchdog.learner_frames, _Watchdog.arm)
+    + (_Watchdog.expire, _Watchdog.strike, _Watchdog.monitor, _Watchdog.watch)
+    + (_Watchdog.on_instruction, _Watchdog.on_start, _Watchdog.unmonitor)
+}
 
 
 @dataclass
@@ -387,6 +524,7 @@ def call_student(
             call = _guarded_call(fn, args, kwargs, dog, trace=not alarm)
         finally:
             dog.active = False
+            dog.unmonitor()
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, old_handler)
@@ -740,6 +878,24 @@ class FunctionCheck:
             )
         with capped_output():
             return self.bind(fn, time_budget)._run_all()
+
+    def checker(
+        self, doc: str, *, name: str = "", time_budget: float = 5.0
+    ) -> Callable[..., CheckResult]:
+        """The exercise's ``check_<name>(fn, *, time_budget=...)``, which runs this check.
+
+        A chapter writes ``check_softmax = SOFTMAX.checker("Check ...")``; the function
+        made here has that name, the docstring ``doc`` and the chapter's module, so
+        ``help(check_softmax)`` and the API reference show it like any function.
+        """
+
+        def check(fn: Callable[..., Any], *, time_budget: float = time_budget) -> CheckResult:
+            return self.run(fn, time_budget=time_budget)
+
+        check.__name__ = check.__qualname__ = name or f"check_{self.name}"
+        check.__doc__ = doc
+        check.__module__ = sys._getframe(1).f_globals["__name__"]
+        return check
 
     def call_again(self, *args: Any, **kwargs: Any) -> Call:
         """Call the learner's function on copies of ``args`` within the remaining budget."""

@@ -23,7 +23,6 @@ vocabulary size, L = number of blocks, r = mlp_ratio.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,6 @@ from dlbook.attention import numpy_backend as attn_np
 from dlbook.attention import positional
 from dlbook.checks._core import (
     Case,
-    CheckResult,
     FunctionCheck,
     Mistake,
     describe_type,
@@ -213,10 +211,9 @@ MASKED_ATTENTION = FunctionCheck(
 )
 
 
-def check_masked_attention(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(q, k, v, mask) -> out``: scaled dot-product attention with a boolean mask."""
-    return MASKED_ATTENTION.run(fn, time_budget=time_budget)
-
+check_masked_attention = MASKED_ATTENTION.checker(
+    "Check ``fn(q, k, v, mask) -> out``: scaled dot-product attention with a boolean mask."
+)
 
 # ---------------------------------------------------------------------------
 # 2. causal_mask(T) -> bool (T, T), lower triangular
@@ -293,10 +290,9 @@ CAUSAL_MASK = TypedCheck(
 )
 
 
-def check_causal_mask(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(T) -> mask``: a boolean (T, T) lower-triangular mask, True = may attend."""
-    return CAUSAL_MASK.run(fn, time_budget=time_budget)
-
+check_causal_mask = CAUSAL_MASK.checker(
+    "Check ``fn(T) -> mask``: a boolean (T, T) lower-triangular mask, True = may attend."
+)
 
 # ---------------------------------------------------------------------------
 # 3. split_heads(x (B, T, C), n_heads) -> (B, H, T, D) and merge_heads, its inverse
@@ -382,9 +378,7 @@ SPLIT_HEADS = FunctionCheck(
 )
 
 
-def check_split_heads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x (B, T, C), n_heads) -> (B, H, T, D)``."""
-    return SPLIT_HEADS.run(fn, time_budget=time_budget)
+check_split_heads = SPLIT_HEADS.checker("Check ``fn(x (B, T, C), n_heads) -> (B, H, T, D)``.")
 
 
 def _merge_cases(rng: np.random.Generator) -> list[Case]:
@@ -470,10 +464,9 @@ MERGE_HEADS = FunctionCheck(
 )
 
 
-def check_merge_heads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x (B, H, T, D)) -> (B, T, C)``, the inverse of split_heads."""
-    return MERGE_HEADS.run(fn, time_budget=time_budget)
-
+check_merge_heads = MERGE_HEADS.checker(
+    "Check ``fn(x (B, H, T, D)) -> (B, T, C)``, the inverse of split_heads."
+)
 
 # ---------------------------------------------------------------------------
 # 4. sinusoidal_encoding(T, C) -> (T, C), interleaved sin and cos
@@ -570,10 +563,9 @@ SINUSOIDAL_ENCODING = FunctionCheck(
 )
 
 
-def check_sinusoidal_encoding(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(T, C) -> PE (T, C)``: the interleaved sinusoidal positional encoding."""
-    return SINUSOIDAL_ENCODING.run(fn, time_budget=time_budget)
-
+check_sinusoidal_encoding = SINUSOIDAL_ENCODING.checker(
+    "Check ``fn(T, C) -> PE (T, C)``: the interleaved sinusoidal positional encoding."
+)
 
 # ---------------------------------------------------------------------------
 # 5. layer_norm_forward(x, gamma, beta, eps) -> y, normalised over the last axis
@@ -585,8 +577,7 @@ def _layer_norm_reference(x, gamma, beta, eps):
     return norm_np.layer_norm(x, gamma, beta, eps)
 
 
-def _ln(x, gamma, beta, eps, *, axes=(-1,), ddof=0, denom="sqrt_var_eps", affine="gb",
-        center=True):  # fmt: skip
+def _ln(x, gamma, beta, eps, *, axes=(-1,), ddof=0, denom="sqrt_var_eps", affine="gb", center=True):
     """LayerNorm written out, with switches for the classic slips (defaults: right)."""
     axes = tuple(range(x.ndim - 1)) if axes == "batch" else axes
     mu = x.mean(axis=axes, keepdims=True)
@@ -601,8 +592,13 @@ def _ln(x, gamma, beta, eps, *, axes=(-1,), ddof=0, denom="sqrt_var_eps", affine
         "sqrt_std": lambda: np.sqrt(np.sqrt(var) + eps),
     }[denom]()
     xhat = (x - mu if center else x) / spread
-    return {"gb": gamma * xhat + beta, "": xhat, "g": gamma * xhat, "b": xhat + beta,
-            "swap": beta * xhat + gamma}[affine]  # fmt: skip
+    return {
+        "gb": gamma * xhat + beta,
+        "": xhat,
+        "g": gamma * xhat,
+        "b": xhat + beta,
+        "swap": beta * xhat + gamma,
+    }[affine]
 
 
 def _layer_norm_cases(rng: np.random.Generator) -> list[Case]:
@@ -699,10 +695,9 @@ LAYER_NORM_FORWARD = FunctionCheck(
 )
 
 
-def check_layer_norm_forward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, gamma, beta, eps) -> y``: LayerNorm over the last axis."""
-    return LAYER_NORM_FORWARD.run(fn, time_budget=time_budget)
-
+check_layer_norm_forward = LAYER_NORM_FORWARD.checker(
+    "Check ``fn(x, gamma, beta, eps) -> y``: LayerNorm over the last axis."
+)
 
 # ---------------------------------------------------------------------------
 # 6. gpt_parameter_count(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4) -> int
@@ -720,8 +715,24 @@ def _gpt_reference(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
     return count_parameters(config)["total"]
 
 
-def _gpt_count(V, T, L, C, mlp_ratio=4, *, linear_bias=True, ln_beta=True, pos=True, ln=True,
-               ln_f=True, w_o=True, ratio=None, head=1, head_bias=False, blocks=None):  # fmt: skip
+def _gpt_count(
+    V,
+    T,
+    L,
+    C,
+    mlp_ratio=4,
+    *,
+    linear_bias=True,
+    ln_beta=True,
+    pos=True,
+    ln=True,
+    ln_f=True,
+    w_o=True,
+    ratio=None,
+    head=1,
+    head_bias=False,
+    blocks=None,
+):
     """The count written out, with switches for the classic slips (defaults: right)."""
     r = mlp_ratio if ratio is None else ratio
     ln_params = (2 if ln_beta else 1) * C if ln else 0  # one LayerNorm: gamma (and beta)
@@ -830,10 +841,9 @@ GPT_PARAMETER_COUNT = TypedCheck(
 )
 
 
-def check_gpt_parameter_count(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4) -> int``."""
-    return GPT_PARAMETER_COUNT.run(fn, time_budget=time_budget)
-
+check_gpt_parameter_count = GPT_PARAMETER_COUNT.checker(
+    "Check ``fn(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4) -> int``."
+)
 
 __all__ = [
     "check_causal_mask",

@@ -96,10 +96,9 @@ SIGMOID_BACKWARD = FunctionCheck(
 )
 
 
-def check_sigmoid_backward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, grad_out) -> dL/dx`` for y = sigmoid(x)."""
-    return SIGMOID_BACKWARD.run(fn, time_budget=time_budget)
-
+check_sigmoid_backward = SIGMOID_BACKWARD.checker(
+    "Check ``fn(x, grad_out) -> dL/dx`` for y = sigmoid(x)."
+)
 
 # ---------------------------------------------------------------------------
 # 2. softmax(x, axis=-1), numerically stable
@@ -189,10 +188,9 @@ SOFTMAX = FunctionCheck(
 )
 
 
-def check_softmax(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, axis=-1)``: a numerically stable softmax along ``axis``."""
-    return SOFTMAX.run(fn, time_budget=time_budget)
-
+check_softmax = SOFTMAX.checker(
+    "Check ``fn(x, axis=-1)``: a numerically stable softmax along ``axis``."
+)
 
 # ---------------------------------------------------------------------------
 # 3. cross_entropy_grad(logits, labels) -> dL/dlogits of the mean cross-entropy
@@ -276,10 +274,9 @@ CROSS_ENTROPY_GRAD = FunctionCheck(
 )
 
 
-def check_cross_entropy_grad(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(logits, labels) -> dL/dlogits`` for the mean cross-entropy over the batch."""
-    return CROSS_ENTROPY_GRAD.run(fn, time_budget=time_budget)
-
+check_cross_entropy_grad = CROSS_ENTROPY_GRAD.checker(
+    "Check ``fn(logits, labels) -> dL/dlogits`` for the mean cross-entropy over the batch."
+)
 
 # ---------------------------------------------------------------------------
 # 4. linear_backward(x, W, grad_out) -> (dx, dW, db)
@@ -361,10 +358,9 @@ LINEAR_BACKWARD = FunctionCheck(
 )
 
 
-def check_linear_backward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, W, grad_out) -> (dx, dW, db)`` for y = x @ W + b."""
-    return LINEAR_BACKWARD.run(fn, time_budget=time_budget)
-
+check_linear_backward = LINEAR_BACKWARD.checker(
+    "Check ``fn(x, W, grad_out) -> (dx, dW, db)`` for y = x @ W + b."
+)
 
 # ---------------------------------------------------------------------------
 # 5. train_mlp(data) -> a trained model; test accuracy on the digits

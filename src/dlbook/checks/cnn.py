@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._core import Case, FunctionCheck, Mistake
 from dlbook.cnn import conv_output_size
 from dlbook.cnn import numpy_backend as cnn_np
 from dlbook.normalization import numpy_backend as norm_np
@@ -98,10 +98,9 @@ CONV_FORWARD = FunctionCheck(
 )
 
 
-def check_conv2d_forward(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
-    """Check ``fn(x, W, b, stride, padding) -> out`` against dlbook's conv2d."""
-    return CONV_FORWARD.run(fn, time_budget=time_budget)
-
+check_conv2d_forward = CONV_FORWARD.checker(
+    "Check ``fn(x, W, b, stride, padding) -> out`` against dlbook's conv2d.", time_budget=10.0
+)
 
 # ---------------------------------------------------------------------------
 # 2. conv2d_backward_weights(x, W, grad_out, stride, padding) -> dL/dW (F, C, KH, KW)
@@ -174,12 +173,9 @@ GRAD_W = FunctionCheck(
 )
 
 
-def check_conv2d_backward_weights(
-    fn: Callable[..., Any], *, time_budget: float = 10.0
-) -> CheckResult:
-    """Check ``fn(x, W, grad_out, stride, padding) -> dL/dW``."""
-    return GRAD_W.run(fn, time_budget=time_budget)
-
+check_conv2d_backward_weights = GRAD_W.checker(
+    "Check ``fn(x, W, grad_out, stride, padding) -> dL/dW``.", time_budget=10.0
+)
 
 # ---------------------------------------------------------------------------
 # 3. max_pool_backward(x, grad_out, k) -> dL/dx, non-overlapping k x k windows
@@ -235,10 +231,10 @@ MAX_POOL_BACKWARD = FunctionCheck(
 )
 
 
-def check_max_pool_backward(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
-    """Check ``fn(x, grad_out, kernel_size) -> dL/dx`` for non-overlapping max-pooling."""
-    return MAX_POOL_BACKWARD.run(fn, time_budget=time_budget)
-
+check_max_pool_backward = MAX_POOL_BACKWARD.checker(
+    "Check ``fn(x, grad_out, kernel_size) -> dL/dx`` for non-overlapping max-pooling.",
+    time_budget=10.0,
+)
 
 # ---------------------------------------------------------------------------
 # 4. conv_output_size(n, kernel_size, stride, padding) -> int
@@ -298,10 +294,9 @@ OUTPUT_SIZE = FunctionCheck(
 )
 
 
-def check_conv_output_size(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(n, kernel_size, stride, padding) -> int``."""
-    return OUTPUT_SIZE.run(fn, time_budget=time_budget)
-
+check_conv_output_size = OUTPUT_SIZE.checker(
+    "Check ``fn(n, kernel_size, stride, padding) -> int``."
+)
 
 # ---------------------------------------------------------------------------
 # 5. batch_norm_eval(x, gamma, beta, running_mean, running_var, eps) -> y
@@ -390,10 +385,10 @@ BN_EVAL = FunctionCheck(
 )
 
 
-def check_batch_norm_eval(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
-    """Check ``fn(x, gamma, beta, running_mean, running_var, eps) -> y`` (evaluation mode)."""
-    return BN_EVAL.run(fn, time_budget=time_budget)
-
+check_batch_norm_eval = BN_EVAL.checker(
+    "Check ``fn(x, gamma, beta, running_mean, running_var, eps) -> y`` (evaluation mode).",
+    time_budget=10.0,
+)
 
 # name -> (check object, mistakes): for tests/checks/test_cnn_checks.py
 ALL_CHECKS = {

@@ -288,10 +288,9 @@ QUANTIZE_PER_CHANNEL = CodesCheck(
 )
 
 
-def check_quantize_per_channel(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(w (D_in, D_out)) -> (q int8, scale (1, D_out))``: symmetric per-channel int8."""
-    return QUANTIZE_PER_CHANNEL.run(fn, time_budget=time_budget)
-
+check_quantize_per_channel = QUANTIZE_PER_CHANNEL.checker(
+    "Check ``fn(w (D_in, D_out)) -> (q int8, scale (1, D_out))``: symmetric per-channel int8."
+)
 
 # ---------------------------------------------------------------------------
 # 1b. dequantize(q, scale, zero_point=None) -> (q - zero_point) * scale, floats
@@ -395,10 +394,9 @@ DEQUANTIZE = FunctionCheck(
 )
 
 
-def check_dequantize(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(q, scale, zero_point=None) -> (q - zero_point) * scale`` (floats)."""
-    return DEQUANTIZE.run(fn, time_budget=time_budget)
-
+check_dequantize = DEQUANTIZE.checker(
+    "Check ``fn(q, scale, zero_point=None) -> (q - zero_point) * scale`` (floats)."
+)
 
 # ---------------------------------------------------------------------------
 # 2. magnitude_mask(w, sparsity) -> bool mask, True = kept
@@ -538,10 +536,9 @@ MAGNITUDE_MASK = TypedCheck(
 )
 
 
-def check_magnitude_mask(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(w, sparsity) -> mask``: False on the round(sparsity·w.size) smallest ``|w|``."""
-    return MAGNITUDE_MASK.run(fn, time_budget=time_budget)
-
+check_magnitude_mask = MAGNITUDE_MASK.checker(
+    "Check ``fn(w, sparsity) -> mask``: False on the round(sparsity·w.size) smallest ``|w|``."
+)
 
 # ---------------------------------------------------------------------------
 # 3. distillation_loss(student_logits, teacher_logits, labels, temperature, alpha) -> float
@@ -557,8 +554,21 @@ def _distillation_reference(student_logits, teacher_logits, labels, temperature,
     return distill_np.distillation_loss(student_logits, teacher_logits, labels, temperature, alpha)
 
 
-def _distill(s, t, y, T, alpha, *, t2=True, swap=False, student_T=True, soft="kl",
-             reduce="mean", alpha_on="soft", hard_T=False):  # fmt: skip
+def _distill(
+    s,
+    t,
+    y,
+    T,
+    alpha,
+    *,
+    t2=True,
+    swap=False,
+    student_T=True,
+    soft="kl",
+    reduce="mean",
+    alpha_on="soft",
+    hard_T=False,
+):
     """The loss written out, with switches for the classic slips (defaults: right)."""
     log_p = _log_softmax(t / T)  # (B, K) teacher, softened
     log_q = _log_softmax(s / T if student_T else s)  # (B, K) student
@@ -668,10 +678,9 @@ DISTILLATION_LOSS = FunctionCheck(
 )
 
 
-def check_distillation_loss(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(student_logits, teacher_logits, labels, temperature, alpha) -> float``."""
-    return DISTILLATION_LOSS.run(fn, time_budget=time_budget)
-
+check_distillation_loss = DISTILLATION_LOSS.checker(
+    "Check ``fn(student_logits, teacher_logits, labels, temperature, alpha) -> float``."
+)
 
 # ---------------------------------------------------------------------------
 # 4. lora_forward(x, W, A, B, alpha, b=None) and merge_lora(W, A, B, alpha)
@@ -816,9 +825,9 @@ LORA_FORWARD = FunctionCheck(
 )
 
 
-def check_lora_forward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, W, A, B, alpha, b=None) -> x W + b + (alpha / r)(x A) B``."""
-    return LORA_FORWARD.run(fn, time_budget=time_budget)
+check_lora_forward = LORA_FORWARD.checker(
+    "Check ``fn(x, W, A, B, alpha, b=None) -> x W + b + (alpha / r)(x A) B``."
+)
 
 
 def _merge(W, A, B, alpha, *, delta_only=False, **switches):
@@ -845,10 +854,9 @@ MERGE_LORA = FunctionCheck(
 )
 
 
-def check_merge_lora(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(W, A, B, alpha) -> W + (alpha / r) A B``, a new array."""
-    return MERGE_LORA.run(fn, time_budget=time_budget)
-
+check_merge_lora = MERGE_LORA.checker(
+    "Check ``fn(W, A, B, alpha) -> W + (alpha / r) A B``, a new array."
+)
 
 # ---------------------------------------------------------------------------
 # 5. kv_decode_step(x_t, W_q, W_k, W_v, k_cache, v_cache) -> (out, k_cache, v_cache)
@@ -860,8 +868,21 @@ def _decode_reference(x_t, W_q, W_k, W_v, k_cache, v_cache):
     return serving_np.kv_decode_step(x_t, W_q, W_k, W_v, k_cache, v_cache)
 
 
-def _decode(x_t, W_q, W_k, W_v, k_cache, v_cache, *, scale="sqrt_d", key=None, when="after",
-            where="end", axis=-1, returned="new"):  # fmt: skip
+def _decode(
+    x_t,
+    W_q,
+    W_k,
+    W_v,
+    k_cache,
+    v_cache,
+    *,
+    scale="sqrt_d",
+    key=None,
+    when="after",
+    where="end",
+    axis=-1,
+    returned="new",
+):
     """One decoding step written out, with switches for the classic slips (defaults: right)."""
     q = x_t @ W_q  # (B, D)
     k = x_t @ (W_k if key is None else W_q)  # (B, D)
@@ -970,10 +991,9 @@ KV_DECODE_STEP = FunctionCheck(
 )
 
 
-def check_kv_decode_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x_t, W_q, W_k, W_v, k_cache, v_cache) -> (out, k_cache, v_cache)``."""
-    return KV_DECODE_STEP.run(fn, time_budget=time_budget)
-
+check_kv_decode_step = KV_DECODE_STEP.checker(
+    "Check ``fn(x_t, W_q, W_k, W_v, k_cache, v_cache) -> (out, k_cache, v_cache)``."
+)
 
 __all__ = [
     "CodesCheck",

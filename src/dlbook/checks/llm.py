@@ -17,13 +17,10 @@ Legend: B = sequences or preference pairs, T = positions, V = vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 
 from dlbook.alignment import numpy_backend as align
-from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._core import Case, FunctionCheck, Mistake
 from dlbook.tokenizer.bpe import merge_pair, most_frequent_pair, pair_counts
 
 # ---------------------------------------------------------------------------
@@ -73,16 +70,22 @@ def _merge_cases(rng: np.random.Generator) -> list[Case]:
     long = rng.integers(0, 4, 3000)
     return [
         Case(([1, 2, 3, 1, 2, 4, 1, 2], 9), label="one clear winner, (1, 2) three times"),
-        Case(([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8, 7, 8], 300),
-             label="a tie: (7, 8) seen three times, (2, 9) and (1, 3) twice"),
-        Case(([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8], 300),
-             label="a three-way tie between (2, 9), (1, 3) and (7, 8)"),
-        Case(([5, 6, 0, 1, 9, 9, 5, 6, 0, 1, 3, 4, 6, 0, 3, 4], 400),
-             label="a four-way tie: (5, 6), (6, 0), (0, 1), (3, 4)"),
+        Case(
+            ([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8, 7, 8], 300),
+            label="a tie: (7, 8) seen three times, (2, 9) and (1, 3) twice",
+        ),
+        Case(
+            ([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8], 300),
+            label="a three-way tie between (2, 9), (1, 3) and (7, 8)",
+        ),
+        Case(
+            ([5, 6, 0, 1, 9, 9, 5, 6, 0, 1, 3, 4, 6, 0, 3, 4], 400),
+            label="a four-way tie: (5, 6), (6, 0), (0, 1), (3, 4)",
+        ),
         Case(([1, 1, 1, 2, 3, 2, 3], 256), label="overlapping pairs: 1, 1, 1"),
         Case(([0, 0, 0, 5, 6, 4, 5, 6], 256), label="overlapping pairs: 0, 0, 0"),
         Case((long.tolist(), 256), label="3,000 random ids from {0, 1, 2, 3}", stress=True),
-    ]  # fmt: skip
+    ]
 
 
 BPE_MERGE_STEP = FunctionCheck(
@@ -129,10 +132,9 @@ BPE_MERGE_STEP = FunctionCheck(
 )
 
 
-def check_bpe_merge_step(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
-    """Check ``fn(ids, new_id) -> ids`` after one BPE merge."""
-    return BPE_MERGE_STEP.run(fn, time_budget=time_budget)
-
+check_bpe_merge_step = BPE_MERGE_STEP.checker(
+    "Check ``fn(ids, new_id) -> ids`` after one BPE merge.", time_budget=10.0
+)
 
 # ---------------------------------------------------------------------------
 # 2. bpe_encode(text, merges) -> ids (no pre-tokenization)
@@ -182,16 +184,23 @@ def _encode_cases(rng: np.random.Generator) -> list[Case]:
     poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     mixed = lambda n: " ".join(rng.choice(_WORDS, n))  # noqa: E731
     return [
-        Case(("the cat sat on the mat", _learn("the cat sat on the mat, the hat", 6)),
-             label="English, six merges"),
+        Case(
+            ("the cat sat on the mat", _learn("the cat sat on the mat, the hat", 6)),
+            label="English, six merges",
+        ),
         Case(("abababab abab", _learn("abababab", 3)), label="merges that build on merges"),
         Case(("明月光明月", _learn(poem, 5)), label="Chinese: three bytes per character"),
         Case(("café naïve café", _learn("café café naïve", 7)), label="accented letters"),
-        Case(("aaaaaaaaaaaaaaaa", _learn("aaaaaaaaaaaaaaaa", 4)),
-             label="one letter 16 times: merges of merges"),
-        Case((mixed(800), _learn(mixed(400), 40)), stress=True,
-             label="800 words of 7 scripts and emoji (1 to 4 bytes a character), 40 merges"),
-    ]  # fmt: skip
+        Case(
+            ("aaaaaaaaaaaaaaaa", _learn("aaaaaaaaaaaaaaaa", 4)),
+            label="one letter 16 times: merges of merges",
+        ),
+        Case(
+            (mixed(800), _learn(mixed(400), 40)),
+            stress=True,
+            label="800 words of 7 scripts and emoji (1 to 4 bytes a character), 40 merges",
+        ),
+    ]
 
 
 BPE_ENCODE = FunctionCheck(
@@ -238,10 +247,10 @@ BPE_ENCODE = FunctionCheck(
 )
 
 
-def check_bpe_encode(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
-    """Check ``fn(text, merges) -> ids``: byte-level BPE encoding with given merges."""
-    return BPE_ENCODE.run(fn, time_budget=time_budget)
-
+check_bpe_encode = BPE_ENCODE.checker(
+    "Check ``fn(text, merges) -> ids``: byte-level BPE encoding with given merges.",
+    time_budget=10.0,
+)
 
 # ---------------------------------------------------------------------------
 # 3. masked_sft_loss(logits, targets, mask) -> mean nats over the response tokens
@@ -257,8 +266,18 @@ def _logp(logits, targets, stable=True):
     return np.take_along_axis(logp, np.asarray(targets)[..., None], axis=-1)[..., 0]  # (B, T)
 
 
-def _sft(logits, targets, mask, *, use_mask=True, invert=False, divide="mask", stable=True,
-         per_sequence=False, log=True):  # fmt: skip
+def _sft(
+    logits,
+    targets,
+    mask,
+    *,
+    use_mask=True,
+    invert=False,
+    divide="mask",
+    stable=True,
+    per_sequence=False,
+    log=True,
+):
     """The masked loss with switches for the classic slips (defaults: right)."""
     m = np.asarray(mask, dtype=np.float64)
     m = 1.0 - m if invert else (m if use_mask else np.ones_like(m))
@@ -340,10 +359,9 @@ SFT_LOSS = FunctionCheck(
 )
 
 
-def check_masked_sft_loss(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
-    """Check ``fn(logits (B, T, V), targets (B, T), mask (B, T)) -> float``."""
-    return SFT_LOSS.run(fn, time_budget=time_budget)
-
+check_masked_sft_loss = SFT_LOSS.checker(
+    "Check ``fn(logits (B, T, V), targets (B, T), mask (B, T)) -> float``.", time_budget=10.0
+)
 
 # ---------------------------------------------------------------------------
 # 4. dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
@@ -357,8 +375,20 @@ def _softplus(x, stable=True):
         return -np.log(1.0 / (1.0 + np.exp(x)))
 
 
-def _dpo(pc, pr, rc, rr, beta, *, use_beta=True, use_ref=True, swap=False, reduce="mean",
-         beta_outside=False, stable=True):  # fmt: skip
+def _dpo(
+    pc,
+    pr,
+    rc,
+    rr,
+    beta,
+    *,
+    use_beta=True,
+    use_ref=True,
+    swap=False,
+    reduce="mean",
+    beta_outside=False,
+    stable=True,
+):
     """The DPO loss with switches for the classic slips (defaults: right)."""
     pc, pr, rc, rr = (np.asarray(a, dtype=np.float64) for a in (pc, pr, rc, rr))
     if not use_ref:
@@ -386,9 +416,18 @@ def _dpo_cases(rng: np.random.Generator) -> list[Case]:
         Case((*logps(4, -12.0, 3.0), 0.5), label="four pairs, beta = 0.5"),
         Case((*logps(3, -30.0, 6.0), 0.2), label="three pairs, beta = 0.2"),
         Case((*logps(5, -40.0, 2.0), 2.0), label="five pairs, beta = 2"),
-        Case((np.array([-5.0, -900.0]), np.array([-900.0, -5.0]), np.array([-300.0, -300.0]),
-              np.array([-300.0, -300.0]), 1.5), label="margins of ±895 (extreme)", stress=True),
-    ]  # fmt: skip
+        Case(
+            (
+                np.array([-5.0, -900.0]),
+                np.array([-900.0, -5.0]),
+                np.array([-300.0, -300.0]),
+                np.array([-300.0, -300.0]),
+                1.5,
+            ),
+            label="margins of ±895 (extreme)",
+            stress=True,
+        ),
+    ]
 
 
 _DPO_HINT = "z = beta * ((pc - rc) - (pr - rr)); loss = mean(softplus(-z)) = -mean(log sigma(z))."
@@ -400,38 +439,48 @@ DPO_LOSS = FunctionCheck(
     task="Return -mean(log sigma(beta * ((pc - rc) - (pr - rr)))), computed stably.",
     nan_hint="Write -log sigma(z) as softplus(-z) = max(-z, 0) + log1p(exp(-|z|)).",
     mistakes=[
-        Mistake("you left out beta: the margin is multiplied by beta inside the sigmoid.",
-                lambda *a: _dpo(*a, use_beta=False), hint=_DPO_HINT),
+        Mistake(
+            "you left out beta: the margin is multiplied by beta inside the sigmoid.",
+            lambda *a: _dpo(*a, use_beta=False),
+            hint=_DPO_HINT,
+        ),
         Mistake(
             "you left out the reference model: DPO compares log-ratios log pi - log ref, "
             "so the frozen model's log-probabilities must be subtracted.",
-            lambda *a: _dpo(*a, use_ref=False), hint=_DPO_HINT,
+            lambda *a: _dpo(*a, use_ref=False),
+            hint=_DPO_HINT,
         ),
         Mistake(
             "chosen and rejected are swapped: this loss would teach the model to prefer "
             "the rejected response.",
-            lambda *a: _dpo(*a, swap=True), hint=_DPO_HINT,
+            lambda *a: _dpo(*a, swap=True),
+            hint=_DPO_HINT,
         ),
-        Mistake("you summed over the pairs instead of averaging.",
-                lambda *a: _dpo(*a, reduce="sum"), hint=_DPO_HINT),
+        Mistake(
+            "you summed over the pairs instead of averaging.",
+            lambda *a: _dpo(*a, reduce="sum"),
+            hint=_DPO_HINT,
+        ),
         Mistake(
             "you multiplied the loss by beta instead of the margin: beta belongs inside "
             "the sigmoid, -log sigma(beta * margin).",
-            lambda *a: _dpo(*a, beta_outside=True), hint=_DPO_HINT,
+            lambda *a: _dpo(*a, beta_outside=True),
+            hint=_DPO_HINT,
         ),
         Mistake(
             "your -log sigma(z) overflows for a large negative margin (log of 0 = -inf): "
             "write it as softplus(-z).",
-            lambda *a: _dpo(*a, stable=False), hint=_DPO_HINT,
+            lambda *a: _dpo(*a, stable=False),
+            hint=_DPO_HINT,
         ),
     ],
-)  # fmt: skip
+)
 
 
-def check_dpo_loss(fn: Callable[..., Any], *, time_budget: float = 10.0) -> CheckResult:
-    """Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) -> float``."""
-    return DPO_LOSS.run(fn, time_budget=time_budget)
-
+check_dpo_loss = DPO_LOSS.checker(
+    "Check ``fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) -> float``.",
+    time_budget=10.0,
+)
 
 # ---------------------------------------------------------------------------
 # 5. perplexity_per_char(mean_token_loss, n_tokens, n_chars)
@@ -449,9 +498,12 @@ def _ppl_cases(rng: np.random.Generator) -> list[Case]:
         Case((1.4, 500, 520), label="almost one token per character"),
         Case((6.2, 2000, 9000), label="a large vocabulary: 4.5 characters per token"),
         Case((40.0, 3000, 1000), label="three tokens per character, a high loss"),
-        Case((750.0, 1000, 2000), label="a diverged model: 750 nats a token, exp(750) = inf",
-             stress=True),
-    ]  # fmt: skip
+        Case(
+            (750.0, 1000, 2000),
+            label="a diverged model: 750 nats a token, exp(750) = inf",
+            stress=True,
+        ),
+    ]
 
 
 PERPLEXITY_PER_CHAR = FunctionCheck(
@@ -492,6 +544,6 @@ PERPLEXITY_PER_CHAR = FunctionCheck(
 )
 
 
-def check_perplexity_per_char(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(mean_token_loss, n_tokens, n_chars) -> perplexity per character``."""
-    return PERPLEXITY_PER_CHAR.run(fn, time_budget=time_budget)
+check_perplexity_per_char = PERPLEXITY_PER_CHAR.checker(
+    "Check ``fn(mean_token_loss, n_tokens, n_chars) -> perplexity per character``."
+)

@@ -30,7 +30,6 @@ import numpy as np
 
 from dlbook.checks._core import (
     Case,
-    CheckResult,
     FunctionCheck,
     Mistake,
     allclose,
@@ -166,10 +165,9 @@ MOMENTUM_STEP = FunctionCheck(
 )
 
 
-def check_momentum_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(w, g, v, lr, mu) -> (w_new, v_new)``: one step of SGD with momentum."""
-    return MOMENTUM_STEP.run(fn, time_budget=time_budget)
-
+check_momentum_step = MOMENTUM_STEP.checker(
+    "Check ``fn(w, g, v, lr, mu) -> (w_new, v_new)``: one step of SGD with momentum."
+)
 
 # ---------------------------------------------------------------------------
 # 2. adam_step(w, g, m, v, t, lr, beta1, beta2, eps) -> (w_new, m_new, v_new)
@@ -193,10 +191,29 @@ def _adam_reference(w, g, m, v, t, lr, beta1, beta2, eps):
 
 
 def _adam(
-    w, g, m, v, t, lr, beta1, beta2, eps,
-    *, corrected="mv", t_shift=0, eps_in_sqrt=False, keras_eps=False, square=True,
-    swap=False, sign=1.0, average=True, root=True, old_moments=False, extra=0.0, g_v=None,
-):  # fmt: skip
+    w,
+    g,
+    m,
+    v,
+    t,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    *,
+    corrected="mv",
+    t_shift=0,
+    eps_in_sqrt=False,
+    keras_eps=False,
+    square=True,
+    swap=False,
+    sign=1.0,
+    average=True,
+    root=True,
+    old_moments=False,
+    extra=0.0,
+    g_v=None,
+):
     """Adam written out, with switches that reproduce the classic mistakes.
 
     ``extra`` is added to m_hat in the step; ``g_v`` is the gradient that v averages (g).
@@ -357,10 +374,9 @@ ADAM_STEP = FunctionCheck(
 )
 
 
-def check_adam_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(w, g, m, v, t, lr, beta1, beta2, eps) -> (w_new, m_new, v_new)``."""
-    return ADAM_STEP.run(fn, time_budget=time_budget)
-
+check_adam_step = ADAM_STEP.checker(
+    "Check ``fn(w, g, m, v, t, lr, beta1, beta2, eps) -> (w_new, m_new, v_new)``."
+)
 
 # ---------------------------------------------------------------------------
 # 3. adam_decay_step(..., weight_decay, decoupled): AdamW versus Adam with L2
@@ -514,14 +530,12 @@ ADAM_DECAY_STEP = FunctionCheck(
 )
 
 
-def check_adam_decay_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, decoupled)``.
-
-    ``decoupled=True`` is ``torch.optim.AdamW``; False is ``torch.optim.Adam`` with
-    ``weight_decay`` (L2 in the gradient). Returns ``(w_new, m_new, v_new)``.
-    """
-    return ADAM_DECAY_STEP.run(fn, time_budget=time_budget)
-
+check_adam_decay_step = ADAM_DECAY_STEP.checker(
+    "Check ``fn(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, decoupled)``.\n"
+    "\n"
+    "``decoupled=True`` is ``torch.optim.AdamW``; False is ``torch.optim.Adam`` with\n"
+    "``weight_decay`` (L2 in the gradient). Returns ``(w_new, m_new, v_new)``."
+)
 
 # ---------------------------------------------------------------------------
 # 4. dropout_forward(x, p, rng, training) -> (y, mask); dropout_backward(grad_out, mask, p)
@@ -703,9 +717,9 @@ DROPOUT_FORWARD = JudgedCheck(
 )
 
 
-def check_dropout_forward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, p, rng, training) -> (y, mask)``: inverted dropout, judged statistically."""
-    return DROPOUT_FORWARD.run(fn, time_budget=time_budget)
+check_dropout_forward = DROPOUT_FORWARD.checker(
+    "Check ``fn(x, p, rng, training) -> (y, mask)``: inverted dropout, judged statistically."
+)
 
 
 def _dropout_backward_cases(rng: np.random.Generator) -> list[Case]:
@@ -764,10 +778,9 @@ DROPOUT_BACKWARD = FunctionCheck(
 )
 
 
-def check_dropout_backward(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(grad_out, mask, p) -> dL/dx`` for inverted dropout."""
-    return DROPOUT_BACKWARD.run(fn, time_budget=time_budget)
-
+check_dropout_backward = DROPOUT_BACKWARD.checker(
+    "Check ``fn(grad_out, mask, p) -> dL/dx`` for inverted dropout."
+)
 
 # ---------------------------------------------------------------------------
 # 5. he_init(d_in, d_out, rng) -> W of shape (d_in, d_out), Var(W) = 2 / d_in
@@ -909,10 +922,9 @@ HE_INIT = JudgedCheck(
 )
 
 
-def check_he_init(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(d_in, d_out, rng) -> W``: shape (d_in, d_out), mean 0, variance 2 / d_in."""
-    return HE_INIT.run(fn, time_budget=time_budget)
-
+check_he_init = HE_INIT.checker(
+    "Check ``fn(d_in, d_out, rng) -> W``: shape (d_in, d_out), mean 0, variance 2 / d_in."
+)
 
 # ---------------------------------------------------------------------------
 # 6. warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, eta_min) -> float
@@ -1115,10 +1127,9 @@ WARMUP_COSINE_LR = JudgedCheck(
 )
 
 
-def check_warmup_cosine_lr(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(step, base_lr, warmup_steps, total_steps, eta_min) -> lr`` (a float)."""
-    return WARMUP_COSINE_LR.run(fn, time_budget=time_budget)
-
+check_warmup_cosine_lr = WARMUP_COSINE_LR.checker(
+    "Check ``fn(step, base_lr, warmup_steps, total_steps, eta_min) -> lr`` (a float)."
+)
 
 __all__ = [
     "VarianceMistake",

@@ -26,7 +26,7 @@ Shape legend: p = ranks (simulated as entries of a list), n = elements of an arr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -35,7 +35,6 @@ import numpy as np
 
 from dlbook.checks._core import (
     Case,
-    CheckResult,
     FunctionCheck,
     Mistake,
     allclose,
@@ -216,8 +215,12 @@ def _with(grads: ArrayList, **bad: tuple[int, float]) -> ArrayList:
 def _unscale_cases(rng: np.random.Generator) -> list[Case]:
     S = 2.0**16
     shapes = [(4, 3), (5,), (2, 2, 2)]
-    fp32 = ArrayList([rng.normal(0.0, 1e-3, size=(3, 3)).astype(np.float32) * 2**10,
-                    rng.normal(0.0, 1e-3, size=(6,)).astype(np.float32) * 2**10])  # fmt: skip
+    fp32 = ArrayList(
+        [
+            rng.normal(0.0, 1e-3, size=(3, 3)).astype(np.float32) * 2**10,
+            rng.normal(0.0, 1e-3, size=(6,)).astype(np.float32) * 2**10,
+        ]
+    )
     return [
         Case((_fp16_grads(rng, shapes, S), S), label="float16 gradients scaled by 2^16"),
         Case((_fp16_grads(rng, shapes, 2.0**12), 2.0**12), label="float16 gradients, scale 2^12"),
@@ -315,8 +318,15 @@ UNSCALE_FLAG_MISTAKES = [
 
 def _non_finite(i: int, g: np.ndarray) -> str:
     """'grads[2] holds NaN', 'grads[0] holds -inf', ..."""
-    kinds = [k for k, hit in (("NaN", np.isnan(g).any()), ("inf", np.isposinf(g).any()),
-                              ("-inf", np.isneginf(g).any())) if hit]  # fmt: skip
+    kinds = [
+        k
+        for k, hit in (
+            ("NaN", np.isnan(g).any()),
+            ("inf", np.isposinf(g).any()),
+            ("-inf", np.isneginf(g).any()),
+        )
+        if hit
+    ]
     return f"grads[{i}] holds {' and '.join(kinds)}"
 
 
@@ -406,10 +416,9 @@ UNSCALE_GRADS = JudgedCheck(
 )
 
 
-def check_unscale_grads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(grads, scale) -> (unscaled float32 grads, found_inf)``."""
-    return UNSCALE_GRADS.run(fn, time_budget=time_budget)
-
+check_unscale_grads = UNSCALE_GRADS.checker(
+    "Check ``fn(grads, scale) -> (unscaled float32 grads, found_inf)``."
+)
 
 # ---------------------------------------------------------------------------
 # 2. update_scale(scale, found_inf, good_steps, ...) -> (scale, good_steps)
@@ -421,18 +430,33 @@ def check_unscale_grads(fn: Callable[..., Any], *, time_budget: float = 5.0) -> 
 # learner who grows one step early is caught there, and one who grows late after.
 
 
-def _update_reference(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5,
-                      growth_interval=2000):  # fmt: skip
+def _update_reference(
+    scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000
+):
     """dlbook.parallel.mixed_precision.update_scale."""
     return mp.update_scale(
         scale, found_inf, good_steps, growth_factor, backoff_factor, growth_interval
     )
 
 
-def _update(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5,
-            growth_interval=2000, *, grow_every=False, keep_after_growth=False,
-            keep_after_backoff=False, grow_on_inf=False, ignore_inf=False, late=False,
-            early=False, count=True, defaults=False):  # fmt: skip
+def _update(
+    scale,
+    found_inf,
+    good_steps,
+    growth_factor=2.0,
+    backoff_factor=0.5,
+    growth_interval=2000,
+    *,
+    grow_every=False,
+    keep_after_growth=False,
+    keep_after_backoff=False,
+    grow_on_inf=False,
+    ignore_inf=False,
+    late=False,
+    early=False,
+    count=True,
+    defaults=False,
+):
     """The rule written out, with switches for the classic slips (defaults: right)."""
     if defaults:
         growth_factor, backoff_factor, growth_interval = 2.0, 0.5, 2000
@@ -440,8 +464,11 @@ def _update(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5,
         factor = growth_factor if grow_on_inf else backoff_factor
         return scale * factor, good_steps if keep_after_backoff else 0
     g = good_steps + 1 if count else good_steps
-    due = {(False, False): g == growth_interval, (True, False): good_steps == growth_interval,
-           (False, True): g >= growth_interval - 1}[late, early]  # fmt: skip
+    due = {
+        (False, False): g == growth_interval,
+        (True, False): good_steps == growth_interval,
+        (False, True): g >= growth_interval - 1,
+    }[late, early]
     if grow_every or due:
         return scale * growth_factor, g if (keep_after_growth or grow_every) else 0
     return scale, g
@@ -556,10 +583,9 @@ UPDATE_SCALE = FunctionCheck(
 )
 
 
-def check_update_scale(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(scale, found_inf, good_steps, ...) -> (scale, good_steps)``: GradScaler's rule."""
-    return UPDATE_SCALE.run(fn, time_budget=time_budget)
-
+check_update_scale = UPDATE_SCALE.checker(
+    "Check ``fn(scale, found_inf, good_steps, ...) -> (scale, good_steps)``: GradScaler's rule."
+)
 
 # ---------------------------------------------------------------------------
 # 3. ring_all_reduce(arrays) -> one array per rank, each the sum
@@ -795,14 +821,12 @@ RING_ALL_REDUCE = JudgedCheck(
 )
 
 
-def check_ring_all_reduce(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(arrays, send=None) -> list``: every rank gets the sum, by a ring.
-
-    The check passes its own ``send(src, dst, chunk) -> received chunk`` and watches
-    the messages: only to the right neighbour, 2 p (p - 1) of them, each a chunk.
-    """
-    return RING_ALL_REDUCE.run(fn, time_budget=time_budget)
-
+check_ring_all_reduce = RING_ALL_REDUCE.checker(
+    "Check ``fn(arrays, send=None) -> list``: every rank gets the sum, by a ring.\n"
+    "\n"
+    "The check passes its own ``send(src, dst, chunk) -> received chunk`` and watches\n"
+    "the messages: only to the right neighbour, 2 p (p - 1) of them, each a chunk."
+)
 
 # ---------------------------------------------------------------------------
 # 4. accumulated_gradient(grad_fn, micro_batches) -> the mean of the micro-batch gradients
@@ -894,10 +918,9 @@ ACCUMULATED_GRADIENT = FunctionCheck(
 )
 
 
-def check_accumulated_gradient(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(grad_fn, micro_batches) -> gradient``: the mean over micro-batches."""
-    return ACCUMULATED_GRADIENT.run(fn, time_budget=time_budget)
-
+check_accumulated_gradient = ACCUMULATED_GRADIENT.checker(
+    "Check ``fn(grad_fn, micro_batches) -> gradient``: the mean over micro-batches."
+)
 
 __all__ = [
     "check_accumulated_gradient",

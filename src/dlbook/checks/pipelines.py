@@ -147,10 +147,9 @@ TFIDF_WEIGHTS = FunctionCheck(
 )
 
 
-def check_tfidf_weights(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(counts (N, V)) -> (N, V)``: scikit-learn's default TF-IDF weights."""
-    return TFIDF_WEIGHTS.run(fn, time_budget=time_budget)
-
+check_tfidf_weights = TFIDF_WEIGHTS.checker(
+    "Check ``fn(counts (N, V)) -> (N, V)``: scikit-learn's default TF-IDF weights."
+)
 
 # ---------------------------------------------------------------------------
 # 2. macro_f1(y_true, y_pred, n_classes) -> float
@@ -257,10 +256,9 @@ MACRO_F1 = FunctionCheck(
 )
 
 
-def check_macro_f1(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(y_true (N,), y_pred (N,), n_classes) -> float``: macro-averaged F1."""
-    return MACRO_F1.run(fn, time_budget=time_budget)
-
+check_macro_f1 = MACRO_F1.checker(
+    "Check ``fn(y_true (N,), y_pred (N,), n_classes) -> float``: macro-averaged F1."
+)
 
 # ---------------------------------------------------------------------------
 # 3. early_stopping(val_losses, patience, min_delta) -> (best_epoch, stop_epoch)
@@ -384,10 +382,9 @@ EARLY_STOPPING = FunctionCheck(
 )
 
 
-def check_early_stopping(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(val_losses, patience, min_delta) -> (best_epoch, stop_epoch)``."""
-    return EARLY_STOPPING.run(fn, time_budget=time_budget)
-
+check_early_stopping = EARLY_STOPPING.checker(
+    "Check ``fn(val_losses, patience, min_delta) -> (best_epoch, stop_epoch)``."
+)
 
 # ---------------------------------------------------------------------------
 # Probes for the PyTorch exercises

@@ -216,10 +216,9 @@ RNN_STEP = FunctionCheck(
 )
 
 
-def check_rnn_step(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new``: one step of a vanilla RNN."""
-    return RNN_STEP.run(fn, time_budget=time_budget)
-
+check_rnn_step = RNN_STEP.checker(
+    "Check ``fn(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new``: one step of a vanilla RNN."
+)
 
 # ---------------------------------------------------------------------------
 # 2. bptt_3_steps(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3) -> dict of gradients
@@ -245,8 +244,22 @@ def _bptt_reference(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
     return grads["W_ih"], grads["W_hh"], grads["b_ih"], grads["b_hh"], dh0
 
 
-def _bptt(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3, *, slope="h", back="W_hh.T", steps=3,
-          accumulate=True, dW_hh_from="h_prev", dh0="h0"):  # fmt: skip
+def _bptt(
+    xs,
+    h0,
+    W_ih,
+    W_hh,
+    b_ih,
+    b_hh,
+    dh3,
+    *,
+    slope="h",
+    back="W_hh.T",
+    steps=3,
+    accumulate=True,
+    dW_hh_from="h_prev",
+    dh0="h0",
+):
     """Three steps of BPTT written out, with switches for the classic slips (defaults: right)."""
     hs, pre = [h0], [None]  # hs[t] = h_t (B, H) for t = 0..3; pre[t] = a_t (B, H)
     for x in xs:  # x (B, D)
@@ -401,10 +414,9 @@ BPTT_3_STEPS = DictCheck(
 )
 
 
-def check_bptt_3_steps(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3) -> {"dW_ih": ..., ..., "dh0": ...}``."""
-    return BPTT_3_STEPS.run(fn, time_budget=time_budget)
-
+check_bptt_3_steps = BPTT_3_STEPS.checker(
+    'Check ``fn(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3) -> {"dW_ih": ..., ..., "dh0": ...}``.'
+)
 
 # ---------------------------------------------------------------------------
 # 3. lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new), gates (i, f, g, o)
@@ -416,8 +428,22 @@ def _lstm_reference(x, h, c, W_ih, W_hh, b_ih, b_hh):
     return rnn_np.lstm_cell_forward(x, (h, c), _weights(W_ih, W_hh, b_ih, b_hh))[0]
 
 
-def _lstm(x, h, c, W_ih, W_hh, b_ih, b_hh, *, order="ifgo", g_act="tanh", gate_act="sigmoid",
-          cell="f*c+i*g", h_of="c_new", swap=False):  # fmt: skip
+def _lstm(
+    x,
+    h,
+    c,
+    W_ih,
+    W_hh,
+    b_ih,
+    b_hh,
+    *,
+    order="ifgo",
+    g_act="tanh",
+    gate_act="sigmoid",
+    cell="f*c+i*g",
+    h_of="c_new",
+    swap=False,
+):
     """An LSTM cell written out, with switches for the classic slips (defaults: right)."""
     blocks = np.split(x @ W_ih + b_ih + h @ W_hh + b_hh, 4, axis=1)  # 4 x (B, H)
     a = dict(zip(order, blocks, strict=True))  # which block the learner takes for which gate
@@ -558,10 +584,9 @@ LSTM_CELL = FunctionCheck(
 )
 
 
-def check_lstm_cell(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)``, gates (i, f, g, o)."""
-    return LSTM_CELL.run(fn, time_budget=time_budget)
-
+check_lstm_cell = LSTM_CELL.checker(
+    "Check ``fn(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)``, gates (i, f, g, o)."
+)
 
 # ---------------------------------------------------------------------------
 # 4. clip_by_global_norm(grads, max_norm) -> (clipped, total_norm)
@@ -786,10 +811,10 @@ CLIP_BY_GLOBAL_NORM = JudgedCheck(
 )
 
 
-def check_clip_by_global_norm(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(grads, max_norm) -> (clipped, total_norm)`` against ``clip_grad_norm_``."""
-    return CLIP_BY_GLOBAL_NORM.run(fn, time_budget=time_budget)
-
+check_clip_by_global_norm = CLIP_BY_GLOBAL_NORM.checker(
+    "Check ``fn(grads, max_norm) -> (clipped, total_norm)`` against ``clip_grad_norm_``.",
+    name="check_clip_by_global_norm",
+)
 
 # ---------------------------------------------------------------------------
 # 5. perplexity_from_logits(logits (N, V), targets (N,)) -> float
@@ -910,12 +935,9 @@ PERPLEXITY_FROM_LOGITS = FunctionCheck(
 )
 
 
-def check_perplexity_from_logits(
-    fn: Callable[..., Any], *, time_budget: float = 5.0
-) -> CheckResult:
-    """Check ``fn(logits (N, V), targets (N,)) -> perplexity``, exp of the mean nats."""
-    return PERPLEXITY_FROM_LOGITS.run(fn, time_budget=time_budget)
-
+check_perplexity_from_logits = PERPLEXITY_FROM_LOGITS.checker(
+    "Check ``fn(logits (N, V), targets (N,)) -> perplexity``, exp of the mean nats."
+)
 
 # ---------------------------------------------------------------------------
 # 6. sample_with_temperature(logits (V,), temperature, rng) -> int
@@ -1207,12 +1229,10 @@ SAMPLE_WITH_TEMPERATURE = SamplingCheck(
 )
 
 
-def check_sample_with_temperature(
-    fn: Callable[..., Any], *, time_budget: float = 10.0
-) -> CheckResult:
-    """Check ``fn(logits (V,), temperature, rng) -> int`` over thousands of seeded draws."""
-    return SAMPLE_WITH_TEMPERATURE.run(fn, time_budget=time_budget)
-
+check_sample_with_temperature = SAMPLE_WITH_TEMPERATURE.checker(
+    "Check ``fn(logits (V,), temperature, rng) -> int`` over thousands of seeded draws.",
+    time_budget=10.0,
+)
 
 __all__ = [
     "BPTT_KEYS",

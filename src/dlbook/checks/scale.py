@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._core import Case, FunctionCheck, Mistake
 from dlbook.checks._kinds import stressed
 from dlbook.gpt.config import GPTConfig, count_parameters
 from dlbook.scale import memory, scaling
@@ -160,12 +160,9 @@ TRAINING_FLOPS_PER_TOKEN = FunctionCheck(
 )
 
 
-def check_training_flops_per_token(
-    fn: Callable[..., Any], *, time_budget: float = 5.0
-) -> CheckResult:
-    """Check ``fn(vocab_size, block_size, n_layer, n_embd) -> FLOPs`` per token of training."""
-    return TRAINING_FLOPS_PER_TOKEN.run(fn, time_budget=time_budget)
-
+check_training_flops_per_token = TRAINING_FLOPS_PER_TOKEN.checker(
+    "Check ``fn(vocab_size, block_size, n_layer, n_embd) -> FLOPs`` per token of training."
+)
 
 # ---------------------------------------------------------------------------
 # 2. training_memory_bytes(n_params, mixed_precision) -> (weights, gradients, optimizer_state)
@@ -183,8 +180,17 @@ def _memory_reference(n_params, mixed_precision):
     return state["weights"], state["gradients"], state["optimizer"]
 
 
-def _state(N, mixed, *, master="optimizer", moments=2, half_moments=False, grad_bytes=None,
-           ignore_mixed=False, unit=1):  # fmt: skip
+def _state(
+    N,
+    mixed,
+    *,
+    master="optimizer",
+    moments=2,
+    half_moments=False,
+    grad_bytes=None,
+    ignore_mixed=False,
+    unit=1,
+):
     """The bytes written out, with switches for the classic slips (defaults: right).
 
     ``master``: where the fp32 master copy goes ("optimizer", "weights", "always" or
@@ -299,10 +305,9 @@ TRAINING_MEMORY_BYTES = FunctionCheck(
 )
 
 
-def check_training_memory_bytes(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(n_params, mixed_precision) -> (weights, gradients, optimizer_state)`` bytes."""
-    return TRAINING_MEMORY_BYTES.run(fn, time_budget=time_budget)
-
+check_training_memory_bytes = TRAINING_MEMORY_BYTES.checker(
+    "Check ``fn(n_params, mixed_precision) -> (weights, gradients, optimizer_state)`` bytes."
+)
 
 # ---------------------------------------------------------------------------
 # 3. fit_power_law(x, y) -> (a, b) with y ≈ a x^b, least squares on log-log
@@ -412,10 +417,9 @@ FIT_POWER_LAW = FunctionCheck(
 )
 
 
-def check_fit_power_law(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, y) -> (a, b)``: a power law y ≈ a x^b fitted on log-log axes."""
-    return FIT_POWER_LAW.run(fn, time_budget=time_budget)
-
+check_fit_power_law = FIT_POWER_LAW.checker(
+    "Check ``fn(x, y) -> (a, b)``: a power law y ≈ a x^b fitted on log-log axes."
+)
 
 # ---------------------------------------------------------------------------
 # 4. compute_optimal(compute, tokens_per_param=20) -> (N, D)
@@ -502,10 +506,9 @@ COMPUTE_OPTIMAL = FunctionCheck(
 )
 
 
-def check_compute_optimal(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(compute, tokens_per_param=20) -> (N, D)``: the compute-optimal allocation."""
-    return COMPUTE_OPTIMAL.run(fn, time_budget=time_budget)
-
+check_compute_optimal = COMPUTE_OPTIMAL.checker(
+    "Check ``fn(compute, tokens_per_param=20) -> (N, D)``: the compute-optimal allocation."
+)
 
 __all__ = [
     "check_compute_optimal",

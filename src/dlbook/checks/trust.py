@@ -24,14 +24,13 @@ m = interpolation steps; x may have any shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from dlbook import adversarial, privacy
 from dlbook.attribution import numpy_backend as attr_np
-from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._core import Case, FunctionCheck, Mistake
 from dlbook.checks._kinds import stressed
 from dlbook.privacy import numpy_backend as privacy_np
 
@@ -146,10 +145,9 @@ CLIP_PER_EXAMPLE = FunctionCheck(
 )
 
 
-def check_clip_per_example(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(grads (B, P), max_norm) -> (B, P)``: each row clipped to norm <= max_norm."""
-    return CLIP_PER_EXAMPLE.run(fn, time_budget=time_budget)
-
+check_clip_per_example = CLIP_PER_EXAMPLE.checker(
+    "Check ``fn(grads (B, P), max_norm) -> (B, P)``: each row clipped to norm <= max_norm."
+)
 
 # ---------------------------------------------------------------------------
 # 2. integrated_gradients(grad_fn, x, baseline, steps=50) -> attributions, x's shape
@@ -305,10 +303,9 @@ INTEGRATED_GRADIENTS = FunctionCheck(
 )
 
 
-def check_integrated_gradients(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(grad_fn, x, baseline, steps=50) -> attributions`` of x's shape."""
-    return INTEGRATED_GRADIENTS.run(fn, time_budget=time_budget)
-
+check_integrated_gradients = INTEGRATED_GRADIENTS.checker(
+    "Check ``fn(grad_fn, x, baseline, steps=50) -> attributions`` of x's shape."
+)
 
 # ---------------------------------------------------------------------------
 # 3. fgsm(x, grad, epsilon, lo=None, hi=None) -> x_adv
@@ -415,10 +412,7 @@ FGSM = FunctionCheck(
 )
 
 
-def check_fgsm(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(x, grad, epsilon, lo=None, hi=None) -> x_adv``."""
-    return FGSM.run(fn, time_budget=time_budget)
-
+check_fgsm = FGSM.checker("Check ``fn(x, grad, epsilon, lo=None, hi=None) -> x_adv``.")
 
 # ---------------------------------------------------------------------------
 # 4. membership_advantage(member_scores, nonmember_scores) -> float in [0, 1]
@@ -527,10 +521,9 @@ MEMBERSHIP_ADVANTAGE = FunctionCheck(
 )
 
 
-def check_membership_advantage(fn: Callable[..., Any], *, time_budget: float = 5.0) -> CheckResult:
-    """Check ``fn(member_scores, nonmember_scores) -> float``: max over tau of TPR - FPR."""
-    return MEMBERSHIP_ADVANTAGE.run(fn, time_budget=time_budget)
-
+check_membership_advantage = MEMBERSHIP_ADVANTAGE.checker(
+    "Check ``fn(member_scores, nonmember_scores) -> float``: max over tau of TPR - FPR."
+)
 
 __all__ = [
     "TanhScore",
