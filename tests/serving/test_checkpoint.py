@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 
@@ -145,3 +146,34 @@ def test_the_chapter_gpt_on_numpy_gives_the_same_logits() -> None:
     model_np, _ = load_chapter_gpt("numpy")
     ids = vocab.encode("wood bavo gide. fire kapu tiro. sky ")[None]
     np.testing.assert_allclose(logits(model_np, ids), logits(model, ids), rtol=0, atol=1e-5)
+
+
+def test_the_shipped_chapter_lstm_loads_and_scores_as_recorded() -> None:
+    """Chapter 6 compares the GPT with this LSTM without training it: it must be chapter 5's."""
+    from dlbook.data.corpus import load_corpus
+    from dlbook.lm import char_model
+    from dlbook.serving import CHAPTER_LSTM_PATH, load_chapter_lstm
+
+    assert CHAPTER_LSTM_PATH.stat().st_size < 400_000
+    model, vocab = load_chapter_lstm()
+    _, config, meta = char_model.load_char_lm(CHAPTER_LSTM_PATH)
+    assert config == dataclasses.replace(char_model.CHAPTER_CONFIGS["lstm"], progress=False)
+    corpus = load_corpus()
+    assert vocab == CharVocab(corpus.alphabet)
+    val = char_model.evaluate(model, vocab.encode(corpus.val))
+    assert abs(val - meta["val_loss"]) < 1e-5 and abs(val - 1.4433) < 1e-3
+
+
+def test_char_lm_checkpoint_round_trip(tmp_path) -> None:  # noqa: ANN001
+    from dlbook.lm import char_model
+
+    config = char_model.CharLMConfig(cell="gru", hidden_size=8, embed_dim=4, steps=1)
+    model = char_model.build_model(config, vocab_size=5)
+    path = char_model.save_char_lm(model, config, tmp_path / "m.npz", note="x")
+    loaded, config2, meta = char_model.load_char_lm(path)
+    assert config2 == config and meta == {"note": "x"}
+    ids = torch.as_tensor(IDS)
+    with torch.no_grad():
+        assert torch.equal(loaded(ids)[0], model.eval()(ids)[0])
+    with pytest.raises(FileNotFoundError, match="No character-LM checkpoint"):
+        char_model.load_char_lm(tmp_path / "missing.npz")

@@ -34,8 +34,10 @@ step costs about the same until the device is full.
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -179,6 +181,38 @@ def build_model(config: CharLMConfig, vocab_size: int) -> CharLM:
             vocab_size, config.embed_dim, config.hidden_size, config.cell, config.n_layers
         )
     return model.to(get_device())
+
+
+def save_char_lm(model: CharLM, config: CharLMConfig, path: Any, **metadata: Any) -> Path:
+    """Write ``model``'s weights (float32) and ``config`` to an ``.npz`` file; returns its path.
+
+    ``metadata`` (JSON-serialisable: the validation loss, the corpus, ...) is stored beside
+    them and returned by :func:`load_char_lm`.
+    """
+    path = Path(path)
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    header = {"config": asdict(config), "vocab_size": model.vocab_size, **metadata}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, __meta__=np.array(json.dumps(header)), **arrays)
+    return path
+
+
+def load_char_lm(path: Any) -> tuple[CharLM, CharLMConfig, dict[str, Any]]:
+    """``(model, config, metadata)`` from a file written by :func:`save_char_lm`.
+
+    The model is in evaluation mode, on the book's device.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No character-LM checkpoint at {path}.")
+    with np.load(path, allow_pickle=False) as data:
+        header = json.loads(str(data["__meta__"]))
+        arrays = {k: data[k] for k in data.files if k != "__meta__"}
+    config = CharLMConfig(**header.pop("config"))
+    model = build_model(config, header.pop("vocab_size"))
+    state = {k: torch.as_tensor(v, device=get_device()) for k, v in arrays.items()}
+    model.load_state_dict(state)
+    return model.eval(), config, header
 
 
 def random_windows(

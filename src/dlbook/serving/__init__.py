@@ -38,6 +38,7 @@ from dlbook.serving.checkpoint import load_checkpoint, save_checkpoint
 from dlbook.serving.pipeline import InferencePipeline
 
 CHAPTER_GPT_PATH = Path(__file__).parent / "data" / "chapter_gpt.npz"  # tools/train_chapter_gpt.py
+CHAPTER_LSTM_PATH = Path(__file__).parent / "data" / "chapter_lstm.npz"  # the same tool
 
 # The names every backend module of this concept exports, with the same parameters
 # (a backend may add trailing optional ones); tests/test_shared_api.py checks it.
@@ -53,9 +54,11 @@ SHARED_API = (
 __all__ = [
     "SHARED_API",
     "CHAPTER_GPT_PATH",
+    "CHAPTER_LSTM_PATH",
     "InferencePipeline",
     "backend",
     "load_chapter_gpt",
+    "load_chapter_lstm",
     "load_checkpoint",
     "save_checkpoint",
 ]
@@ -66,6 +69,27 @@ def backend(name: str) -> ModuleType:
     from dlbook.backends import load_backend
 
     return load_backend("serving", name)
+
+
+def load_chapter_lstm() -> tuple[Any, Any]:
+    """Chapter 5's character LSTM, trained, and its vocabulary: ``(CharLM, CharVocab)``.
+
+    ``dlbook.lm.char_model.CHAPTER_CONFIGS["lstm"]`` (H = 128, 600 steps of 64
+    windows of 64 characters: 2.5M characters) on ``load_corpus()``, trained by
+    ``tools/train_chapter_gpt.py`` beside the chapter GPT, so that chapter 6 can set
+    the two side by side without training both. PyTorch, float32, evaluation mode.
+    """
+    from dlbook.data.corpus import load_corpus
+    from dlbook.lm.char_model import load_char_lm
+    from dlbook.lm.vocab import CharVocab
+
+    if not CHAPTER_LSTM_PATH.is_file():
+        raise FileNotFoundError(
+            f"The chapter LSTM is missing from {CHAPTER_LSTM_PATH}. Reinstall dlbook, or "
+            "train it again with `python tools/train_chapter_gpt.py` (about a minute)."
+        )
+    model, _, _ = load_char_lm(CHAPTER_LSTM_PATH)
+    return model, CharVocab(load_corpus().alphabet)
 
 
 def load_chapter_gpt(backend: str = "torch", *, dtype: str = "float32") -> tuple[Any, Any]:
