@@ -30,7 +30,8 @@ from dlbook._validate import as_float_array, check_labels, check_same_shape
 from dlbook.nn.numpy_backend import MLP, one_hot
 
 
-def _check_steps(steps: Any) -> int:
+def check_steps(steps: Any) -> int:
+    """``steps`` as a positive int (the number of points on the integration path)."""
     if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"steps must be an integer, got {type(steps).__name__}.")
     if steps < 1:
@@ -38,13 +39,14 @@ def _check_steps(steps: Any) -> int:
     return int(steps)
 
 
-def _targets(model: Any, x: np.ndarray, target: Any) -> np.ndarray:
+def target_classes(model: Any, x: np.ndarray, target: Any) -> np.ndarray:
     """One class index per row of ``x``: an int is repeated, an array is checked."""
     t = np.full(len(x), target) if np.ndim(target) == 0 else np.asarray(target)
     return check_labels(t, len(x), model.sizes[-1])
 
 
-def _check_input(model: Any, x: Any) -> np.ndarray:
+def check_input(model: Any, x: Any) -> np.ndarray:
+    """``x`` as a float array of shape (B, D) with D the model's input width."""
     x = as_float_array(x, "x")
     if x.ndim != 2 or x.shape[1] != model.sizes[0]:
         raise ValueError(
@@ -56,9 +58,9 @@ def _check_input(model: Any, x: Any) -> np.ndarray:
 
 def class_score(model: MLP, x: np.ndarray, target: Any) -> np.ndarray:
     """F(x) = the logit of class ``target`` (an int, or one per row) for each row: (B,)."""
-    x = _check_input(model, x)
+    x = check_input(model, x)
     logits = model.forward(x)  # (B, K)
-    return logits[np.arange(len(x)), _targets(model, x, target)]
+    return logits[np.arange(len(x)), target_classes(model, x, target)]
 
 
 def input_gradient(model: MLP, x: np.ndarray, target: Any) -> np.ndarray:
@@ -67,9 +69,10 @@ def input_gradient(model: MLP, x: np.ndarray, target: Any) -> np.ndarray:
     The backward pass also accumulates weight gradients as a side effect; they are zeroed
     again, so the model is left as it was found.
     """
-    x = _check_input(model, x)
+    x = check_input(model, x)
     logits = model.forward(x)  # (B, K), caches what backward needs
-    seed = one_hot(_targets(model, x, target), model.sizes[-1]).astype(logits.dtype)  # dF/dlogits
+    # dF/dlogits: one at each example's target class
+    seed = one_hot(target_classes(model, x, target), model.sizes[-1]).astype(logits.dtype)
     dx = model.backward(seed)  # (B, D)
     model.zero_grad()
     return dx
@@ -82,7 +85,7 @@ def saliency(model: MLP, x: np.ndarray, target: Any) -> np.ndarray:
 
 def path_points(x: np.ndarray, baseline: np.ndarray, steps: int) -> np.ndarray:
     """The m midpoints x' + (k + 1/2)/m (x - x'), k = 0..m-1, stacked: ``(m, *x.shape)``."""
-    alphas = (np.arange(_check_steps(steps)) + 0.5) / steps  # (m,) in (0, 1)
+    alphas = (np.arange(check_steps(steps)) + 0.5) / steps  # (m,) in (0, 1)
     shape = (-1,) + (1,) * x.ndim  # broadcast alpha over x's axes
     return baseline + alphas.reshape(shape) * (x - baseline)  # (m, *x.shape)
 

@@ -17,18 +17,18 @@ import numpy as np
 
 from dlbook._lazy import import_tensorflow
 from dlbook._tf import to_numpy
-from dlbook.attribution.numpy_backend import _check_input, _check_steps, _targets
+from dlbook.attribution.numpy_backend import check_input, check_steps, target_classes
 
 tf = import_tensorflow()
 
 
 def _model_input(model: Any, x: Any) -> tf.Tensor:
     """x as a tensor of the model's dtype, its shape checked: (B, D)."""
-    return tf.cast(tf.convert_to_tensor(_check_input(model, to_numpy(x))), model.dtype)
+    return tf.cast(tf.convert_to_tensor(check_input(model, to_numpy(x))), model.dtype)
 
 
 def _scores(model: Any, x: tf.Tensor, target: Any) -> tf.Tensor:
-    t = _targets(model, x, target)  # checked NumPy labels, (B,)
+    t = target_classes(model, x, target)  # checked NumPy labels, (B,)
     idx = np.stack([np.arange(len(t)), t], axis=1)  # (B, 2): (row, class) pairs
     return tf.gather_nd(model(x), idx)  # (B,)
 
@@ -56,7 +56,7 @@ def path_points(x: Any, baseline: Any, steps: int) -> tf.Tensor:
     """The m midpoints x' + (k + 1/2)/m (x - x'), k = 0..m-1, stacked: ``(m, *x.shape)``."""
     x = tf.convert_to_tensor(to_numpy(x), dtype=tf.float64)
     baseline = tf.convert_to_tensor(to_numpy(baseline), dtype=tf.float64)
-    m = _check_steps(steps)
+    m = check_steps(steps)
     alphas = (tf.range(m, dtype=tf.float64) + 0.5) / m  # (m,)
     alphas = tf.reshape(alphas, [-1] + [1] * len(x.shape))
     return baseline + alphas * (x - baseline)  # (m, *x.shape)

@@ -18,7 +18,7 @@ import numpy as np
 
 from dlbook._lazy import import_torch
 from dlbook._torch import as_tensor
-from dlbook.attribution.numpy_backend import _check_input, _check_steps, _targets
+from dlbook.attribution.numpy_backend import check_input, check_steps, target_classes
 
 torch = import_torch()
 
@@ -26,14 +26,14 @@ torch = import_torch()
 def _model_input(model: Any, x: Any) -> torch.Tensor:
     """x as a tensor on the model's device and dtype, its shape checked: (B, D)."""
     if not torch.is_tensor(x):
-        x = _check_input(model, x)
+        x = check_input(model, x)
     elif x.ndim != 2 or x.shape[1] != model.sizes[0]:
         raise ValueError(f"x must have shape (B, {model.sizes[0]}), got {tuple(x.shape)}.")
     return torch.as_tensor(x).to(device=model.device, dtype=model.dtype)
 
 
 def _scores(model: Any, x: torch.Tensor, target: Any) -> torch.Tensor:
-    t = _targets(model, x, target)  # checked NumPy labels, (B,)
+    t = target_classes(model, x, target)  # checked NumPy labels, (B,)
     return model(x)[torch.arange(len(x)), torch.as_tensor(t, device=x.device)]  # (B,)
 
 
@@ -59,7 +59,7 @@ def path_points(x: Any, baseline: Any, steps: int) -> torch.Tensor:
     """The m midpoints x' + (k + 1/2)/m (x - x'), k = 0..m-1, stacked: ``(m, *x.shape)``."""
     x = as_tensor(x, "x", device="cpu", dtype=torch.float64)  # the path in float64
     baseline = as_tensor(baseline, "baseline", device=x.device, dtype=x.dtype, move=True)
-    m = _check_steps(steps)
+    m = check_steps(steps)
     alphas = (torch.arange(m, dtype=x.dtype, device=x.device) + 0.5) / m  # (m,)
     return baseline + alphas.reshape(-1, *[1] * x.ndim) * (x - baseline)  # (m, *x.shape)
 

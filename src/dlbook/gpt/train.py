@@ -27,7 +27,7 @@ from dlbook._lazy import import_torch
 from dlbook._validate import check_int
 from dlbook.gpt.config import GPTConfig
 from dlbook.gpt.torch_backend import GPT
-from dlbook.lm.char_model import TrainLog, _check_ids, random_windows, validation_windows
+from dlbook.lm.char_model import TrainLog, check_ids, random_windows, validation_windows
 from dlbook.lm.sampling import sample_with_temperature, top_k_filter
 from dlbook.optim.schedules import WarmupCosine, apply_schedule
 from dlbook.seeding import make_rng
@@ -105,7 +105,10 @@ def window_loss(model: GPT, x: np.ndarray, y: np.ndarray, warmup: int) -> float:
     return float(loss)
 
 
-def _step(model: GPT, opt: Any, x: Any, y: Any, grad_clip: float | None) -> tuple[float, float]:
+def train_step(
+    model: GPT, opt: Any, x: Any, y: Any, grad_clip: float | None
+) -> tuple[float, float]:
+    """One step of `opt` on a batch x, y (B, T): (loss, gradient norm before clipping)."""
     logits = model(x)  # (B, T, V)
     loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())  # mean over B*T characters
     opt.zero_grad(set_to_none=True)
@@ -126,13 +129,13 @@ def train_gpt(config: GPTTrainConfig, train_ids: Any, val_ids: Any) -> tuple[GPT
 
     V = config.vocab_size or int(np.max(train_ids)) + 1
     T = config.block_size
-    train = _check_ids(train_ids, "train_ids", V, T + 2)
+    train = check_ids(train_ids, "train_ids", V, T + 2)
     rng = make_rng(config.seed)
     model = build_model(config, V)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = WarmupCosine(config.lr, config.warmup_steps, config.steps, eta_min=config.lr_min)
     if val_ids is not None:
-        val = _check_ids(val_ids, "val_ids", V, T + 1)
+        val = check_ids(val_ids, "val_ids", V, T + 1)
         val_x, val_y = validation_windows(val, T // 2, config.eval_windows)  # (n, T) each
     log, train_seconds, start = TrainLog(), 0.0, time.perf_counter()
     model.train()
@@ -143,7 +146,7 @@ def train_gpt(config: GPTTrainConfig, train_ids: Any, val_ids: Any) -> tuple[GPT
             xb, yb = random_windows(train, T, config.batch_size, rng)  # (B, T) each
             x, y = (torch.as_tensor(a, device=model.device) for a in (xb, yb))
             log.lr.append(apply_schedule(opt, schedule, step))
-            loss, norm = _step(model, opt, x, y, config.grad_clip)
+            loss, norm = train_step(model, opt, x, y, config.grad_clip)
             train_seconds += time.perf_counter() - tick
             log.train_loss.append(loss)
             log.grad_norm.append(norm)
@@ -165,7 +168,7 @@ def evaluate(model: GPT, ids: Any) -> float:
     which have at least T/2 characters of context. Every prediction is scored once.
     """
     T = model.config.block_size
-    arr = _check_ids(ids, "ids", model.config.vocab_size, 2)
+    arr = check_ids(ids, "ids", model.config.vocab_size, 2)
     n, stride = len(arr) - 1, max(T // 2, 1)  # n predictions: of arr[1], .., arr[n]
     total, done = 0.0, 0
     model.eval()

@@ -228,7 +228,8 @@ def random_windows(
     return ids[idx], ids[idx + 1]
 
 
-def _check_ids(ids: Any, name: str, vocab_size: int, min_len: int) -> np.ndarray:
+def check_ids(ids: Any, name: str, vocab_size: int, min_len: int) -> np.ndarray:
+    """``ids`` as a 1-D integer array of at least ``min_len`` ids, each in [0, vocab_size)."""
     arr = np.asarray(ids)
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(
@@ -308,7 +309,7 @@ def train_char_lm(
     """
     from tqdm.auto import trange
 
-    train = _check_ids(train_ids, "train_ids", vocab_size, config.seq_len + 2)
+    train = check_ids(train_ids, "train_ids", vocab_size, config.seq_len + 2)
     rng = make_rng(config.seed)
     model = build_model(config, vocab_size)
     device = next(model.parameters()).device
@@ -317,7 +318,7 @@ def train_char_lm(
     if config.lr_min is not None:
         schedule = CosineAnnealingLR(config.lr, config.steps, eta_min=config.lr_min)
     if val_ids is not None:
-        val = _check_ids(val_ids, "val_ids", vocab_size, 2 * config.seq_len + 1)
+        val = check_ids(val_ids, "val_ids", vocab_size, 2 * config.seq_len + 1)
         val_x, val_y = validation_windows(val, config.seq_len, config.eval_windows)
     log, train_seconds, start = TrainLog(), 0.0, time.perf_counter()
     model.train()
@@ -357,7 +358,7 @@ def evaluate(model: CharLM, ids: Any, seq_len: int = 256, n_streams: int = 1) ->
     N mod n_streams characters are dropped).
     """
     vocab_size = model.vocab_size
-    arr = _check_ids(ids, "ids", vocab_size, n_streams + 1)
+    arr = check_ids(ids, "ids", vocab_size, n_streams + 1)
     N = (len(arr) - 1) // n_streams  # predictions per stream
     x = arr[: N * n_streams].reshape(n_streams, N)  # (S, N) stream s = arr[s*N : (s+1)*N]
     y = np.stack([arr[s * N + 1 : (s + 1) * N + 1] for s in range(n_streams)])  # (S, N)

@@ -29,8 +29,8 @@ import numpy as np
 from dlbook._lazy import import_torch
 from dlbook._torch import as_tensor
 from dlbook._validate import check_bias_shape
-from dlbook.gpt.train import _step, evaluate
-from dlbook.lm.char_model import _check_ids, random_windows
+from dlbook.gpt.train import evaluate, train_step
+from dlbook.lm.char_model import check_ids, random_windows
 from dlbook.lora import DEFAULT_TARGETS, check_alpha_rank, check_lora_shapes, init_lora
 from dlbook.optim.schedules import WarmupCosine, apply_schedule
 from dlbook.seeding import make_rng
@@ -280,7 +280,7 @@ def finetune(
     if not params:
         raise ValueError("No parameter of the model requires grad: there is nothing to train.")
     T, V = model.config.block_size, model.config.vocab_size
-    train = _check_ids(train_ids, "train_ids", V, T + 2)
+    train = check_ids(train_ids, "train_ids", V, T + 2)
     rng = make_rng(seed)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     schedule = WarmupCosine(lr, warmup_steps, steps, eta_min=lr / 10)
@@ -292,7 +292,7 @@ def finetune(
         xb, yb = random_windows(train, T, batch_size, rng)  # (B, T) each
         x, y = (torch.as_tensor(a, device=model.device) for a in (xb, yb))
         apply_schedule(opt, schedule, step)
-        log.train_loss.append(_step(model, opt, x, y, grad_clip)[0])
+        log.train_loss.append(train_step(model, opt, x, y, grad_clip)[0])
     log.seconds = time.perf_counter() - tick
     model.eval()
     if val_ids is not None:

@@ -27,7 +27,8 @@ from dlbook.nn.numpy_backend import ACTIVATIONS, MLP, Linear, linear, one_hot, s
 from dlbook.seeding import make_rng
 
 
-def _check_max_norm(max_norm: Any) -> float:
+def check_max_norm(max_norm: Any) -> float:
+    """The clipping norm C as a positive float (a clear error for bools, NaN, <= 0)."""
     if isinstance(max_norm, (bool, np.bool_)) or not isinstance(max_norm, (int, float, np.number)):
         raise TypeError(f"max_norm must be a number, got {type(max_norm).__name__}.")
     if not max_norm > 0:  # also refuses NaN
@@ -55,7 +56,7 @@ def clip_per_example(grads: np.ndarray, max_norm: float) -> np.ndarray:
     new (B, N) array and leaves ``grads`` alone.
     """
     g = _check_grads(grads)
-    C = _check_max_norm(max_norm)
+    C = check_max_norm(max_norm)
     norms = np.linalg.norm(g, axis=1, keepdims=True)  # (B, 1)
     safe = np.where(norms > 0, norms, 1.0)  # a zero row is never rescaled
     scale = np.minimum(1.0, C / safe)  # (B, 1); C = inf gives 1
@@ -107,13 +108,13 @@ def private_gradient(
     """
     clipped = clip_per_example(grads, max_norm)  # (B, N)
     total = clipped.sum(axis=0)  # (N,)
-    noise = _gaussian_noise(total.shape, max_norm, noise_multiplier, rng)
+    noise = gaussian_noise(total.shape, max_norm, noise_multiplier, rng)
     if noise is not None:
         total = total + noise
-    return total / _check_denominator(denominator, len(clipped))
+    return total / check_denominator(denominator, len(clipped))
 
 
-def _gaussian_noise(
+def gaussian_noise(
     shape: tuple[int, ...], max_norm: float, noise_multiplier: float, rng: Any
 ) -> np.ndarray | None:
     """N(0, sigma^2 C^2) noise of ``shape``, drawn by NumPy for every backend; None if sigma = 0."""
@@ -139,7 +140,8 @@ def _check_noise(noise_multiplier: Any) -> float:
     return float(noise_multiplier)
 
 
-def _check_denominator(denominator: Any, batch: int) -> float:
+def check_denominator(denominator: Any, batch: int) -> float:
+    """What the summed gradients are divided by: ``batch`` when None, else positive."""
     d = batch if denominator is None else denominator
     if not d > 0:
         raise ValueError(f"denominator must be positive (usually the batch size), got {d!r}.")

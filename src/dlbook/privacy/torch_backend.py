@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from dlbook._lazy import import_torch
-from dlbook.privacy.numpy_backend import _check_denominator, _check_max_norm, _gaussian_noise
+from dlbook.privacy.numpy_backend import check_denominator, check_max_norm, gaussian_noise
 
 torch = import_torch()
 F = torch.nn.functional
@@ -38,7 +38,7 @@ def _check_grads(grads: Any) -> torch.Tensor:
 def clip_per_example(grads: Any, max_norm: float) -> torch.Tensor:
     """Row i becomes g_i * min(1, C / ``|g_i|_2``); a zero row stays zero. Returns a new tensor."""
     g = _check_grads(grads)
-    C = _check_max_norm(max_norm)
+    C = check_max_norm(max_norm)
     norms = torch.linalg.vector_norm(g, dim=1, keepdim=True)  # (B, 1)
     safe = torch.where(norms > 0, norms, torch.ones_like(norms))
     return g * torch.clamp(C / safe, max=1.0)  # (B, N)
@@ -82,10 +82,10 @@ def private_gradient(
     """(sum_i clip(g_i, C) + N(0, sigma^2 C^2 I)) / denominator, a vector (N,)."""
     clipped = clip_per_example(grads, max_norm)  # (B, N)
     total = clipped.sum(dim=0)  # (N,)
-    noise = _gaussian_noise(tuple(total.shape), max_norm, noise_multiplier, rng)  # NumPy
+    noise = gaussian_noise(tuple(total.shape), max_norm, noise_multiplier, rng)  # NumPy
     if noise is not None:
         total = total + torch.as_tensor(noise, dtype=total.dtype, device=total.device)
-    return total / _check_denominator(denominator, len(clipped))
+    return total / check_denominator(denominator, len(clipped))
 
 
 __all__ = ["clip_per_example", "per_example_grads", "private_gradient"]
