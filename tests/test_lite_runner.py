@@ -28,6 +28,8 @@ _spec.loader.exec_module(runner)
 
 # Modules that are PyTorch or TensorFlow code by design (besides every *_backend of them).
 FRAMEWORK_MODULES = {
+    "dlbook._tf": "the TensorFlow backends' shared tensor helpers",
+    "dlbook._torch": "the PyTorch backends' shared tensor helpers",
     "dlbook.gpt.train": "trains the chapter GPT with PyTorch",
     "dlbook.lm.char_model": "the PyTorch character language model",
     "dlbook.rnn.gradient_flow": "measures gradients through PyTorch RNNs",
