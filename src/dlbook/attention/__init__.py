@@ -10,23 +10,23 @@ Pick a backend module; all three export the same names::
 Shape legend: B batch, H heads, T query positions, S key positions, D head
 width, C = H * D model width.
 
-Shared API (``T`` is the backend's array type: ndarray, torch.Tensor or tf.Tensor):
+Shared API (``T`` is the backend's array type: ndarray, torch.Tensor or tf.Tensor)::
 
-==================================================  =========================================
-``scaled_dot_product_attention(q, k, v, mask=None,  q (..., T, D), k (..., S, D), v (..., S, Dv)
-scale=None) -> (out, weights)``                     -> out (..., T, Dv), weights (..., T, S);
-                                                    weights = softmax(q k^T * scale) with
-                                                    scale = 1/sqrt(D) by default
-``causal_mask(T)``                                  bool (T, T), lower triangular
-``padding_mask(lengths, S)``                        bool (B, 1, 1, S): key s < lengths[b]
-``split_heads(x, n_heads)`` / ``merge_heads(x)``    (B, T, C) <-> (B, H, T, D)
-``init_mha_weights(d_model, seed, dtype)``          the shared initial weights (NumPy)
-``MultiHeadAttention(d_model, n_heads, *, seed=0,   ``forward(x_q, x_kv=None, mask=None)``
-dtype="float32", bias=True)``                       -> (B, T, C); ``last_weights`` (B, H, T, S);
-                                                    ``get_weights()`` / ``set_weights(w)``
-``mha_loss_and_grads(model, x, mask, d_out)``       loss = sum(out * d_out), grads dict, dx
-                                                    (NumPy arrays, for the parity tests)
-==================================================  =========================================
+    ==================================================  =========================================
+    ``scaled_dot_product_attention(q, k, v, mask=None,  q (..., T, D), k (..., S, D), v (..., S, Dv)
+    scale=None) -> (out, weights)``                     -> out (..., T, Dv), weights (..., T, S);
+                                                        weights = softmax(q k^T * scale) with
+                                                        scale = 1/sqrt(D) by default
+    ``causal_mask(T)``                                  bool (T, T), lower triangular
+    ``padding_mask(lengths, S)``                        bool (B, 1, 1, S): key s < lengths[b]
+    ``split_heads(x, n_heads)`` / ``merge_heads(x)``    (B, T, C) <-> (B, H, T, D)
+    ``init_mha_weights(d_model, seed, dtype)``          the shared initial weights (NumPy)
+    ``MultiHeadAttention(d_model, n_heads, *, seed=0,   ``forward(x_q, x_kv=None, mask=None)``
+    dtype="float32", bias=True)``                       -> (B, T, C); ``last_weights`` (B, H, T, S);
+                                                        ``get_weights()`` / ``set_weights(w)``
+    ``mha_loss_and_grads(model, x, mask, d_out)``       loss = sum(out * d_out), grads dict, dx
+                                                        (NumPy arrays, for the parity tests)
+    ==================================================  =========================================
 
 The NumPy backend adds ``attention_forward`` / ``attention_backward``,
 ``split_heads_backward`` / ``merge_heads_backward`` and
