@@ -267,3 +267,33 @@ def test_number_exercises_catches_a_missing_worked_answer(tmp_path: Path) -> Non
         tmp_path / "solutions" / "03_t_solutions.ipynb", exercises
     )
     assert any("worked answer" in p for p in sol_problems)
+
+
+def list_markers_inside_math(markdown: str) -> list[str]:
+    """Lines that start with ``+``, ``-``, ``*`` or ``1.`` while an inline ``$...$`` is open:
+    Markdown reads them as list items and the formula breaks into raw TeX."""
+    text = re.sub(r"\$\$.*?\$\$|```.*?```", "", markdown, flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    bad = []
+    for para in text.split("\n\n"):
+        inside = False
+        for line in para.split("\n"):
+            if inside and re.match(r"\s*([-+*]|\d+\.)\s", line):
+                bad.append(line.strip()[:80])
+            if line.count("$") % 2:
+                inside = not inside
+    return bad
+
+
+def test_list_marker_finder_can_fail() -> None:
+    assert list_markers_inside_math("so $r = a\n+ b$ holds") == ["+ b$ holds"]
+    assert list_markers_inside_math("$r = a + b$\n- an item") == []
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_inline_math_does_not_break_across_a_list_marker(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    bad = [
+        b for c in nb.cells if c.cell_type == "markdown" for b in list_markers_inside_math(c.source)
+    ]
+    assert not bad, f"inline math split at a line that Markdown reads as a list item: {bad}"
