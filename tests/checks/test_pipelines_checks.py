@@ -157,7 +157,7 @@ SLIPS = {
     ),
     "macro_f1": (
         pc._f1_cases,
-        lambda s: functools.partial(pc._macro_f1, how=s),
+        lambda s: functools.partial(pc._macro_f1, slip=s),
         ["micro", "of_means", "weighted", "nanmean", "recall", "macro"],
     ),
     "early_stopping": (

@@ -24,7 +24,6 @@ from dlbook.checks._core import (
     describe_type,
     fail,
     shape_hint,
-    time_limit,
 )
 
 __all__ = [
@@ -38,5 +37,4 @@ __all__ = [
     "describe_type",
     "fail",
     "shape_hint",
-    "time_limit",
 ]

@@ -168,39 +168,6 @@ def _alarm_available() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
-def _raise_timeout(signum: int, frame: Any) -> None:
-    raise CheckTimeout
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`CheckTimeout` if the block runs longer than ``seconds``.
-
-    On the main thread of a Unix process a SIGALRM interrupts a runaway loop; the
-    previous handler, and any timer already running, are restored afterwards.
-    Elsewhere the block runs to the end and is then measured. (:func:`call_student`
-    uses a stronger watchdog for the learner's code.)
-    """
-    if seconds <= 0:
-        raise CheckTimeout
-    start = time.perf_counter()
-    if not _alarm_available():
-        yield
-        if time.perf_counter() - start > seconds:
-            raise CheckTimeout
-        return
-    old_handler = signal.signal(signal.SIGALRM, _raise_timeout)
-    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        finally:
-            signal.signal(signal.SIGALRM, old_handler)
-            _give_back_timer(old_delay, old_interval, start)
-
-
 def _give_back_timer(old_delay: float, old_interval: float, start: float) -> None:
     """Re-arm an outer timer with what is left of it."""
     if old_delay > 0:
@@ -269,19 +236,6 @@ class _Watchdog:
     so the learner's code runs at full speed; off the main thread (no signals there)
     the tracer watches the clock from the start.
     """
-
-    __slots__ = (
-        "active",
-        "boundary",
-        "deadline",
-        "expired",
-        "old_profile",
-        "old_trace",
-        "thread",
-        "timeout",
-        "tool",
-        "watched",
-    )
 
     def __init__(self, seconds: float) -> None:
         self.deadline = time.perf_counter() + seconds
@@ -741,6 +695,11 @@ class Mistake:
     hint: str = ""  # what to do about it
 
 
+def on_output(explanation: str, fn: Callable[..., Any], k: int = 0, hint: str = "") -> Mistake:
+    """A :class:`Mistake` about output ``k`` of a wrong function that returns a tuple."""
+    return Mistake(explanation, lambda *a, **kw: fn(*a, **kw)[k], output=k, hint=hint)
+
+
 def each_output(
     explanation: str, fn: Callable[..., tuple[Any, ...]], n: int, hint: str = ""
 ) -> list[Mistake]:
@@ -748,10 +707,7 @@ def each_output(
 
     Whichever output of the learner's tuple is the first to differ, the mistake is named.
     """
-    return [
-        Mistake(explanation, lambda *a, _k=k, **kw: fn(*a, **kw)[_k], output=k, hint=hint)
-        for k in range(n)
-    ]
+    return [on_output(explanation, fn, k, hint) for k in range(n)]
 
 
 def matches(got: np.ndarray, wrong: Any, rtol: float, atol: float) -> bool:
@@ -798,23 +754,6 @@ def run_mistake(mistake: Mistake, case: Case) -> Any:
             return mistake.fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         except Exception:  # this mistake cannot even run on this case
             return None
-
-
-def find_mistake(
-    got: np.ndarray, index: int, case: Case, mistakes: Sequence[Mistake], rtol: float, atol: float
-) -> Mistake | None:
-    """The first mistake about output ``index`` that reproduces ``got`` on this one case.
-
-    One case is not enough evidence to *name* a mistake: checks name them through
-    :meth:`FunctionCheck.named_mistake`, which applies the two-case rule.
-    """
-    for mistake in mistakes:
-        if mistake.output != index:
-            continue
-        wrong = run_mistake(mistake, case)
-        if wrong is not None and matches(got, wrong, rtol, atol):
-            return mistake
-    return None
 
 
 @dataclass
@@ -1103,8 +1042,8 @@ class FunctionCheck:
         """
         run = self.run_state
         i = next((j for j, c in enumerate(run.cases) if c is case), None)
-        if i is None:  # a case made on the fly: the one-case rule of find_mistake
-            return find_mistake(got, k, case, self.mistakes, self.rtol, self.atol)
+        if i is None:  # a case made on the fly: no other case to weigh it against
+            return None
         mine = {j: _viewed(view, out[k]) for j, out in run.outputs.items() if k < len(out)}
         mine[i] = got
         ours = [m for m, mistake in enumerate(self.mistakes) if mistake.output == k]

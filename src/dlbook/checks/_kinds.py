@@ -9,13 +9,16 @@ references, cases and mistakes and never imports another chapter's checker:
   kind; :class:`DictCheck` takes a dict of outputs;
 * :class:`ArrayList` is the one way a list of arrays is shown in messages;
   :class:`SeededRng` shows a generator as ``np.random.default_rng(seed)``;
-* :func:`each_output` is the mistake factory for functions that return tuples;
+* :func:`slip_mistakes` is the mistake factory: a written-out reference with a
+  switch per classic slip, and a table of what to say about each (with
+  :func:`each_output` for functions that return tuples);
 * :func:`array_problem`, :func:`again_problem`, :func:`rng_problem` and
   :func:`as_number` are the judgements that recur.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +30,7 @@ from dlbook.checks._core import (
     Case,
     CheckResult,
     FunctionCheck,
+    Mistake,
     array_equal,
     describe_error,
     describe_type,
@@ -155,6 +159,41 @@ class DictCheck(FunctionCheck):
         return tuple(value[k] for k in self.output_names)
 
 
+def slip_mistakes(
+    fn: Callable[..., Any],
+    explanations: Mapping[Any, str],
+    hint: str = "",
+    *,
+    hints: Mapping[Any, str] | None = None,
+    outputs: int = 0,
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+) -> list[Mistake]:
+    """The named mistakes of ``fn``, a written-out reference with a switch per classic slip.
+
+    ``fn`` computes the right answer by default and makes slip ``s`` when called with
+    ``slip=s``; a key ``(name, value)`` sets the keyword ``name`` instead (a tuple of
+    such pairs sets several). Each
+    ``key -> explanation`` gives one :class:`Mistake`, in the table's order, with
+    ``hints[key]`` or else ``hint``; with ``outputs=n`` (a function that returns a
+    tuple of n) one per output, as :func:`each_output`. ``wrap`` turns each wrong
+    function into what the mistake calls (e.g. a probe that records what it did).
+    """
+    mistakes = []
+    for key, explanation in explanations.items():
+        if isinstance(key, str):
+            switch = {"slip": key}
+        else:  # (name, value), or several such pairs
+            switch = dict(key) if isinstance(key[0], tuple) else dict([key])
+        wrong = functools.partial(fn, **switch)
+        wrong = wrap(wrong) if wrap is not None else wrong
+        tip = (hints or {}).get(key, hint)
+        if outputs:
+            mistakes += each_output(explanation, wrong, outputs, tip)
+        else:
+            mistakes.append(Mistake(explanation, wrong, hint=tip))
+    return mistakes
+
+
 def stressed(cases: list[Case], *indices: int) -> list[Case]:
     """``cases`` with the cases at ``indices`` marked as stress (or edge) cases."""
     for i in indices:
@@ -265,5 +304,6 @@ __all__ = [
     "as_number",
     "each_output",
     "rng_problem",
+    "slip_mistakes",
     "stressed",
 ]

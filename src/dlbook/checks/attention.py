@@ -32,16 +32,19 @@ from dlbook.attention import positional
 from dlbook.checks._core import (
     Case,
     FunctionCheck,
-    Mistake,
     describe_type,
 )
-from dlbook.checks._kinds import TypedCheck
+from dlbook.checks._kinds import TypedCheck, slip_mistakes, stressed
 from dlbook.gpt.config import GPTConfig, count_parameters
 from dlbook.normalization import numpy_backend as norm_np
 
 # ---------------------------------------------------------------------------
 # Helpers shared by the checks of this chapter
 # ---------------------------------------------------------------------------
+#
+# Each reference is also written out as a function whose keyword `slip` names one
+# classic mistake to make ("", the default, makes none); a check's mistakes are then
+# a table `slip -> explanation`, turned into Mistakes by `slip_mistakes`.
 
 
 def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -72,49 +75,40 @@ def _attention_reference(q, k, v, mask):
     return attn_np.scaled_dot_product_attention(q, k, v, mask=mask)[0]
 
 
-def _attend(q, k, v, mask, *, scale="sqrt_d", how="before", axis=-1, transpose_k=True):
-    """Attention written out, with switches for the classic slips (defaults: right)."""
+def _attend(q, k, v, mask, *, slip=""):
+    """Attention written out; ``slip`` names the classic mistake to make, if any."""
     D, Dv = q.shape[-1], v.shape[-1]
-    s = q @ (np.swapaxes(k, -1, -2) if transpose_k else k)  # (..., T, S)
-    s = s * {"sqrt_d": 1 / np.sqrt(D), "none": 1.0, "d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv)}[scale]
-    if how == "before":
-        s = np.where(mask, s, -np.inf)
-    elif how == "inverted":
+    s = q @ (k if slip == "k_untransposed" else np.swapaxes(k, -1, -2))  # (..., T, S)
+    s = s * {"unscaled": 1.0, "by_d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv)}.get(slip, 1 / np.sqrt(D))
+    if slip == "inverted":
         s = np.where(mask, -np.inf, s)
-    elif how == "multiply":
+    elif slip == "multiplied":
         s = s * mask
-    elif how == "fill":
+    elif slip == "filled":
         s = np.where(mask, s, -100.0)
-    w = _softmax(s, axis)  # (..., T, S)
-    if how == "after":
+    elif slip not in ("mask_after", "unmasked"):
+        s = np.where(mask, s, -np.inf)
+    w = _softmax(s, -2 if slip == "query_axis" else -1)  # (..., T, S)
+    if slip == "mask_after":
         w = w * mask
     return w @ v  # (..., T, Dv)
 
 
 def _attention_cases(rng: np.random.Generator) -> list[Case]:
-    def case(lead, T, S, D, Dv, mask, label, size=1.0, stress=False) -> Case:
+    def case(lead, T, S, D, Dv, mask, label, size=1.0) -> Case:
         q = size * rng.normal(size=(*lead, T, D))  # (..., T, D)
         k = size * rng.normal(size=(*lead, S, D))  # (..., S, D)
         v = rng.normal(size=(*lead, S, Dv))  # (..., S, Dv)
-        return Case((q, k, v, mask), label=label, stress=stress)
+        return Case((q, k, v, mask), label=label)
 
     causal = np.tril(np.ones((5, 5), dtype=bool))  # (5, 5)
-    return [
+    cases = [
         case((2,), 3, 5, 5, 4, _random_mask(rng, 3, 5), "3 queries, 5 keys, a random mask"),
         case((2, 2), 5, 5, 8, 8, causal, "2 heads of self-attention with a causal mask"),
-        case(
-            (1,),
-            4,
-            6,
-            6,
-            3,
-            _random_mask(rng, 4, 6),
-            "scores in the hundreds",
-            size=30.0,
-            stress=True,
-        ),
+        case((1,), 4, 6, 6, 3, _random_mask(rng, 4, 6), "scores in the hundreds", size=30.0),
         _far_below(rng),
     ]
+    return stressed(cases, 2)
 
 
 def _far_below(rng: np.random.Generator) -> Case:
@@ -132,6 +126,34 @@ _ATTENTION_HINT = (
     "s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]); s = np.where(mask, s, -np.inf); "
     "then a softmax over the last axis (the keys), and weights @ v."
 )
+_ATTENTION_SLIPS = {
+    "unscaled": "you forgot to scale the scores by 1/√D: without it their spread grows like "
+    "√D, and the softmax saturates towards one key.",
+    "by_d": "you divided the scores by D instead of √D: q·k sums D products, so its standard "
+    "deviation grows like √D, and that is what the scale undoes.",
+    "sqrt_dv": "you scaled by 1/√Dv, the width of v: the scale belongs to the dot products "
+    "q·k, whose length is D = q.shape[-1].",
+    "mask_after": "you applied the mask after the softmax: zeroing the blocked weights leaves "
+    "each row summing to less than 1. Set the blocked scores to −inf before the softmax, "
+    "so that the allowed weights are renormalised.",
+    "inverted": "your mask is inverted: you blocked the positions where mask is True. Here "
+    "True means 'may attend' (as in torch's F.scaled_dot_product_attention); "
+    "nn.MultiheadAttention's boolean attn_mask uses the opposite convention.",
+    "multiplied": "you multiplied the scores by the mask: a blocked score becomes 0, not −inf, "
+    "and exp(0) = 1 still gives that key a weight.",
+    "filled": "you filled the blocked scores with −100 instead of −inf: when every allowed "
+    "score of a row is far below −100 (here about −690), the blocked keys take the "
+    "weight.",
+    "unmasked": "you ignored the mask: every query attends to every key.",
+    "query_axis": "your softmax runs over the queries (axis −2) instead of the keys (the last "
+    "axis): each query's weights over the keys must sum to 1.",
+    "k_untransposed": "you multiplied q by k without transposing it: with D equal to the "
+    "number of keys the shapes fit, but q @ k is not the dot products of queries with keys.",
+}
+_FILL_HINT = (
+    "Fill with -np.inf (np.where(mask, s, -np.inf)): exp(-inf) = 0 exactly, "
+    "whatever the other scores are."
+)
 
 MASKED_ATTENTION = FunctionCheck(
     name="masked_attention",
@@ -143,71 +165,9 @@ MASKED_ATTENTION = FunctionCheck(
     "hundreds overflow it), and apply it to the masked scores, not to −inf times v.",
     error_hint="For batched arrays k.T reverses every axis: transpose only the last two, "
     "np.swapaxes(k, -1, -2), so that (..., T, D) @ (..., D, S) gives (..., T, S).",
-    mistakes=[
-        Mistake(
-            "you forgot to scale the scores by 1/√D: without it their spread grows like √D, "
-            "and the softmax saturates towards one key.",
-            lambda *a: _attend(*a, scale="none"),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "you divided the scores by D instead of √D: q·k sums D products, so its standard "
-            "deviation grows like √D, and that is what the scale undoes.",
-            lambda *a: _attend(*a, scale="d"),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "you scaled by 1/√Dv, the width of v: the scale belongs to the dot products "
-            "q·k, whose length is D = q.shape[-1].",
-            lambda *a: _attend(*a, scale="sqrt_dv"),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "you applied the mask after the softmax: zeroing the blocked weights leaves each "
-            "row summing to less than 1. Set the blocked scores to −inf before the softmax, "
-            "so that the allowed weights are renormalised.",
-            lambda *a: _attend(*a, how="after"),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "your mask is inverted: you blocked the positions where mask is True. Here True "
-            "means 'may attend' (as in torch's F.scaled_dot_product_attention); "
-            "nn.MultiheadAttention's boolean attn_mask uses the opposite convention.",
-            lambda *a: _attend(*a, how="inverted"),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "you multiplied the scores by the mask: a blocked score becomes 0, not −inf, and "
-            "exp(0) = 1 still gives that key a weight.",
-            lambda *a: _attend(*a, how="multiply"),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "you filled the blocked scores with −100 instead of −inf: when every allowed "
-            "score of a row is far below −100 (here about −690), the blocked keys take the "
-            "weight.",
-            lambda *a: _attend(*a, how="fill"),
-            hint="Fill with -np.inf (np.where(mask, s, -np.inf)): exp(-inf) = 0 exactly, "
-            "whatever the other scores are.",
-        ),
-        Mistake(
-            "you ignored the mask: every query attends to every key.",
-            lambda *a: _attend(*a, how="none"),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "your softmax runs over the queries (axis −2) instead of the keys (the last "
-            "axis): each query's weights over the keys must sum to 1.",
-            lambda *a: _attend(*a, axis=-2),
-            hint=_ATTENTION_HINT,
-        ),
-        Mistake(
-            "you multiplied q by k without transposing it: with D equal to the number of "
-            "keys the shapes fit, but q @ k is not the dot products of queries with keys.",
-            lambda *a: _attend(*a, transpose_k=False),
-            hint=_ATTENTION_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _attend, _ATTENTION_SLIPS, _ATTENTION_HINT, hints={"filled": _FILL_HINT}
+    ),
 )
 
 
@@ -225,9 +185,16 @@ check_masked_attention = MASKED_ATTENTION.checker(
 # read a float mask as numbers to *add* to the scores.
 
 
-def _causal_reference(T):
-    """dlbook's causal mask: True where key position s <= query position t, (T, T)."""
-    return attn_np.causal_mask(T)
+def _causal(T, *, slip):
+    """A (T, T) mask with the classic mistake ``slip``."""
+    ones = np.ones((T, T), dtype=bool)
+    return {
+        "upper": np.triu(ones),
+        "blocked": np.triu(ones, k=1),
+        "no_diagonal": np.tril(ones, k=-1),
+        "all": ones,
+        "additive": np.where(np.tril(ones), 0.0, -np.inf),
+    }[slip]
 
 
 def _causal_cases(rng: np.random.Generator) -> list[Case]:
@@ -248,45 +215,26 @@ def _bool_kind(got: Any) -> tuple[str, str]:
 
 
 _CAUSAL_HINT = "np.tril(np.ones((T, T), dtype=bool)): row t (a query) may see columns 0..t."
+_CAUSAL_SLIPS = {
+    "upper": "your mask is upper triangular: query t may see the future positions t+1, t+2, "
+    "... and not the past. Rows are queries, columns are keys.",
+    "blocked": "your mask marks the *blocked* positions (True above the diagonal): that is "
+    "nn.MultiheadAttention's convention. Here True means 'may attend'.",
+    "no_diagonal": "your mask leaves out the diagonal: a token cannot see itself, and the "
+    "first token then sees nothing at all (its softmax row is all −inf, NaN).",
+    "all": "your mask allows everything: a causal mask must hide the future.",
+    "additive": "you returned an additive mask (0 where allowed, −inf where blocked): a valid "
+    "way to mask, but this exercise asks for the boolean one.",
+}
 
 CAUSAL_MASK = TypedCheck(
     name="causal_mask",
-    reference=_causal_reference,
+    reference=attn_np.causal_mask,
     make_cases=_causal_cases,
     task="Return a boolean (T, T) array, True on and below the diagonal (True = may attend).",
     kinds="b",
     wrong_kind=_bool_kind,
-    mistakes=[
-        Mistake(
-            "your mask is upper triangular: query t may see the future positions t+1, t+2, ... "
-            "and not the past. Rows are queries, columns are keys.",
-            lambda T: np.triu(np.ones((T, T), dtype=bool)),
-            hint=_CAUSAL_HINT,
-        ),
-        Mistake(
-            "your mask marks the *blocked* positions (True above the diagonal): that is "
-            "nn.MultiheadAttention's convention. Here True means 'may attend'.",
-            lambda T: np.triu(np.ones((T, T), dtype=bool), k=1),
-            hint=_CAUSAL_HINT,
-        ),
-        Mistake(
-            "your mask leaves out the diagonal: a token cannot see itself, and the first "
-            "token then sees nothing at all (its softmax row is all −inf, NaN).",
-            lambda T: np.tril(np.ones((T, T), dtype=bool), k=-1),
-            hint=_CAUSAL_HINT,
-        ),
-        Mistake(
-            "your mask allows everything: a causal mask must hide the future.",
-            lambda T: np.ones((T, T), dtype=bool),
-            hint=_CAUSAL_HINT,
-        ),
-        Mistake(
-            "you returned an additive mask (0 where allowed, −inf where blocked): a valid "
-            "way to mask, but this exercise asks for the boolean one.",
-            lambda T: np.where(np.tril(np.ones((T, T), dtype=bool)), 0.0, -np.inf),
-            hint=_CAUSAL_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(_causal, _CAUSAL_SLIPS, _CAUSAL_HINT),
 )
 
 
@@ -300,23 +248,15 @@ check_causal_mask = CAUSAL_MASK.checker(
 
 
 def _heads_cases(rng: np.random.Generator) -> list[Case]:
-    return [
+    cases = [
         Case((rng.normal(size=(2, 3, 8)), 2), label="B = 2, T = 3, C = 8 in H = 2 heads of D = 4"),
         Case((rng.normal(size=(1, 5, 12)), 3), label="T = 5, C = 12 in H = 3 heads of D = 4"),
-        Case(
-            (rng.normal(size=(2, 4, 8)), 4),
-            label="T = H = 4, where more shapes coincide",
-            stress=True,
-        ),
+        Case((rng.normal(size=(2, 4, 8)), 4), label="T = H = 4, where more shapes coincide"),
     ]
+    return stressed(cases, 2)
 
 
-def _split_reference(x, n_heads):
-    """dlbook's split: feature h * D + d of x becomes feature d of head h, (B, H, T, D)."""
-    return attn_np.split_heads(x, n_heads)
-
-
-def _split(x, n_heads, *, how):
+def _split(x, n_heads, *, slip):
     B, T, C = x.shape
     H, D = n_heads, C // n_heads
     return {
@@ -325,56 +265,37 @@ def _split(x, n_heads, *, how):
         "strided": lambda: x.reshape(B, T, D, H).transpose(0, 3, 1, 2),  # head = c % H
         "h_is_width": lambda: x.reshape(B, T, D, H).transpose(0, 2, 1, 3),  # (B, D, T, H)
         "d_last": lambda: x.reshape(B, T, H, D).transpose(0, 2, 3, 1),  # (B, H, D, T)
-    }[how]()
+    }[slip]()
 
 
 _SPLIT_HINT = (
     "B, T, C = x.shape; x.reshape(B, T, H, C // H) (each position's C features cut into H "
     "blocks), then .transpose(0, 2, 1, 3) to bring the heads forward: (B, H, T, D)."
 )
+_SPLIT_SLIPS = {
+    "no_transpose": "you reshaped to (B, T, H, D) but forgot to transpose: the heads must come "
+    "before the time axis, (B, H, T, D), so that each head attends over T.",
+    "straight": "you reshaped straight to (B, H, T, D): the shape is right, but a reshape "
+    "keeps NumPy's memory order, so each 'head' holds whole positions (the first T / H "
+    "positions' features) instead of one block of features of every position.",
+    "strided": "you swapped the head and head-width axes in the reshape, (B, T, D, H): head h "
+    "then gets the features h, h + H, h + 2H, ... (every H-th one) instead of a "
+    "contiguous block.",
+    "h_is_width": "you used n_heads as the width of each head: C must be cut into H heads of "
+    "D = C // H features, not into C // H heads of H.",
+    "d_last": "you returned (B, H, D, T): the last two axes must be (T, D), positions then "
+    "features, so that q @ kᵀ works per head.",
+}
 
 SPLIT_HEADS = FunctionCheck(
     name="split_heads",
-    reference=_split_reference,
+    reference=attn_np.split_heads,
     make_cases=_heads_cases,
     task="Return x of shape (B, T, C) as (B, H, T, D) with D = C // H: head h gets the "
     "features h*D .. h*D + D - 1 of every position.",
     rtol=0.0,
     atol=0.0,
-    mistakes=[
-        Mistake(
-            "you reshaped to (B, T, H, D) but forgot to transpose: the heads must come "
-            "before the time axis, (B, H, T, D), so that each head attends over T.",
-            lambda x, n: _split(x, n, how="no_transpose"),
-            hint=_SPLIT_HINT,
-        ),
-        Mistake(
-            "you reshaped straight to (B, H, T, D): the shape is right, but a reshape keeps "
-            "NumPy's memory order, so each 'head' holds whole positions (the first T / H "
-            "positions' features) instead of one block of features of every position.",
-            lambda x, n: _split(x, n, how="straight"),
-            hint=_SPLIT_HINT,
-        ),
-        Mistake(
-            "you swapped the head and head-width axes in the reshape, (B, T, D, H): head h "
-            "then gets the features h, h + H, h + 2H, ... (every H-th one) instead of a "
-            "contiguous block.",
-            lambda x, n: _split(x, n, how="strided"),
-            hint=_SPLIT_HINT,
-        ),
-        Mistake(
-            "you used n_heads as the width of each head: C must be cut into H heads of "
-            "D = C // H features, not into C // H heads of H.",
-            lambda x, n: _split(x, n, how="h_is_width"),
-            hint=_SPLIT_HINT,
-        ),
-        Mistake(
-            "you returned (B, H, D, T): the last two axes must be (T, D), positions then "
-            "features, so that q @ kᵀ works per head.",
-            lambda x, n: _split(x, n, how="d_last"),
-            hint=_SPLIT_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(_split, _SPLIT_SLIPS, _SPLIT_HINT),
 )
 
 
@@ -393,12 +314,7 @@ def _merge_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _merge_reference(x):
-    """dlbook's merge, the inverse of split: head h's feature d becomes feature h * D + d."""
-    return attn_np.merge_heads(x)
-
-
-def _merge(x, *, how):
+def _merge(x, *, slip):
     B, H, T, D = x.shape
     return {
         "straight": lambda: x.reshape(B, T, H * D),  # no transpose
@@ -407,7 +323,7 @@ def _merge(x, *, how):
         "time": lambda: np.concatenate(list(np.moveaxis(x, 1, 0)), axis=1),  # (B, H*T, D)
         "sum": lambda: x.sum(axis=1),  # (B, T, D)
         "mean": lambda: x.mean(axis=1),  # (B, T, D)
-    }[how]()
+    }[slip]()
 
 
 _MERGE_HINT = (
@@ -415,52 +331,29 @@ _MERGE_HINT = (
     ".reshape(B, T, H * D): the exact inverse of split_heads."
 )
 _NOT_INVERSE = "so merge_heads(split_heads(x, H)) does not give x back"
+_MERGE_SLIPS = {
+    "straight": "you reshaped straight to (B, T, C) without moving the heads back behind the "
+    f"time axis first: the shape is right but the values are scrambled, {_NOT_INVERSE}.",
+    "strided": "you put the head axis last before reshaping, (B, T, D, H): feature d of head h "
+    f"lands at d * H + h instead of h * D + d, {_NOT_INVERSE}.",
+    "no_reshape": "you transposed to (B, T, H, D) but forgot to reshape the last two axes into C.",
+    "time": "you concatenated the heads along the time axis: they belong side by side in the "
+    "features of each position, (B, T, H * D).",
+    "sum": "you summed the heads instead of concatenating them: each head's D features keep "
+    "their own place in the C = H * D features.",
+    "mean": "you averaged the heads instead of concatenating them: each head's D features "
+    "keep their own place in the C = H * D features.",
+}
 
 MERGE_HEADS = FunctionCheck(
     name="merge_heads",
-    reference=_merge_reference,
+    reference=attn_np.merge_heads,
     make_cases=_merge_cases,
     task="Return x of shape (B, H, T, D) as (B, T, H * D), the inverse of split_heads: "
     "head h's features go to h*D .. h*D + D - 1.",
     rtol=0.0,
     atol=0.0,
-    mistakes=[
-        Mistake(
-            f"you reshaped straight to (B, T, C) without moving the heads back behind the "
-            f"time axis first: the shape is right but the values are scrambled, {_NOT_INVERSE}.",
-            lambda x: _merge(x, how="straight"),
-            hint=_MERGE_HINT,
-        ),
-        Mistake(
-            f"you put the head axis last before reshaping, (B, T, D, H): feature d of head h "
-            f"lands at d * H + h instead of h * D + d, {_NOT_INVERSE}.",
-            lambda x: _merge(x, how="strided"),
-            hint=_MERGE_HINT,
-        ),
-        Mistake(
-            "you transposed to (B, T, H, D) but forgot to reshape the last two axes into C.",
-            lambda x: _merge(x, how="no_reshape"),
-            hint=_MERGE_HINT,
-        ),
-        Mistake(
-            "you concatenated the heads along the time axis: they belong side by side in the "
-            "features of each position, (B, T, H * D).",
-            lambda x: _merge(x, how="time"),
-            hint=_MERGE_HINT,
-        ),
-        Mistake(
-            "you summed the heads instead of concatenating them: each head's D features keep "
-            "their own place in the C = H * D features.",
-            lambda x: _merge(x, how="sum"),
-            hint=_MERGE_HINT,
-        ),
-        Mistake(
-            "you averaged the heads instead of concatenating them: each head's D features "
-            "keep their own place in the C = H * D features.",
-            lambda x: _merge(x, how="mean"),
-            hint=_MERGE_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(_merge, _MERGE_SLIPS, _MERGE_HINT),
 )
 
 
@@ -483,23 +376,24 @@ def _sinusoidal_reference(T, C):
     return positional.sinusoidal_encoding(T, C)
 
 
-def _sinusoid(T, C, *, exponent="2i", first=0, swap=False, halves=False, transpose=False):
-    """The encoding written out, with switches for the classic slips (defaults: right)."""
+def _sinusoid(T, C, *, slip=""):
+    """The encoding written out; ``slip`` names the classic mistake to make, if any."""
+    first = 1 if slip == "from_one" else 0
     pos = np.arange(first, first + T)[:, None]  # (T, 1)
     two_i = np.arange(0, C, 2)  # (C/2,): 2i for each pair
-    power = {"2i": two_i, "i": two_i // 2, "j": None}[exponent]
-    sin, cos = (np.cos, np.sin) if swap else (np.sin, np.cos)
-    if power is None:  # every column its own frequency 10000^(j/C)
+    sin, cos = (np.cos, np.sin) if slip == "swapped" else (np.sin, np.cos)
+    if slip == "column_exponent":  # every column its own frequency 10000^(j/C)
         angle = pos / 10000.0 ** (np.arange(C) / C)  # (T, C)
         pe = np.where(np.arange(C) % 2 == 0, sin(angle), cos(angle))
     else:
+        power = two_i // 2 if slip == "pair_exponent" else two_i
         angle = pos / 10000.0 ** (power / C)  # (T, C/2)
         pe = np.empty((T, C))
-        if halves:
+        if slip == "halves":
             pe[:, : C // 2], pe[:, C // 2 :] = sin(angle), cos(angle)
         else:
             pe[:, 0::2], pe[:, 1::2] = sin(angle), cos(angle)
-    return pe.T if transpose else pe
+    return pe.T if slip == "transposed" else pe
 
 
 def _sinusoidal_cases(rng: np.random.Generator) -> list[Case]:
@@ -515,6 +409,26 @@ _PE_HINT = (
     "pos = np.arange(T)[:, None]; freq = 10000.0 ** (-np.arange(0, C, 2) / C); "
     "pe[:, 0::2] = np.sin(pos * freq); pe[:, 1::2] = np.cos(pos * freq)."
 )
+_PE_SLIPS = {
+    "swapped": "you swapped sin and cos: the even columns 2i hold the sines, the odd columns "
+    "2i + 1 the cosines.",
+    "pair_exponent": "your exponent is i/C instead of 2i/C (i numbers the pairs): your "
+    "frequencies fall only to 10000^(−1/2), so the slowest pair repeats far too soon.",
+    "column_exponent": "the sin and the cos of a pair have different frequencies: you used the "
+    "column index j in 10000^(j/C), but both columns 2i and 2i + 1 use 10000^(2i/C).",
+    "halves": "you put all the sines first and all the cosines after (concatenated halves, as "
+    "tensor2tensor does): a permutation of the same columns, fine for a model, but "
+    "this exercise asks for the interleaved layout of Vaswani et al.",
+    "transposed": "your encoding is transposed, (C, T): one row per position is expected, so "
+    "that it adds to the (T, C) embeddings.",
+    "from_one": "your positions start at 1: the first position is 0, with PE[0] = [0, 1, 0, 1, "
+    "...].",
+}
+_PE_HINTS = {
+    "column_exponent": "Compute one frequency per pair, 10000 ** (-np.arange(0, C, 2) / C). "
+    + _PE_HINT,
+    "halves": "Interleave: pe[:, 0::2] = sin, pe[:, 1::2] = cos. " + _PE_HINT,
+}
 
 SINUSOIDAL_ENCODING = FunctionCheck(
     name="sinusoidal_encoding",
@@ -522,44 +436,7 @@ SINUSOIDAL_ENCODING = FunctionCheck(
     make_cases=_sinusoidal_cases,
     task="Return PE of shape (T, C) with PE[pos, 2i] = sin(pos / 10000^(2i/C)) and "
     "PE[pos, 2i+1] = cos(pos / 10000^(2i/C)).",
-    mistakes=[
-        Mistake(
-            "you swapped sin and cos: the even columns 2i hold the sines, the odd columns "
-            "2i + 1 the cosines.",
-            lambda T, C: _sinusoid(T, C, swap=True),
-            hint=_PE_HINT,
-        ),
-        Mistake(
-            "your exponent is i/C instead of 2i/C (i numbers the pairs): your frequencies fall "
-            "only to 10000^(−1/2), so the slowest pair repeats far too soon.",
-            lambda T, C: _sinusoid(T, C, exponent="i"),
-            hint=_PE_HINT,
-        ),
-        Mistake(
-            "the sin and the cos of a pair have different frequencies: you used the column "
-            "index j in 10000^(j/C), but both columns 2i and 2i + 1 use 10000^(2i/C).",
-            lambda T, C: _sinusoid(T, C, exponent="j"),
-            hint="Compute one frequency per pair, 10000 ** (-np.arange(0, C, 2) / C). " + _PE_HINT,
-        ),
-        Mistake(
-            "you put all the sines first and all the cosines after (concatenated halves, as "
-            "tensor2tensor does): a permutation of the same columns, fine for a model, but "
-            "this exercise asks for the interleaved layout of Vaswani et al.",
-            lambda T, C: _sinusoid(T, C, halves=True),
-            hint="Interleave: pe[:, 0::2] = sin, pe[:, 1::2] = cos. " + _PE_HINT,
-        ),
-        Mistake(
-            "your encoding is transposed, (C, T): one row per position is expected, so that "
-            "it adds to the (T, C) embeddings.",
-            lambda T, C: _sinusoid(T, C, transpose=True),
-            hint=_PE_HINT,
-        ),
-        Mistake(
-            "your positions start at 1: the first position is 0, with PE[0] = [0, 1, 0, 1, ...].",
-            lambda T, C: _sinusoid(T, C, first=1),
-            hint=_PE_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(_sinusoid, _PE_SLIPS, _PE_HINT, hints=_PE_HINTS),
 )
 
 
@@ -577,60 +454,79 @@ def _layer_norm_reference(x, gamma, beta, eps):
     return norm_np.layer_norm(x, gamma, beta, eps)
 
 
-def _ln(x, gamma, beta, eps, *, axes=(-1,), ddof=0, denom="sqrt_var_eps", affine="gb", center=True):
-    """LayerNorm written out, with switches for the classic slips (defaults: right)."""
-    axes = tuple(range(x.ndim - 1)) if axes == "batch" else axes
+def _ln(x, gamma, beta, eps, *, slip=""):
+    """LayerNorm written out; ``slip`` names the classic mistake to make, if any."""
+    axes = {"batch_axis": tuple(range(x.ndim - 1)), "whole_array": None}.get(slip, (-1,))
     mu = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True, ddof=ddof)
-    if denom == "moments":  # E[x²] − E[x]²: cancels when the mean is large
+    var = x.var(axis=axes, keepdims=True, ddof=1 if slip == "unbiased" else 0)
+    if slip == "moments":  # E[x²] − E[x]²: cancels when the mean is large
         var = (x * x).mean(axis=axes, keepdims=True) - mu * mu
     spread = {
-        "moments": lambda: np.sqrt(var + eps),
-        "sqrt_var_eps": lambda: np.sqrt(var + eps),
         "eps_outside": lambda: np.sqrt(var) + eps,
-        "var": lambda: var + eps,
+        "by_var": lambda: var + eps,
         "sqrt_std": lambda: np.sqrt(np.sqrt(var) + eps),
-    }[denom]()
-    xhat = (x - mu if center else x) / spread
+    }.get(slip, lambda: np.sqrt(var + eps))()
+    xhat = (x if slip == "uncentred" else x - mu) / spread
     return {
-        "gb": gamma * xhat + beta,
-        "": xhat,
-        "g": gamma * xhat,
-        "b": xhat + beta,
-        "swap": beta * xhat + gamma,
-    }[affine]
+        "no_affine": xhat,
+        "no_beta": gamma * xhat,
+        "no_gamma": xhat + beta,
+        "swapped": beta * xhat + gamma,
+    }.get(slip, gamma * xhat + beta)
 
 
 def _layer_norm_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape, eps, label, shift=0.0, scale=1.0, stress=False) -> Case:
+    def case(shape, eps, label, shift=0.0, scale=1.0) -> Case:
         x = shift + scale * rng.normal(size=shape)
         C = shape[-1]
         gamma, beta = rng.uniform(0.5, 2.0, size=C), rng.normal(size=C)  # (C,), (C,)
-        return Case((x, gamma, beta, eps), label=label, stress=stress)
+        return Case((x, gamma, beta, eps), label=label)
 
-    return [
+    cases = [
         case((4, 6), 0.1, "4 rows of 6 features, with a large eps = 0.1 so that its place shows"),
         case((2, 3, 8), 1e-5, "a batch of sequences, features near 100", shift=100.0, scale=3.0),
         case((5, 4), 1e-5, "small features (about 0.001), where eps matters", scale=1e-3),
         case(
-            (3, 8),
-            1e-5,
-            "features near 1e6 with spread 1, where E[x²] − E[x]² cancels",
-            shift=1e6,
-            stress=True,
+            (3, 8), 1e-5, "features near 1e6 with spread 1, where E[x²] − E[x]² cancels", shift=1e6
         ),
     ]
+    return stressed(cases, 3)
 
 
 _LN_HINT = (
     "mu = x.mean(axis=-1, keepdims=True); var = x.var(axis=-1, keepdims=True); "
     "y = gamma * (x - mu) / np.sqrt(var + eps) + beta."
 )
-
-
-def _ln_mistake(explanation: str, hint: str = _LN_HINT, **switches: Any) -> Mistake:
-    return Mistake(explanation, lambda *a: _ln(*a, **switches), hint=hint)
-
+_LN_SLIPS = {
+    "moments": "you computed the variance as E[x²] − E[x]²: for features near 1e6 the two "
+    "terms are about 1e12 and their difference loses its digits (catastrophic "
+    "cancellation).",
+    "batch_axis": "you normalised over the batch axis: that is BatchNorm. LayerNorm normalises "
+    "each row (each token) over its own features, the last axis.",
+    "whole_array": "you normalised over the whole array at once: LayerNorm takes one mean and "
+    "one variance per row, over the last axis.",
+    "unbiased": "your variance is the unbiased one (ddof=1, divided by C − 1): LayerNorm, like "
+    "PyTorch's, divides by C.",
+    "eps_outside": "you added eps outside the square root, √var + ε; it belongs inside, "
+    "√(var + ε).",
+    "by_var": "you divided by var + ε instead of √(var + ε): the standard deviation has the "
+    "units of x, the variance their square.",
+    "sqrt_std": "you took the square root of the standard deviation: divide by √(var + ε), the "
+    "square root of the variance.",
+    "uncentred": "you forgot to subtract the mean: divide x − mu, not x, by the standard "
+    "deviation.",
+    "no_affine": "you forgot gamma and beta, the learnable scale and shift.",
+    "no_beta": "you forgot beta, the learnable shift: add it after scaling.",
+    "no_gamma": "you forgot gamma, the learnable scale: multiply by it.",
+    "swapped": "you swapped gamma and beta: gamma scales, beta shifts, y = gamma * x̂ + beta.",
+}
+_LN_HINTS = {
+    "moments": "Compute var = ((x - mu) ** 2).mean(axis=-1, keepdims=True), or x.var(...): "
+    "centre first, then square.",
+    "batch_axis": "Use axis=-1 with keepdims=True. " + _LN_HINT,
+    "whole_array": "Use axis=-1 with keepdims=True. " + _LN_HINT,
+    "unbiased": "np.var's default ddof=0 is the one: " + _LN_HINT,
+}
 
 LAYER_NORM_FORWARD = FunctionCheck(
     name="layer_norm_forward",
@@ -639,59 +535,7 @@ LAYER_NORM_FORWARD = FunctionCheck(
     task="Return gamma * (x - mu) / sqrt(var + eps) + beta, with mu and var (biased) over "
     "the last axis of x.",
     nan_hint="Is a variance negative, or eps missing where a variance is 0?",
-    mistakes=[
-        _ln_mistake(
-            "you computed the variance as E[x²] − E[x]²: for features near 1e6 the two "
-            "terms are about 1e12 and their difference loses its digits (catastrophic "
-            "cancellation).",
-            "Compute var = ((x - mu) ** 2).mean(axis=-1, keepdims=True), or x.var(...): "
-            "centre first, then square.",
-            denom="moments",
-        ),
-        _ln_mistake(
-            "you normalised over the batch axis: that is BatchNorm. LayerNorm normalises each "
-            "row (each token) over its own features, the last axis.",
-            "Use axis=-1 with keepdims=True. " + _LN_HINT,
-            axes="batch",
-        ),
-        _ln_mistake(
-            "you normalised over the whole array at once: LayerNorm takes one mean and one "
-            "variance per row, over the last axis.",
-            "Use axis=-1 with keepdims=True. " + _LN_HINT,
-            axes=None,
-        ),
-        _ln_mistake(
-            "your variance is the unbiased one (ddof=1, divided by C − 1): LayerNorm, like "
-            "PyTorch's, divides by C.",
-            "np.var's default ddof=0 is the one: " + _LN_HINT,
-            ddof=1,
-        ),
-        _ln_mistake(
-            "you added eps outside the square root, √var + ε; it belongs inside, √(var + ε).",
-            denom="eps_outside",
-        ),
-        _ln_mistake(
-            "you divided by var + ε instead of √(var + ε): the standard deviation has the "
-            "units of x, the variance their square.",
-            denom="var",
-        ),
-        _ln_mistake(
-            "you took the square root of the standard deviation: divide by √(var + ε), the "
-            "square root of the variance.",
-            denom="sqrt_std",
-        ),
-        _ln_mistake(
-            "you forgot to subtract the mean: divide x − mu, not x, by the standard deviation.",
-            center=False,
-        ),
-        _ln_mistake("you forgot gamma and beta, the learnable scale and shift.", affine=""),
-        _ln_mistake("you forgot beta, the learnable shift: add it after scaling.", affine="g"),
-        _ln_mistake("you forgot gamma, the learnable scale: multiply by it.", affine="b"),
-        _ln_mistake(
-            "you swapped gamma and beta: gamma scales, beta shifts, y = gamma * x̂ + beta.",
-            affine="swap",
-        ),
-    ],
+    mistakes=slip_mistakes(_ln, _LN_SLIPS, _LN_HINT, hints=_LN_HINTS),
 )
 
 
@@ -715,34 +559,19 @@ def _gpt_reference(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
     return count_parameters(config)["total"]
 
 
-def _gpt_count(
-    V,
-    T,
-    L,
-    C,
-    mlp_ratio=4,
-    *,
-    linear_bias=True,
-    ln_beta=True,
-    pos=True,
-    ln=True,
-    ln_f=True,
-    w_o=True,
-    ratio=None,
-    head=1,
-    head_bias=False,
-    blocks=None,
-):
-    """The count written out, with switches for the classic slips (defaults: right)."""
-    r = mlp_ratio if ratio is None else ratio
-    ln_params = (2 if ln_beta else 1) * C if ln else 0  # one LayerNorm: gamma (and beta)
-    n_proj = 4 if w_o else 3  # q, k, v (and the output projection o)
+def _gpt_count(V, T, L, C, mlp_ratio=4, *, slip=""):
+    """The count written out; ``slip`` names the classic mistake to make, if any."""
+    r = 1 if slip == "mlp_width_c" else mlp_ratio
+    linear_bias = slip not in ("no_linear_bias", "no_bias")
+    ln_beta = slip not in ("no_beta", "no_bias")
+    ln_params = (2 if ln_beta else 1) * C if slip != "no_ln" else 0  # gamma (and beta)
+    n_proj = 3 if slip == "no_w_o" else 4  # q, k, v (and the output projection o)
     attn = n_proj * C * C + linear_bias * n_proj * C
     mlp = 2 * r * C * C + linear_bias * (r * C + C)
     block = 2 * ln_params + attn + mlp
-    total = V * C + pos * T * C + (L if blocks is None else blocks) * block
-    total += ln_params if ln_f else 0
-    return total + head * C * V + head_bias * V
+    total = V * C + (slip != "no_pos") * T * C + (1 if slip == "one_block" else L) * block
+    total += 0 if slip == "no_ln_f" else ln_params
+    return total + (slip != "no_head") * C * V + (slip == "head_bias") * V
 
 
 def _gpt_cases(rng: np.random.Generator) -> list[Case]:
@@ -757,14 +586,26 @@ _GPT_HINT = (
     "Per block: 2 LayerNorms of 2C, attention 4C² + 4C, MLP 2rC² + rC + C. Then add "
     "V·C + T·C for the embeddings, 2C for the final LayerNorm and C·V for the head."
 )
-
-
-def _gpt_mistake(explanation: str, **switches: Any) -> Mistake:
-    return Mistake(
-        explanation,
-        lambda V, T, L, C, mlp_ratio=4: _gpt_count(V, T, L, C, mlp_ratio, **switches),
-        hint=_GPT_HINT,
-    )
+_GPT_SLIPS = {
+    "no_linear_bias": "you forgot the biases of the linear layers: attention has 4C of them "
+    "(q, k, v and the output projection) and the MLP rC + C, in every block.",
+    "no_bias": "you forgot every bias, those of the linear layers and the LayerNorms' beta.",
+    "no_beta": "you forgot the LayerNorms' beta: each LayerNorm has a scale gamma and a "
+    "shift beta, 2C parameters.",
+    "no_pos": "you forgot the position embedding, block_size × n_embd parameters.",
+    "no_ln": "you forgot the LayerNorms: two per block and a final one, 2C parameters each "
+    "(gamma and beta).",
+    "no_ln_f": "you forgot the final LayerNorm (ln_f, 2C parameters) after the last block.",
+    "no_w_o": "you counted attention as 3C² (q, k and v) and forgot the output projection "
+    "W_o, another C² + C.",
+    "mlp_width_c": "your MLP has hidden width C: its hidden layer is mlp_ratio × C wide (4C "
+    "by default), so it has 2·rC² weights.",
+    "no_head": "you left out the output head: with tied weights (as GPT-2) it shares the "
+    "token embedding's matrix, but dlbook's head is untied, C × V parameters of its own.",
+    "head_bias": "you gave the output head a bias: dlbook's head has none (the final "
+    "LayerNorm's beta already shifts its input).",
+    "one_block": "you counted one block: there are n_layer of them, each with its own weights.",
+}
 
 
 def _int_kind(got: Any) -> tuple[str, str]:
@@ -784,60 +625,7 @@ GPT_PARAMETER_COUNT = TypedCheck(
     atol=0.5,  # counts are exact
     kinds="iu",
     wrong_kind=_int_kind,
-    mistakes=[
-        _gpt_mistake(
-            "you forgot the biases of the linear layers: attention has 4C of them (q, k, v "
-            "and the output projection) and the MLP rC + C, in every block.",
-            linear_bias=False,
-        ),
-        _gpt_mistake(
-            "you forgot every bias, those of the linear layers and the LayerNorms' beta.",
-            linear_bias=False,
-            ln_beta=False,
-        ),
-        _gpt_mistake(
-            "you forgot the LayerNorms' beta: each LayerNorm has a scale gamma and a "
-            "shift beta, 2C parameters.",
-            ln_beta=False,
-        ),
-        _gpt_mistake(
-            "you forgot the position embedding, block_size × n_embd parameters.",
-            pos=False,
-        ),
-        _gpt_mistake(
-            "you forgot the LayerNorms: two per block and a final one, 2C parameters each "
-            "(gamma and beta).",
-            ln=False,
-        ),
-        _gpt_mistake(
-            "you forgot the final LayerNorm (ln_f, 2C parameters) after the last block.",
-            ln_f=False,
-        ),
-        _gpt_mistake(
-            "you counted attention as 3C² (q, k and v) and forgot the output projection "
-            "W_o, another C² + C.",
-            w_o=False,
-        ),
-        _gpt_mistake(
-            "your MLP has hidden width C: its hidden layer is mlp_ratio × C wide (4C by "
-            "default), so it has 2·rC² weights.",
-            ratio=1,
-        ),
-        _gpt_mistake(
-            "you left out the output head: with tied weights (as GPT-2) it shares the token "
-            "embedding's matrix, but dlbook's head is untied, C × V parameters of its own.",
-            head=0,
-        ),
-        _gpt_mistake(
-            "you gave the output head a bias: dlbook's head has none (the final LayerNorm's "
-            "beta already shifts its input).",
-            head_bias=True,
-        ),
-        _gpt_mistake(
-            "you counted one block: there are n_layer of them, each with its own weights.",
-            blocks=1,
-        ),
-    ],
+    mistakes=slip_mistakes(_gpt_count, _GPT_SLIPS, _GPT_HINT),
 )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,12 @@ from dlbook.checks._core import (
     type_hint,
 )
 from dlbook.nn import numpy_backend as nn_np
+
+
+def _mistakes(table: dict[str, tuple[Callable[..., Any], str]], output: int = 0) -> list[Mistake]:
+    """One mistake per ``explanation: (wrong function, hint)`` of ``table``, in its order."""
+    return [Mistake(text, fn, output=output, hint=hint) for text, (fn, hint) in table.items()]
+
 
 # ---------------------------------------------------------------------------
 # 1. sigmoid_backward(x, grad_out) -> dL/dx
@@ -52,6 +59,32 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
 
 _s = nn_np.sigmoid  # the reference sigmoid, used to build the wrong answers below
 
+_SIGMOID_MISTAKES = {  # explanation: (wrong dL/dx, hint)
+    "your gradient has the wrong sign.": (
+        lambda x, g: -g * _s(x) * (1 - _s(x)),
+        "σ is increasing, so σ'(x) = σ(x)(1 - σ(x)) is positive.",
+    ),
+    "you forgot to multiply by grad_out (the chain rule).": (
+        lambda x, g: _s(x) * (1 - _s(x)),
+        "dL/dx = dL/dy * dy/dx: multiply the local derivative by grad_out.",
+    ),
+    "you used σ(x) as the derivative instead of σ(x)(1 - σ(x)).": (
+        lambda x, g: g * _s(x),
+        "d σ/dx = σ(x) (1 - σ(x)).",
+    ),
+    "you returned the sigmoid itself, not its gradient.": (
+        lambda x, g: _s(x),
+        "The backward pass returns dL/dx = grad_out * σ(x)(1 - σ(x)).",
+    ),
+    "you used x instead of σ(x) in x(1 - x).": (
+        lambda x, g: g * x * (1 - x),
+        "The derivative is σ(x)(1 - σ(x)): apply the sigmoid first.",
+    ),
+    "your sigmoid is not numerically stable: e^x / (1 + e^x) is inf / inf = NaN for large x.": (
+        lambda x, g: g * _naive_sigmoid(x) * (1 - _naive_sigmoid(x)),
+        "Use 1 / (1 + np.exp(-x)), which never divides inf by inf.",
+    ),
+}
 
 SIGMOID_BACKWARD = FunctionCheck(
     name="sigmoid_backward",
@@ -60,39 +93,7 @@ SIGMOID_BACKWARD = FunctionCheck(
     task="Return dL/dx = grad_out * σ(x) * (1 - σ(x)), an array shaped like x.",
     nan_hint="Compute σ(x) as 1 / (1 + np.exp(-x)): exp(x) / (1 + exp(x)) is inf / inf "
     "for large x.",
-    mistakes=[
-        Mistake(
-            "your gradient has the wrong sign.",
-            lambda x, g: -g * _s(x) * (1 - _s(x)),
-            hint="σ is increasing, so σ'(x) = σ(x)(1 - σ(x)) is positive.",
-        ),
-        Mistake(
-            "you forgot to multiply by grad_out (the chain rule).",
-            lambda x, g: _s(x) * (1 - _s(x)),
-            hint="dL/dx = dL/dy * dy/dx: multiply the local derivative by grad_out.",
-        ),
-        Mistake(
-            "you used σ(x) as the derivative instead of σ(x)(1 - σ(x)).",
-            lambda x, g: g * _s(x),
-            hint="d σ/dx = σ(x) (1 - σ(x)).",
-        ),
-        Mistake(
-            "you returned the sigmoid itself, not its gradient.",
-            lambda x, g: _s(x),
-            hint="The backward pass returns dL/dx = grad_out * σ(x)(1 - σ(x)).",
-        ),
-        Mistake(
-            "you used x instead of σ(x) in x(1 - x).",
-            lambda x, g: g * x * (1 - x),
-            hint="The derivative is σ(x)(1 - σ(x)): apply the sigmoid first.",
-        ),
-        Mistake(
-            "your sigmoid is not numerically stable: e^x / (1 + e^x) is inf / inf = NaN "
-            "for large x.",
-            lambda x, g: g * _naive_sigmoid(x) * (1 - _naive_sigmoid(x)),
-            hint="Use 1 / (1 + np.exp(-x)), which never divides inf by inf.",
-        ),
-    ],
+    mistakes=_mistakes(_SIGMOID_MISTAKES),
 )
 
 
@@ -120,15 +121,50 @@ def _softmax_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _exp_normalise_shift(x: np.ndarray, axis: int, shift: Callable[..., Any]) -> np.ndarray:
+def _exp_normalise(x: np.ndarray, axis: int | None, shift: Callable = np.max) -> np.ndarray:
     e = np.exp(x - shift(x, axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _exp_normalise(x: np.ndarray, axis: int | None) -> np.ndarray:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
+_SHIFT_BY_MAX = "Subtract the max: every exponent is then ≤ 0, so exp never overflows."
+_SOFTMAX_MISTAKES = {  # explanation: (wrong softmax, hint)
+    "your softmax is not numerically stable: exp(1000) overflows to inf, and "
+    "inf / inf (or 0 / 0) is NaN.": (
+        lambda x, axis=-1: np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True),
+        "Subtract the max along the axis first: softmax(x) = softmax(x - max).",
+    ),
+    "you subtracted the max of the whole array, not of each slice: a slice far "
+    "below that max underflows to 0 / 0 = NaN.": (
+        lambda x, axis=-1: np.exp(x - x.max()) / np.exp(x - x.max()).sum(axis=axis, keepdims=True),
+        "Take the max along the axis: x.max(axis=axis, keepdims=True).",
+    ),
+    "you subtracted the minimum of each slice instead of its maximum: exp(max − min) "
+    "overflows to inf when a slice spreads over more than about 709.": (
+        lambda x, axis=-1: _exp_normalise(x, axis, np.min),
+        _SHIFT_BY_MAX,
+    ),
+    "you subtracted the mean of each slice instead of its maximum: exp(max − mean) "
+    "overflows to inf when a slice spreads widely.": (
+        lambda x, axis=-1: _exp_normalise(x, axis, np.mean),
+        _SHIFT_BY_MAX,
+    ),
+    "you normalised over axis 0 instead of the axis you were given.": (
+        lambda x, axis=-1: _exp_normalise(x, 0),
+        "Use axis=axis in both the max and the sum.",
+    ),
+    "you ignored the `axis` argument and always normalised over the last axis.": (
+        lambda x, axis=-1: _exp_normalise(x, -1),
+        "Pass axis=axis to max and sum.",
+    ),
+    "your output is not normalised: each slice must sum to 1.": (
+        lambda x, axis=-1: np.exp(x - np.max(x, axis=axis, keepdims=True)),
+        "Divide by the sum of the exponentials along the axis.",
+    ),
+    "you normalised over the whole array instead of along the axis.": (
+        lambda x, axis=-1: _exp_normalise(x, None),
+        "Sum along `axis` with keepdims=True, not over every element.",
+    ),
+}
 
 SOFTMAX = FunctionCheck(
     name="softmax",
@@ -137,54 +173,7 @@ SOFTMAX = FunctionCheck(
     task="Return exp(x - max) / sum(exp(x - max)) along `axis`, an array shaped like x.",
     nan_hint="Your softmax is not numerically stable: subtract the max along the axis first "
     "(x - x.max(axis=axis, keepdims=True)); exp then never overflows.",
-    mistakes=[
-        Mistake(
-            "your softmax is not numerically stable: exp(1000) overflows to inf, and "
-            "inf / inf (or 0 / 0) is NaN.",
-            lambda x, axis=-1: np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True),
-            hint="Subtract the max along the axis first: softmax(x) = softmax(x - max).",
-        ),
-        Mistake(
-            "you subtracted the max of the whole array, not of each slice: a slice far "
-            "below that max underflows to 0 / 0 = NaN.",
-            lambda x, axis=-1: (
-                np.exp(x - x.max()) / np.exp(x - x.max()).sum(axis=axis, keepdims=True)
-            ),
-            hint="Take the max along the axis: x.max(axis=axis, keepdims=True).",
-        ),
-        Mistake(
-            "you subtracted the minimum of each slice instead of its maximum: exp(max − min) "
-            "overflows to inf when a slice spreads over more than about 709.",
-            lambda x, axis=-1: _exp_normalise_shift(x, axis, np.min),
-            hint="Subtract the max: every exponent is then ≤ 0, so exp never overflows.",
-        ),
-        Mistake(
-            "you subtracted the mean of each slice instead of its maximum: exp(max − mean) "
-            "overflows to inf when a slice spreads widely.",
-            lambda x, axis=-1: _exp_normalise_shift(x, axis, np.mean),
-            hint="Subtract the max: every exponent is then ≤ 0, so exp never overflows.",
-        ),
-        Mistake(
-            "you normalised over axis 0 instead of the axis you were given.",
-            lambda x, axis=-1: _exp_normalise(x, 0),
-            hint="Use axis=axis in both the max and the sum.",
-        ),
-        Mistake(
-            "you ignored the `axis` argument and always normalised over the last axis.",
-            lambda x, axis=-1: _exp_normalise(x, -1),
-            hint="Pass axis=axis to max and sum.",
-        ),
-        Mistake(
-            "your output is not normalised: each slice must sum to 1.",
-            lambda x, axis=-1: np.exp(x - np.max(x, axis=axis, keepdims=True)),
-            hint="Divide by the sum of the exponentials along the axis.",
-        ),
-        Mistake(
-            "you normalised over the whole array instead of along the axis.",
-            lambda x, axis=-1: _exp_normalise(x, None),
-            hint="Sum along `axis` with keepdims=True, not over every element.",
-        ),
-    ],
+    mistakes=_mistakes(_SOFTMAX_MISTAKES),
 )
 
 
@@ -210,13 +199,51 @@ def _ce_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _p(logits: np.ndarray, axis: int = 1) -> np.ndarray:
-    return nn_np.softmax(logits, axis=axis)
+_p = partial(nn_np.softmax, axis=1)  # the softmax probabilities of logits (B, K)
 
 
 def _y(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return nn_np.one_hot(labels, logits.shape[1])
 
+
+_CE_MISTAKES = {  # explanation: (wrong dL/dlogits, hint)
+    "you forgot to divide by the batch size B: the loss is a mean over the batch.": (
+        lambda z, y: _p(z) - _y(z, y),
+        "Divide by B = logits.shape[0].",
+    ),
+    "your gradient has the wrong sign: it is prediction minus truth.": (
+        lambda z, y: (_y(z, y) - _p(z)) / len(y),
+        "dL/dlogits = (softmax(logits) - onehot) / B.",
+    ),
+    "you used the raw logits where the softmax probabilities belong.": (
+        lambda z, y: (z - _y(z, y)) / len(y),
+        "Turn logits into probabilities with softmax along axis 1 first.",
+    ),
+    "you used log-softmax where the softmax probabilities belong.": (
+        lambda z, y: (nn_np.log_softmax(z, axis=1) - _y(z, y)) / len(y),
+        "The gradient of -log softmax(z)[y] is softmax(z) - onehot(y).",
+    ),
+    "you forgot to subtract the one-hot labels.": (
+        lambda z, y: _p(z) / len(y),
+        "Subtract 1 at each example's true class: prediction minus truth.",
+    ),
+    "you divided by the number of classes K instead of the batch size B.": (
+        lambda z, y: (_p(z) - _y(z, y)) / z.shape[1],
+        "The mean runs over the B examples: divide by logits.shape[0].",
+    ),
+    "you divided by B * K (np.mean over every entry) instead of by B.": (
+        lambda z, y: (_p(z) - _y(z, y)) / z.size,
+        "Divide by B only.",
+    ),
+    "your softmax normalised over the batch (axis 0) instead of the classes.": (
+        lambda z, y: (_p(z, axis=0) - _y(z, y)) / len(y),
+        "Each row of logits is one example: softmax along axis=1.",
+    ),
+    "your softmax is not numerically stable: exp overflows for large logits.": (
+        lambda z, y: (np.exp(z) / np.exp(z).sum(1, keepdims=True) - _y(z, y)) / len(y),
+        "Subtract the max of each row before exp.",
+    ),
+}
 
 CROSS_ENTROPY_GRAD = FunctionCheck(
     name="cross_entropy_grad",
@@ -224,53 +251,7 @@ CROSS_ENTROPY_GRAD = FunctionCheck(
     make_cases=_ce_cases,
     task="Return dL/dlogits = (softmax(logits) - onehot(labels)) / B, shape (B, K).",
     nan_hint="Use a numerically stable softmax (subtract the max of each row first).",
-    mistakes=[
-        Mistake(
-            "you forgot to divide by the batch size B: the loss is a mean over the batch.",
-            lambda z, y: _p(z) - _y(z, y),
-            hint="Divide by B = logits.shape[0].",
-        ),
-        Mistake(
-            "your gradient has the wrong sign: it is prediction minus truth.",
-            lambda z, y: (_y(z, y) - _p(z)) / len(y),
-            hint="dL/dlogits = (softmax(logits) - onehot) / B.",
-        ),
-        Mistake(
-            "you used the raw logits where the softmax probabilities belong.",
-            lambda z, y: (z - _y(z, y)) / len(y),
-            hint="Turn logits into probabilities with softmax along axis 1 first.",
-        ),
-        Mistake(
-            "you used log-softmax where the softmax probabilities belong.",
-            lambda z, y: (nn_np.log_softmax(z, axis=1) - _y(z, y)) / len(y),
-            hint="The gradient of -log softmax(z)[y] is softmax(z) - onehot(y).",
-        ),
-        Mistake(
-            "you forgot to subtract the one-hot labels.",
-            lambda z, y: _p(z) / len(y),
-            hint="Subtract 1 at each example's true class: prediction minus truth.",
-        ),
-        Mistake(
-            "you divided by the number of classes K instead of the batch size B.",
-            lambda z, y: (_p(z) - _y(z, y)) / z.shape[1],
-            hint="The mean runs over the B examples: divide by logits.shape[0].",
-        ),
-        Mistake(
-            "you divided by B * K (np.mean over every entry) instead of by B.",
-            lambda z, y: (_p(z) - _y(z, y)) / z.size,
-            hint="Divide by B only.",
-        ),
-        Mistake(
-            "your softmax normalised over the batch (axis 0) instead of the classes.",
-            lambda z, y: (_p(z, axis=0) - _y(z, y)) / len(y),
-            hint="Each row of logits is one example: softmax along axis=1.",
-        ),
-        Mistake(
-            "your softmax is not numerically stable: exp overflows for large logits.",
-            lambda z, y: (np.exp(z) / np.exp(z).sum(1, keepdims=True) - _y(z, y)) / len(y),
-            hint="Subtract the max of each row before exp.",
-        ),
-    ],
+    mistakes=_mistakes(_CE_MISTAKES),
 )
 
 
@@ -297,6 +278,45 @@ def _linear_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+_DX_MISTAKES = {  # explanation: (wrong dx, hint)
+    "you returned the gradients in the wrong order: the first one must be dx.": (
+        lambda x, W, g: x.T @ g,
+        "Return (dx, dW, db) in this order.",
+    ),
+    "`dx` uses W instead of W.T.": (
+        lambda x, W, g: g @ W,
+        "dx = grad_out @ W.T: (B, H) @ (H, D) -> (B, D).",
+    ),
+}
+_DW_MISTAKES = {  # explanation: (wrong dW, hint)
+    "`dW` is transposed: you computed grad_out.T @ x, of shape (H, D).": (
+        lambda x, W, g: g.T @ x,
+        "dW must have the shape of W, (D, H): x.T @ grad_out.",
+    ),
+    "`dW` is divided by the batch size, but grad_out already carries the 1/B.": (
+        lambda x, W, g: x.T @ g / len(x),
+        "dW = x.T @ grad_out.",
+    ),
+}
+_DB_MISTAKES = {  # explanation: (wrong db, hint)
+    "`db` was not summed over the batch: it has one row per example.": (
+        lambda x, W, g: g,
+        "b is shared by all B examples, so their gradients add up: sum over axis 0.",
+    ),
+    "`db` was averaged over the batch instead of summed.": (
+        lambda x, W, g: g.mean(axis=0),
+        "Use grad_out.sum(axis=0).",
+    ),
+    "`db` was summed over the wrong axis (the features instead of the batch).": (
+        lambda x, W, g: g.sum(axis=1),
+        "Sum over axis 0, the batch.",
+    ),
+    "`db` keeps an axis of length 1.": (
+        lambda x, W, g: g.sum(axis=0, keepdims=True),
+        "b has shape (H,): drop keepdims=True.",
+    ),
+}
+
 LINEAR_BACKWARD = FunctionCheck(
     name="linear_backward",
     reference=nn_np.linear_backward,
@@ -305,56 +325,7 @@ LINEAR_BACKWARD = FunctionCheck(
     task="Return (dx, dW, db) with shapes (B, D), (D, H) and (H,) for y = x @ W + b.",
     error_hint="Each gradient has the shape of what it differentiates: dx like x (B, D), "
     "dW like W (D, H), db like b (H,); for dx, (B, H) @ (H, D) needs W.T.",
-    mistakes=[
-        Mistake(
-            "you returned the gradients in the wrong order: the first one must be dx.",
-            lambda x, W, g: x.T @ g,
-            output=0,
-            hint="Return (dx, dW, db) in this order.",
-        ),
-        Mistake(
-            "`dx` uses W instead of W.T.",
-            lambda x, W, g: g @ W,
-            output=0,
-            hint="dx = grad_out @ W.T: (B, H) @ (H, D) -> (B, D).",
-        ),
-        Mistake(
-            "`dW` is transposed: you computed grad_out.T @ x, of shape (H, D).",
-            lambda x, W, g: g.T @ x,
-            output=1,
-            hint="dW must have the shape of W, (D, H): x.T @ grad_out.",
-        ),
-        Mistake(
-            "`dW` is divided by the batch size, but grad_out already carries the 1/B.",
-            lambda x, W, g: x.T @ g / len(x),
-            output=1,
-            hint="dW = x.T @ grad_out.",
-        ),
-        Mistake(
-            "`db` was not summed over the batch: it has one row per example.",
-            lambda x, W, g: g,
-            output=2,
-            hint="b is shared by all B examples, so their gradients add up: sum over axis 0.",
-        ),
-        Mistake(
-            "`db` was averaged over the batch instead of summed.",
-            lambda x, W, g: g.mean(axis=0),
-            output=2,
-            hint="Use grad_out.sum(axis=0).",
-        ),
-        Mistake(
-            "`db` was summed over the wrong axis (the features instead of the batch).",
-            lambda x, W, g: g.sum(axis=1),
-            output=2,
-            hint="Sum over axis 0, the batch.",
-        ),
-        Mistake(
-            "`db` keeps an axis of length 1.",
-            lambda x, W, g: g.sum(axis=0, keepdims=True),
-            output=2,
-            hint="b has shape (H,): drop keepdims=True.",
-        ),
-    ],
+    mistakes=[*_mistakes(_DX_MISTAKES), *_mistakes(_DW_MISTAKES, 1), *_mistakes(_DB_MISTAKES, 2)],
 )
 
 
@@ -367,11 +338,7 @@ check_linear_backward = LINEAR_BACKWARD.checker(
 # ---------------------------------------------------------------------------
 
 
-def _predict(model: Any, x: np.ndarray, seconds: float) -> Call:
-    """Call ``model.predict(x)``, or dlbook's ``predict`` for a NumPy-backend MLP."""
-    if isinstance(model, nn_np.MLP):
-        return call_student(nn_np.predict, (model, x), {}, seconds)
-    return call_student(model.predict, (x,), {}, seconds)
+_fail = partial(fail, "train_mlp")  # a failing verdict of check_mlp_training
 
 
 def _prediction_problem(pred: Any, n: int, n_classes: int) -> tuple[str, str] | None:
@@ -406,26 +373,20 @@ def _prediction_problem(pred: Any, n: int, n_classes: int) -> tuple[str, str] | 
 def _call_problem(call: Call, doing: str, time_budget: float) -> CheckResult | None:
     """The message for a call (training or predicting) that timed out or raised."""
     if call.timed_out:
-        return fail(
-            "train_mlp",
+        return _fail(
             f"too slow: {doing} did not finish within {time_budget:g} s.",
             "Vectorise over the batch (no Python loop over examples), use fewer epochs, "
             "or a larger learning rate.",
         )
     if isinstance(call.error, NotImplementedError):
-        return fail(
-            "train_mlp",
+        return _fail(
             "not implemented yet.",
             "Train an MLP on data.x_train and "
             "data.y_train and return it; the model needs a predict(x) method.",
         )
     if call.error is not None:
         err = call.error
-        return fail(
-            "train_mlp",
-            f"{doing} raised {type(err).__name__}: {str(err).strip()}.",
-            error_hint(err),
-        )
+        return _fail(f"{doing} raised {type(err).__name__}: {str(err).strip()}.", error_hint(err))
     return None
 
 
@@ -433,8 +394,7 @@ def _model_problem(model: Any) -> CheckResult | None:
     """Refuse anything that cannot predict."""
     if isinstance(model, nn_np.MLP) or callable(getattr(model, "predict", None)):
         return None
-    return fail(
-        "train_mlp",
+    return _fail(
         f"returned {describe_type(model)}, but a model with a predict(x) method was expected.",
         type_hint(model)
         if model is None
@@ -460,16 +420,14 @@ class _WatchedData:
 def _data_problem(read: set[str]) -> CheckResult | None:
     """Refuse training that looked at the test labels, or ignored the training split."""
     if "y_test" in read:
-        return fail(
-            "train_mlp",
+        return _fail(
             "your train_mlp read data.y_test, the test labels: a model trained or tuned on "
             "them says nothing about digits it has not seen.",
             "Train on data.x_train and data.y_train only; the check measures the test "
             "accuracy itself (to tune, split a validation set off the training data).",
         )
     if not {"x_train", "y_train"} <= read:
-        return fail(
-            "train_mlp",
+        return _fail(
             "your train_mlp never read data.x_train and data.y_train: it must train on the "
             "data it is given (not on a copy it loads itself).",
             "Use the `data` argument: data.x_train (N, D) and data.y_train (N,).",
@@ -493,8 +451,7 @@ def check_mlp_training(
     prediction together must finish within ``time_budget`` seconds.
     """
     if not callable(train_fn):
-        return fail(
-            "train_mlp",
+        return _fail(
             f"expected a function, got {describe_type(train_fn)}.",
             "Pass the function itself, `train_mlp`, not `train_mlp(...)`.",
         )
@@ -512,7 +469,9 @@ def check_mlp_training(
     )
     if failure is not None:
         return failure
-    pred = _predict(trained.value, data.x_test.copy(), deadline - time.perf_counter())
+    model = trained.value  # anything with predict(x), or a dlbook numpy MLP
+    predict = partial(nn_np.predict, model) if isinstance(model, nn_np.MLP) else model.predict
+    pred = call_student(predict, (data.x_test.copy(),), {}, deadline - time.perf_counter())
     failure = _call_problem(pred, "training and predicting", time_budget)
     return failure or _accuracy_verdict(pred.value, data, threshold)
 
@@ -521,7 +480,7 @@ def _accuracy_verdict(pred: Any, data: Any, threshold: float) -> CheckResult:
     """Accept the predictions if they are well formed and accurate enough."""
     problem = _prediction_problem(pred, len(data.y_test), data.n_classes)
     if problem is not None:
-        return fail("train_mlp", *problem)
+        return _fail(*problem)
     acc = float(np.mean(pred == data.y_test))
     if acc >= threshold:
         return CheckResult(
@@ -534,4 +493,4 @@ def _accuracy_verdict(pred: Any, data: Any, threshold: float) -> CheckResult:
         )
     else:
         hint = "Train for more epochs, try another learning rate (0.1 to 1), or a wider layer."
-    return fail("train_mlp", f"test accuracy {acc:.1%} is below the {threshold:.0%} needed.", hint)
+    return _fail(f"test accuracy {acc:.1%} is below the {threshold:.0%} needed.", hint)

@@ -19,13 +19,14 @@ variance far below 1, a huge axis).
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from dlbook.checks._core import Case, FunctionCheck, Mistake
+from dlbook.checks._kinds import stressed
 from dlbook.cnn import conv_output_size
 from dlbook.cnn import numpy_backend as cnn_np
 from dlbook.normalization import numpy_backend as norm_np
@@ -52,40 +53,10 @@ def _conv_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _conv_pad_one_side(x, W, b, stride, padding):
-    xp = np.pad(x, ((0, 0), (0, 0), (0, 2 * padding), (0, 2 * padding)))
-    return cnn_np.conv2d(xp, W, b, stride, 0)
+def _pad(x, before, after):
+    """Pad the images of x with ``before`` zeros at the top/left, ``after`` at the bottom/right."""
+    return np.pad(x, ((0, 0), (0, 0), (before, after), (before, after)))
 
-
-CONV_FORWARD_MISTAKES = [
-    Mistake(
-        "you flipped the kernel (a convolution in the textbook sense); deep-learning "
-        "libraries compute a cross-correlation, with the kernel as it is.",
-        lambda x, W, b, s, p: cnn_np.conv2d(x, W[:, :, ::-1, ::-1], b, s, p),
-        hint="Multiply window[c, i, j] by W[f, c, i, j] for the same (i, j): no [::-1].",
-    ),
-    Mistake(
-        "you ignored `padding`.",
-        lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, 0),
-        hint="Pad first: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) adds p zeros on each side.",
-    ),
-    Mistake(
-        "you ignored `stride`: your windows start at every pixel, not every `stride` pixels.",
-        lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, 1, p),
-        hint="Output (h, w) reads the window whose top-left corner is (stride*h, stride*w).",
-    ),
-    Mistake(
-        "you forgot the bias b.",
-        lambda x, W, b, s, p: cnn_np.conv2d(x, W, np.zeros_like(b), s, p),
-        hint="Add b[f] to every output of filter f: out + b[None, :, None, None].",
-    ),
-    Mistake(
-        "you padded only at the bottom and right (2 * padding zeros there, none at the top "
-        "and left).",
-        _conv_pad_one_side,
-        hint="Put `padding` zeros on every side: ((p, p), (p, p)) for the last two axes.",
-    ),
-]
 
 CONV_FORWARD = FunctionCheck(
     name="conv2d_forward",
@@ -93,7 +64,36 @@ CONV_FORWARD = FunctionCheck(
     make_cases=_conv_cases,
     task="Return out (B, F, Ho, Wo) with out[b, f, h, w] = b[f] + sum over c, i, j of "
     "W[f, c, i, j] * x_pad[b, c, stride*h + i, stride*w + j].",
-    mistakes=CONV_FORWARD_MISTAKES,
+    mistakes=[
+        Mistake(
+            "you flipped the kernel (a convolution in the textbook sense); deep-learning "
+            "libraries compute a cross-correlation, with the kernel as it is.",
+            lambda x, W, b, s, p: cnn_np.conv2d(x, W[:, :, ::-1, ::-1], b, s, p),
+            hint="Multiply window[c, i, j] by W[f, c, i, j] for the same (i, j): no [::-1].",
+        ),
+        Mistake(
+            "you ignored `padding`.",
+            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, 0),
+            hint="Pad first: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) adds p zeros on each "
+            "side.",
+        ),
+        Mistake(
+            "you ignored `stride`: your windows start at every pixel, not every `stride` pixels.",
+            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, 1, p),
+            hint="Output (h, w) reads the window whose top-left corner is (stride*h, stride*w).",
+        ),
+        Mistake(
+            "you forgot the bias b.",
+            lambda x, W, b, s, p: cnn_np.conv2d(x, W, np.zeros_like(b), s, p),
+            hint="Add b[f] to every output of filter f: out + b[None, :, None, None].",
+        ),
+        Mistake(
+            "you padded only at the bottom and right (2 * padding zeros there, none at the top "
+            "and left).",
+            lambda x, W, b, s, p: cnn_np.conv2d(_pad(x, 0, 2 * p), W, b, s, 0),
+            hint="Put `padding` zeros on every side: ((p, p), (p, p)) for the last two axes.",
+        ),
+    ],
     error_hint="Ho = (H + 2 * padding - KH) // stride + 1, and likewise Wo.",
 )
 
@@ -124,44 +124,9 @@ def _grad_w_no_stride(x, W, grad_out, stride, padding):
     """Windows taken at stride 1: the first Ho x Wo of them."""
     Ho, Wo = grad_out.shape[2:]
     KH, KW = W.shape[2:]
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    xp = _pad(x, padding, padding)
     return _grad_w_reference(xp[:, :, : Ho + KH - 1, : Wo + KW - 1], W, grad_out, 1, 0)
 
-
-def _grad_w_pad_one_side(x, W, grad_out, stride, padding):
-    xp = np.pad(x, ((0, 0), (0, 0), (0, 2 * padding), (0, 2 * padding)))
-    return _grad_w_reference(xp, W, grad_out, stride, 0)
-
-
-GRAD_W_MISTAKES = [
-    Mistake(
-        "you averaged over the batch instead of summing: dL/dW is B times larger.",
-        lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p) / x.shape[0],
-        hint="Each example adds its own contribution: sum over b, h and w (no division).",
-    ),
-    Mistake(
-        "your gradient is the kernel flipped by 180 degrees.",
-        lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p)[:, :, ::-1, ::-1],
-        hint="dW[f, c, i, j] pairs g[b, f, h, w] with x_pad[b, c, stride*h + i, stride*w + j].",
-    ),
-    Mistake(
-        "you took the windows at stride 1, ignoring `stride`.",
-        _grad_w_no_stride,
-        hint="Output (h, w) came from the window at (stride*h, stride*w): use the same windows.",
-    ),
-    Mistake(
-        "your windows ignore the padding: pad x by `padding` zeros on every side first, "
-        "as in the forward pass.",
-        _grad_w_pad_one_side,
-        hint="Use np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) before cutting the windows.",
-    ),
-    Mistake(
-        "your gradient has the filter and channel axes swapped: (C, F, KH, KW) instead of "
-        "(F, C, KH, KW).",
-        lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p).transpose(1, 0, 2, 3),
-        hint="dL/dW has the shape of W, (F, C, KH, KW).",
-    ),
-]
 
 GRAD_W = FunctionCheck(
     name="conv2d_backward_weights",
@@ -169,7 +134,36 @@ GRAD_W = FunctionCheck(
     make_cases=_grad_w_cases,
     task="Return dW (F, C, KH, KW) with dW[f, c, i, j] = sum over b, h, w of "
     "grad_out[b, f, h, w] * x_pad[b, c, stride*h + i, stride*w + j].",
-    mistakes=GRAD_W_MISTAKES,
+    mistakes=[
+        Mistake(
+            "you averaged over the batch instead of summing: dL/dW is B times larger.",
+            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p) / x.shape[0],
+            hint="Each example adds its own contribution: sum over b, h and w (no division).",
+        ),
+        Mistake(
+            "your gradient is the kernel flipped by 180 degrees.",
+            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p)[:, :, ::-1, ::-1],
+            hint="dW[f, c, i, j] pairs g[b, f, h, w] with x_pad[b, c, stride*h + i, stride*w + j].",
+        ),
+        Mistake(
+            "you took the windows at stride 1, ignoring `stride`.",
+            _grad_w_no_stride,
+            hint="Output (h, w) came from the window at (stride*h, stride*w): use the same "
+            "windows.",
+        ),
+        Mistake(
+            "your windows ignore the padding: pad x by `padding` zeros on every side first, "
+            "as in the forward pass.",
+            lambda x, W, g, s, p: _grad_w_reference(_pad(x, 0, 2 * p), W, g, s, 0),
+            hint="Use np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) before cutting the windows.",
+        ),
+        Mistake(
+            "your gradient has the filter and channel axes swapped: (C, F, KH, KW) instead of "
+            "(F, C, KH, KW).",
+            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p).transpose(1, 0, 2, 3),
+            hint="dL/dW has the shape of W, (F, C, KH, KW).",
+        ),
+    ],
 )
 
 
@@ -185,8 +179,7 @@ check_conv2d_backward_weights = GRAD_W.checker(
 def _pool_cases(rng: np.random.Generator) -> list[Case]:
     def data(shape: tuple[int, ...], k: int, offset: float = 0.0) -> tuple[Any, ...]:
         x = offset + rng.normal(size=shape)  # distinct values: no ties at the maximum
-        out = cnn_np.max_pool2d(x, k)
-        return x, rng.normal(size=out.shape), k
+        return x, rng.normal(size=cnn_np.max_pool2d(x, k).shape), k
 
     return [
         Case(data((2, 3, 8, 8), 2), label="2x2 windows on 8x8 images"),
@@ -196,37 +189,35 @@ def _pool_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-MAX_POOL_MISTAKES = [
-    Mistake(
-        "you shared each window's gradient equally among its cells: that is the backward "
-        "pass of average pooling.",
-        lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k),
-        hint="Only the maximum reached the output, so only it gets the gradient.",
-    ),
-    Mistake(
-        "you copied each window's gradient to every cell of the window.",
-        lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k) * k * k,
-        hint="Multiply by a mask that is 1 at the window's maximum and 0 elsewhere.",
-    ),
-    Mistake(
-        "you returned the mask of maxima without multiplying by grad_out (the chain rule).",
-        lambda x, g, k: cnn_np.max_pool2d_backward(x, np.ones_like(g), k),
-        hint="dL/dx = grad_out of the window at its arg-max, 0 elsewhere.",
-    ),
-    Mistake(
-        "you sent the gradient to each window's minimum instead of its maximum.",
-        lambda x, g, k: cnn_np.max_pool2d_backward(-x, g, k),
-        hint="Use argmax (or x == window max), not argmin.",
-    ),
-]
-
 MAX_POOL_BACKWARD = FunctionCheck(
     name="max_pool_backward",
     reference=lambda x, grad_out, kernel_size: cnn_np.max_pool2d_backward(x, grad_out, kernel_size),
     make_cases=_pool_cases,
     task="Return dx shaped like x: grad_out[b, c, h, w] at the arg-max of window (h, w), "
     "0 everywhere else (and 0 for rows or columns that no window covers).",
-    mistakes=MAX_POOL_MISTAKES,
+    mistakes=[
+        Mistake(
+            "you shared each window's gradient equally among its cells: that is the backward "
+            "pass of average pooling.",
+            lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k),
+            hint="Only the maximum reached the output, so only it gets the gradient.",
+        ),
+        Mistake(
+            "you copied each window's gradient to every cell of the window.",
+            lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k) * k * k,
+            hint="Multiply by a mask that is 1 at the window's maximum and 0 elsewhere.",
+        ),
+        Mistake(
+            "you returned the mask of maxima without multiplying by grad_out (the chain rule).",
+            lambda x, g, k: cnn_np.max_pool2d_backward(x, np.ones_like(g), k),
+            hint="dL/dx = grad_out of the window at its arg-max, 0 elsewhere.",
+        ),
+        Mistake(
+            "you sent the gradient to each window's minimum instead of its maximum.",
+            lambda x, g, k: cnn_np.max_pool2d_backward(-x, g, k),
+            hint="Use argmax (or x == window max), not argmin.",
+        ),
+    ],
     error_hint="With an odd size, only the first (H // k) * k rows are covered by windows.",
 )
 
@@ -254,41 +245,40 @@ def _size_cases(rng: np.random.Generator) -> list[Case]:
     return [Case(args, label=label, stress=args[0] > 1000) for args, label in rows]
 
 
-SIZE_MISTAKES = [
-    Mistake(
-        "you forgot the + 1: the first window is at position 0.",
-        lambda n, k, s, p: (n + 2 * p - k) // s,
-        hint="Positions 0, s, 2s, ... up to n + 2p - k: that is (n + 2p - k) // s + 1 of them.",
-    ),
-    Mistake(
-        "you counted the padding once; it is added on both sides (2 * padding).",
-        lambda n, k, s, p: (n + p - k) // s + 1,
-        hint="The padded axis has n + 2 * padding cells.",
-    ),
-    Mistake(
-        "you used true division `/`, which gives a fraction when the windows do not fit exactly.",
-        lambda n, k, s, p: (n + 2 * p - k) / s + 1,
-        hint="Round down with `//`: a window that does not fit is dropped.",
-    ),
-    Mistake(
-        "you ignored the stride.",
-        lambda n, k, s, p: n + 2 * p - k + 1,
-        hint="Divide the span n + 2p - k by the stride (with //) before adding 1.",
-    ),
-    Mistake(
-        "you rounded up; PyTorch and Keras ('valid') drop a window that does not fit, so round "
-        "down.",
-        lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
-        hint="Use `//`, which rounds down.",
-    ),
-]
-
 OUTPUT_SIZE = FunctionCheck(
     name="conv_output_size",
     reference=conv_output_size,
     make_cases=_size_cases,
     task="Return the number of window positions, (n + 2 * padding - kernel_size) // stride + 1.",
-    mistakes=SIZE_MISTAKES,
+    mistakes=[
+        Mistake(
+            "you forgot the + 1: the first window is at position 0.",
+            lambda n, k, s, p: (n + 2 * p - k) // s,
+            hint="Positions 0, s, 2s, ... up to n + 2p - k: that is (n + 2p - k) // s + 1 of them.",
+        ),
+        Mistake(
+            "you counted the padding once; it is added on both sides (2 * padding).",
+            lambda n, k, s, p: (n + p - k) // s + 1,
+            hint="The padded axis has n + 2 * padding cells.",
+        ),
+        Mistake(
+            "you used true division `/`, which gives a fraction when the windows do not fit "
+            "exactly.",
+            lambda n, k, s, p: (n + 2 * p - k) / s + 1,
+            hint="Round down with `//`: a window that does not fit is dropped.",
+        ),
+        Mistake(
+            "you ignored the stride.",
+            lambda n, k, s, p: n + 2 * p - k + 1,
+            hint="Divide the span n + 2p - k by the stride (with //) before adding 1.",
+        ),
+        Mistake(
+            "you rounded up; PyTorch and Keras ('valid') drop a window that does not fit, so round "
+            "down.",
+            lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
+            hint="Use `//`, which rounds down.",
+        ),
+    ],
     atol=1e-9,
     rtol=0.0,
 )
@@ -311,67 +301,24 @@ def _bn_cases(rng: np.random.Generator) -> list[Case]:
         x = mean.reshape((1, C) + (1,) * (len(shape) - 2)) + rng.normal(size=shape)
         return x, rng.normal(size=C) + 1.5, rng.normal(size=C), mean, var
 
-    return [
+    cases = [
         Case((*data((6, 3), 1.0, 0.5, 2.0), 1e-5), label="a (6, 3) batch of features"),
         Case((*data((4, 3, 5, 5), 2.0, 0.5, 4.0), 1e-5), label="a batch of 3-channel images"),
+        Case((*data((2, 4, 3, 3), 0.5, 1e-4, 1e-3), 1e-3), label="tiny running variances"),
         Case(
-            (*data((2, 4, 3, 3), 0.5, 1e-4, 1e-3), 1e-3),
-            label="tiny running variances",
-            stress=True,
-        ),
-        Case(
-            (*data((5, 2, 2, 2), 1e4, 4.0, 9.0), 1e-5),
-            label="values and running means near 10,000",
-            stress=True,
+            (*data((5, 2, 2, 2), 1e4, 4.0, 9.0), 1e-5), label="values and running means near 10,000"
         ),
     ]
+    return stressed(cases, 2, 3)
 
 
-def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
-    return v.reshape((1, -1) + (1,) * (ndim - 2))
+def _bn_variant(x, gamma, beta, mean, var, eps, *, scale=None, affine=True):
+    """Batch norm in evaluation mode, dividing by ``scale(var, eps)`` (default: right)."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)  # (C,) arrays broadcast over channel axis 1
+    gamma, beta, mean, var = (v.reshape(shape) for v in (gamma, beta, mean, var))
+    xhat = (x - mean) / (np.sqrt(var + eps) if scale is None else scale(var, eps))
+    return gamma * xhat + beta if affine else xhat
 
-
-def _bn_variant(x, gamma, beta, mean, var, eps, *, scale: Callable[..., Any], affine: bool = True):
-    c = lambda v: _per_channel(v, x.ndim)  # noqa: E731
-    xhat = (x - c(mean)) / scale(c(var), eps)
-    return c(gamma) * xhat + c(beta) if affine else xhat
-
-
-BN_EVAL_MISTAKES = [
-    Mistake(
-        "you normalised with the batch's own mean and variance (training mode); in evaluation "
-        "mode batch norm uses the running statistics.",
-        lambda x, g, b, m, v, eps: norm_np.batch_norm(x, g, b, eps),
-        hint="Use running_mean and running_var: then an example's output does not depend on "
-        "the rest of its batch.",
-    ),
-    Mistake(
-        "you added eps outside the square root: sqrt(var) + eps instead of sqrt(var + eps).",
-        lambda x, g, b, m, v, eps: _bn_variant(
-            x, g, b, m, v, eps, scale=lambda var, e: np.sqrt(var) + e
-        ),
-        hint="Divide by np.sqrt(running_var + eps), as PyTorch does.",
-    ),
-    Mistake(
-        "you divided by the variance instead of the standard deviation.",
-        lambda x, g, b, m, v, eps: _bn_variant(x, g, b, m, v, eps, scale=lambda var, e: var + e),
-        hint="Take the square root: (x - mean) / sqrt(var + eps).",
-    ),
-    Mistake(
-        "you forgot gamma and beta: the normalised values must be scaled and shifted.",
-        lambda x, g, b, m, v, eps: _bn_variant(
-            x, g, b, m, v, eps, scale=lambda var, e: np.sqrt(var + e), affine=False
-        ),
-        hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
-    ),
-    Mistake(
-        "you swapped gamma and beta: gamma scales, beta shifts.",
-        lambda x, g, b, m, v, eps: _bn_variant(
-            x, b, g, m, v, eps, scale=lambda var, e: np.sqrt(var + e)
-        ),
-        hint="y = gamma * xhat + beta.",
-    ),
-]
 
 BN_EVAL = FunctionCheck(
     name="batch_norm_eval",
@@ -379,7 +326,35 @@ BN_EVAL = FunctionCheck(
     make_cases=_bn_cases,
     task="Return gamma * (x - running_mean) / sqrt(running_var + eps) + beta, every (C,) "
     "array broadcast over channel axis 1.",
-    mistakes=BN_EVAL_MISTAKES,
+    mistakes=[
+        Mistake(
+            "you normalised with the batch's own mean and variance (training mode); in evaluation "
+            "mode batch norm uses the running statistics.",
+            lambda x, g, b, m, v, eps: norm_np.batch_norm(x, g, b, eps),
+            hint="Use running_mean and running_var: then an example's output does not depend on "
+            "the rest of its batch.",
+        ),
+        Mistake(
+            "you added eps outside the square root: sqrt(var) + eps instead of sqrt(var + eps).",
+            functools.partial(_bn_variant, scale=lambda var, e: np.sqrt(var) + e),
+            hint="Divide by np.sqrt(running_var + eps), as PyTorch does.",
+        ),
+        Mistake(
+            "you divided by the variance instead of the standard deviation.",
+            functools.partial(_bn_variant, scale=lambda var, e: var + e),
+            hint="Take the square root: (x - mean) / sqrt(var + eps).",
+        ),
+        Mistake(
+            "you forgot gamma and beta: the normalised values must be scaled and shifted.",
+            functools.partial(_bn_variant, affine=False),
+            hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
+        ),
+        Mistake(
+            "you swapped gamma and beta: gamma scales, beta shifts.",
+            lambda x, g, b, m, v, eps: _bn_variant(x, b, g, m, v, eps),
+            hint="y = gamma * xhat + beta.",
+        ),
+    ],
     error_hint="A (C,) array broadcasts against the *last* axis; reshape it to (1, C) or "
     "(1, C, 1, 1) first.",
 )

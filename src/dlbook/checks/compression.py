@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ from dlbook.checks._core import (
     fail,
     isclose,
 )
-from dlbook.checks._kinds import TypedCheck, each_output, stressed
+from dlbook.checks._kinds import TypedCheck, each_output, slip_mistakes, stressed
 from dlbook.distillation import numpy_backend as distill_np
 from dlbook.lora import numpy_backend as lora_np
 from dlbook.pruning import numpy_backend as prune_np
@@ -87,7 +88,7 @@ class CodesCheck(FunctionCheck):
     def _output_failure(
         self, got: Any, expected: np.ndarray, k: int, case: Case, where: str
     ) -> CheckResult | None:
-        zero_channel = k == 1 and _only_zero_channels_differ(got, expected, case.args[0], self)
+        zero_channel = k == 1 and self._zero_channel_diffs(got, expected, case.args[0])
         if zero_channel:
             return fail(
                 self.name,
@@ -100,47 +101,38 @@ class CodesCheck(FunctionCheck):
         if problem is not None or k != 0 or np.asarray(got).dtype == np.int8:
             return problem
         dtype = np.asarray(got).dtype
-        if np.issubdtype(dtype, np.integer):
-            message = (
-                f"your codes are right but q has dtype {dtype}, {dtype.itemsize} bytes per "
-                f"weight: stored as int8 they take 1 byte, 4 times less than float32"
-            )
-        else:
-            message = (
-                f"your codes are right but q has dtype {dtype}: rounded floats still take "
-                f"{dtype.itemsize} bytes each, so nothing is saved until they are stored as int8"
-            )
+        message = (
+            f"your codes are right but q has dtype {dtype}, {dtype.itemsize} bytes per "
+            f"weight: stored as int8 they take 1 byte, 4 times less than float32"
+            if np.issubdtype(dtype, np.integer)
+            else f"your codes are right but q has dtype {dtype}: rounded floats still take "
+            f"{dtype.itemsize} bytes each, so nothing is saved until they are stored as int8"
+        )
         return fail(self.name, f"{message} {where}.", "End with q.astype(np.int8).")
 
-
-def _only_zero_channels_differ(
-    got: Any, expected: np.ndarray, w: np.ndarray, check: FunctionCheck
-) -> list[int]:
-    """The flat indices where ``got`` differs from ``expected``, if all lie on all-zero channels."""
-    if not isinstance(got, np.ndarray) or got.shape != expected.shape:
-        return []
-    with np.errstate(all="ignore"):
-        bad = ~isclose(got, expected, rtol=check.rtol, atol=check.atol)
-    zero = ~np.any(w != 0, axis=0, keepdims=True)  # (1, D_out): channels of zeros only
-    if not bad.any() or not np.all(zero[bad]):
-        return []
-    return [int(i) for i in np.flatnonzero(bad)]
+    def _zero_channel_diffs(self, got: Any, expected: np.ndarray, w: np.ndarray) -> list[int]:
+        """The flat indices where ``got`` differs from ``expected``, if all on all-zero channels."""
+        if not isinstance(got, np.ndarray) or got.shape != expected.shape:
+            return []
+        with np.errstate(all="ignore"):
+            bad = ~isclose(got, expected, rtol=self.rtol, atol=self.atol)
+        zero = ~np.any(w != 0, axis=0, keepdims=True)  # (1, D_out): channels of zeros only
+        if not bad.any() or not np.all(zero[bad]):
+            return []
+        return [int(i) for i in np.flatnonzero(bad)]
 
 
-def _quantize_reference(w):
-    """dlbook's symmetric int8 quantisation, one scale per output channel: (q, scale (1, D_out))."""
-    return quant_np.quantize_per_channel(w)
+_quantize_reference = quant_np.quantize_per_channel  # (q, scale (1, D_out)), one per column
 
 
-def _quantize(w, *, over=0, divisor=127.0, rounding=np.round, clip=(-127, 127), zero=1.0):
-    """Per-channel quantisation written out, with switches for the classic slips.
-
-    ``over`` is the axis the maximum runs over (0: per output column, right; 1: per
-    row; None: the whole tensor); ``clip=None`` skips the clip; ``zero`` is the
-    scale an all-zero channel gets.
-    """
+def _quantize(w, *, slip=None):
+    """Per-channel quantisation written out; ``slip`` names one classic mistake (None: right)."""
+    over = {"tensor": None, "rows": 1}.get(slip, 0)  # the axis of the max: 0, per output column
+    divisor = 128.0 if slip in ("128", "128_unclipped", "128_int8") else 127.0
+    clip = {"128_unclipped": None, "128_int8": (-128, 127)}.get(slip, (-127, 127))
+    rounding = {"floor": np.floor, "trunc": np.trunc}.get(slip, np.round)
     amax = np.abs(w).max(axis=over, keepdims=True)  # (1, D_out) when over=0
-    scale = np.where(amax > 0, amax / divisor, zero)
+    scale = np.where(amax > 0, amax / divisor, 0.0 if slip == "zero_scale" else 1.0)
     with np.errstate(all="ignore"):
         codes = rounding(w / scale)  # (D_in, D_out)
         if clip is not None:
@@ -163,7 +155,7 @@ def _asymmetric_textbook(w):
 
 
 def _quantize_cases(rng: np.random.Generator) -> list[Case]:
-    def weights(D_in: int, exponents: list[int], zero_column: int | None = None) -> np.ndarray:
+    def case(D_in: int, exponents: list[int], label: str, zero_column: int | None = None) -> Case:
         """(D_in, D_out) weights whose column j has ``max |w|`` = 127 * 2**exponents[j]."""
         D_out = len(exponents)
         u = rng.uniform(-126.0, 126.0, size=(D_in, D_out))  # codes-to-be, none at ±.5 exactly
@@ -172,21 +164,14 @@ def _quantize_cases(rng: np.random.Generator) -> list[Case]:
         w = u * 2.0 ** np.array(exponents, dtype=float)  # (D_in, D_out), exact scaling
         if zero_column is not None:
             w[:, zero_column] = 0.0
-        return w
+        return Case((w,), label=label)
 
     return stressed(
         [
-            Case(
-                (weights(6, [-7, -4, -9, -5]),),
-                label="a (6, 4) weight whose columns differ in size",
-            ),
-            Case(
-                (weights(3, [-3, -8, -6, -5, -2]),),
-                label="a (3, 5) weight, fewer rows than columns",
-            ),
-            Case(
-                (weights(5, [-6, -5, -8], zero_column=1),),
-                label="a (5, 3) weight whose column 1 is all zeros (a pruned neuron)",
+            case(6, [-7, -4, -9, -5], "a (6, 4) weight whose columns differ in size"),
+            case(3, [-3, -8, -6, -5, -2], "a (3, 5) weight, fewer rows than columns"),
+            case(
+                5, [-6, -5, -8], "a (5, 3) weight whose column 1 is all zeros (a pruned neuron)", 1
             ),
         ],
         2,
@@ -197,6 +182,30 @@ _QUANT_HINT = (
     "scale = np.abs(w).max(axis=0, keepdims=True) / 127 (1.0 where that is 0), then "
     "q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)."
 )
+
+_BY_128 = (
+    "you divided by 128 instead of 127: int8 reaches −128 but not +128, so the "
+    "symmetric grid is −127..127 and max |w| must land on code 127."
+)
+_QUANT_SLIPS = {  # slip -> what the learner is told
+    "tensor": "you used one scale for the whole tensor: the small columns then use only a few "
+    "of the 255 codes (per-tensor quantisation). Each output column gets its own "
+    "scale, its own max |w| / 127.",
+    "rows": "you took one scale per row (max over axis 1): the book stores W as (in, out), so "
+    "an output channel is a column, and its max runs over axis 0.",
+    "128_unclipped": "you divided by 128 instead of 127 and did not clip: the largest |w| of each "
+    "column maps to ±128, and +128 does not fit in int8: it wraps around to −128, "
+    "flipping the sign of the largest weight. The symmetric grid is −127..127: divide "
+    "by 127, and clip.",
+    "128": _BY_128,
+    "128_int8": _BY_128,
+    "floor": "you rounded down (np.floor) instead of to the nearest integer: every weight "
+    "moves down by up to a whole step, a bias, and the error bound |w − q·scale| "
+    "≤ scale/2 no longer holds.",
+    "trunc": "you truncated towards zero (astype(np.int8) or np.trunc without np.round): "
+    "every weight shrinks towards zero by up to a whole step. Round to the nearest "
+    "integer first.",
+}
 
 
 def _quant_mistake(explanation: str, *fns: Callable[..., Any], hint: str = _QUANT_HINT):
@@ -213,41 +222,10 @@ QUANTIZE_PER_CHANNEL = CodesCheck(
     "all-zero column), q = clip(round(w / scale), -127, 127) as int8.",
     nan_hint="A column of zeros has max |w| = 0, so w / scale is 0/0 there: give it scale 1.0.",
     mistakes=[
-        *_quant_mistake(
-            "you used one scale for the whole tensor: the small columns then use only a few "
-            "of the 255 codes (per-tensor quantisation). Each output column gets its own "
-            "scale, its own max |w| / 127.",
-            lambda w: _quantize(w, over=None),
-        ),
-        *_quant_mistake(
-            "you took one scale per row (max over axis 1): the book stores W as (in, out), so "
-            "an output channel is a column, and its max runs over axis 0.",
-            lambda w: _quantize(w, over=1),
-        ),
-        *_quant_mistake(
-            "you divided by 128 instead of 127 and did not clip: the largest |w| of each "
-            "column maps to ±128, and +128 does not fit in int8: it wraps around to −128, "
-            "flipping the sign of the largest weight. The symmetric grid is −127..127: divide "
-            "by 127, and clip.",
-            lambda w: _quantize(w, divisor=128.0, clip=None),
-        ),
-        *_quant_mistake(
-            "you divided by 128 instead of 127: int8 reaches −128 but not +128, so the "
-            "symmetric grid is −127..127 and max |w| must land on code 127.",
-            lambda w: _quantize(w, divisor=128.0),
-            lambda w: _quantize(w, divisor=128.0, clip=(-128, 127)),
-        ),
-        *_quant_mistake(
-            "you rounded down (np.floor) instead of to the nearest integer: every weight "
-            "moves down by up to a whole step, a bias, and the error bound |w − q·scale| "
-            "≤ scale/2 no longer holds.",
-            lambda w: _quantize(w, rounding=np.floor),
-        ),
-        *_quant_mistake(
-            "you truncated towards zero (astype(np.int8) or np.trunc without np.round): "
-            "every weight shrinks towards zero by up to a whole step. Round to the nearest "
-            "integer first.",
-            lambda w: _quantize(w, rounding=np.trunc),
+        *(
+            mistake
+            for slip, text in _QUANT_SLIPS.items()
+            for mistake in _quant_mistake(text, partial(_quantize, slip=slip))
         ),
         *_quant_mistake(
             "you used an asymmetric scheme with a zero point (scale = (max − min) / 255, "
@@ -261,7 +239,7 @@ QUANTIZE_PER_CHANNEL = CodesCheck(
             "an all-zero column got scale 0, so w / scale is 0/0 = NaN there and its codes "
             "are garbage after the cast. Give such a channel scale 1.0 (any scale stores "
             "zeros exactly).",
-            lambda w: _quantize(w, zero=0.0),
+            partial(_quantize, slip="zero_scale"),
             hint="scale = np.where(amax > 0, amax / 127, 1.0).",
         ),
         Mistake(
@@ -297,12 +275,10 @@ check_quantize_per_channel = QUANTIZE_PER_CHANNEL.checker(
 # ---------------------------------------------------------------------------
 
 
-def _dequantize_reference(q, scale, zero_point=None):
-    """dlbook's dequantisation, (q - zero_point) * scale in float32 (codes widened first)."""
-    return quant_np.dequantize(q, scale, zero_point)
+_dequantize_reference = quant_np.dequantize  # (q - zero_point) * scale, float32, codes widened
 
 
-def _dequantize(q, scale, zero_point=None, *, how="right"):
+def _dequantize(q, scale, zero_point=None, *, slip="right"):
     """Dequantisation written out, and the classic ways to get it wrong."""
     zp = 0 if zero_point is None else zero_point
     wide = q.astype(np.int64) - np.asarray(zp, dtype=np.int64)  # no wrap-around
@@ -314,7 +290,7 @@ def _dequantize(q, scale, zero_point=None, *, how="right"):
         "no_zp": lambda: q * scale,
         "wrap": lambda: (q - zp) * scale,  # in the codes' own dtype, which wraps around
         "by_127": lambda: wide * scale / 127.0,
-    }[how]()
+    }[slip]()
 
 
 def _dequantize_cases(rng: np.random.Generator) -> list[Case]:
@@ -347,10 +323,20 @@ _DEQUANT_HINT = (
     "(q.astype(np.int32) - zero_point) * scale, with zero_point = 0 when it is None."
 )
 
-
-def _dequant_mistake(explanation: str, how: str) -> Mistake:
-    return Mistake(explanation, lambda *a: _dequantize(*a, how=how), hint=_DEQUANT_HINT)
-
+_DEQUANT_SLIPS = {  # slip -> what the learner is told
+    "divide": "you divided by the scale: quantising divides (q = w / scale), so dequantising "
+    "multiplies, w ≈ q · scale.",
+    "add_zp": "you added the zero point: the zero point is the code of 0.0, so it is "
+    "subtracted, w ≈ (q − zero_point) · scale.",
+    "zp_after": "you subtracted the zero point after scaling, q · scale − zero_point: the zero "
+    "point is in codes, not in the units of w, so subtract it before scaling.",
+    "no_zp": "you ignored the zero point: asymmetric codes are shifted by it, "
+    "w ≈ (q − zero_point) · scale.",
+    "wrap": "your q − zero_point wrapped around: both are uint8, and in uint8 arithmetic "
+    "3 − 120 is 139, not −117. Widen the codes before subtracting.",
+    "by_127": "you divided by 127 once more: the scale already is max |w| / 127, the size of "
+    "one step, so w ≈ q · scale.",
+}
 
 DEQUANTIZE = FunctionCheck(
     name="dequantize",
@@ -359,38 +345,7 @@ DEQUANTIZE = FunctionCheck(
     task="Return (q - zero_point) * scale as floats (zero_point = 0 when it is None), "
     "with the integer codes widened before subtracting.",
     error_hint="zero_point may be None (symmetric codes): subtract it only when it is given.",
-    mistakes=[
-        _dequant_mistake(
-            "you divided by the scale: quantising divides (q = w / scale), so dequantising "
-            "multiplies, w ≈ q · scale.",
-            "divide",
-        ),
-        _dequant_mistake(
-            "you added the zero point: the zero point is the code of 0.0, so it is "
-            "subtracted, w ≈ (q − zero_point) · scale.",
-            "add_zp",
-        ),
-        _dequant_mistake(
-            "you subtracted the zero point after scaling, q · scale − zero_point: the zero "
-            "point is in codes, not in the units of w, so subtract it before scaling.",
-            "zp_after",
-        ),
-        _dequant_mistake(
-            "you ignored the zero point: asymmetric codes are shifted by it, "
-            "w ≈ (q − zero_point) · scale.",
-            "no_zp",
-        ),
-        _dequant_mistake(
-            "your q − zero_point wrapped around: both are uint8, and in uint8 arithmetic "
-            "3 − 120 is 139, not −117. Widen the codes before subtracting.",
-            "wrap",
-        ),
-        _dequant_mistake(
-            "you divided by 127 once more: the scale already is max |w| / 127, the size of "
-            "one step, so w ≈ q · scale.",
-            "by_127",
-        ),
-    ],
+    mistakes=slip_mistakes(_dequantize, _DEQUANT_SLIPS, _DEQUANT_HINT),
 )
 
 
@@ -408,9 +363,7 @@ check_dequantize = DEQUANTIZE.checker(
 # tie to break and a threshold from np.quantile removes the same k weights.
 
 
-def _mask_reference(w, sparsity):
-    """dlbook's mask: drop the k = round(sparsity * w.size) entries of smallest ``|w|``."""
-    return prune_np.magnitude_mask(w, sparsity)
+_mask_reference = prune_np.magnitude_mask  # False on the round(sparsity * w.size) smallest |w|
 
 
 def _drop_lowest(values: np.ndarray, k: int) -> np.ndarray:
@@ -463,6 +416,7 @@ _MASK_HINT = (
     "k = round(sparsity * w.size); rank the entries of np.abs(w) over the whole tensor "
     "(np.argsort(np.abs(w), axis=None)) and set the k smallest to False."
 )
+_mask_mistake = partial(Mistake, hint=_MASK_HINT)
 
 MAGNITUDE_MASK = TypedCheck(
     name="magnitude_mask",
@@ -473,29 +427,25 @@ MAGNITUDE_MASK = TypedCheck(
     kinds="b",
     wrong_kind=_bool_mask_kind,
     mistakes=[
-        Mistake(
+        _mask_mistake(
             "you pruned by signed value: the most negative weights went first, though a "
             "large negative weight matters as much as a large positive one. Rank by |w|.",
             lambda w, s: _drop_lowest(w, round(s * w.size)),
-            hint=_MASK_HINT,
         ),
-        Mistake(
+        _mask_mistake(
             "your mask keeps the smallest weights: either you kept the smallest instead of "
             "the largest, or your True marks the removed weights (here True means kept).",
             lambda w, s: ~_mask_reference(w, s),
-            hint=_MASK_HINT,
         ),
-        Mistake(
+        _mask_mistake(
             "your mask keeps the smallest weights and removes the largest: magnitude pruning "
             "removes the weights nearest zero, which change the output least.",
             lambda w, s: ~_mask_reference(w, 1.0 - s),
-            hint=_MASK_HINT,
         ),
-        Mistake(
+        _mask_mistake(
             "you treated sparsity as the fraction kept: sparsity is the fraction removed, "
             "so 75% sparsity keeps a quarter of the weights.",
             lambda w, s: _mask_reference(w, 1.0 - s),
-            hint=_MASK_HINT,
         ),
         Mistake(
             "you removed int(sparsity · N) weights, rounding down: when sparsity · N is not "
@@ -515,16 +465,14 @@ MAGNITUDE_MASK = TypedCheck(
             lambda w, s: _per_slice(w, s, 0),
             hint="Flatten first, or use axis=None in np.argsort / np.quantile. " + _MASK_HINT,
         ),
-        Mistake(
+        _mask_mistake(
             "you removed one weight too few: with a threshold at the k-th smallest |w|, "
             "keep the weights strictly above it (>), not >=.",
             lambda w, s: _drop_lowest(np.abs(w), round(s * w.size) - 1),
-            hint=_MASK_HINT,
         ),
-        Mistake(
+        _mask_mistake(
             "you removed one weight too many: k = round(sparsity * w.size) weights go, no more.",
             lambda w, s: _drop_lowest(np.abs(w), round(s * w.size) + 1),
-            hint=_MASK_HINT,
         ),
         Mistake(
             "you returned the pruned weights, w * mask: this exercise asks for the mask "
@@ -549,43 +497,23 @@ check_magnitude_mask = MAGNITUDE_MASK.checker(
 # 1/T^2, comparable with the hard term's when T changes.
 
 
-def _distillation_reference(student_logits, teacher_logits, labels, temperature, alpha):
-    """dlbook's distillation loss (a float)."""
-    return distill_np.distillation_loss(student_logits, teacher_logits, labels, temperature, alpha)
+_distillation_reference = distill_np.distillation_loss  # a float
 
 
-def _distill(
-    s,
-    t,
-    y,
-    T,
-    alpha,
-    *,
-    t2=True,
-    swap=False,
-    student_T=True,
-    soft="kl",
-    reduce="mean",
-    alpha_on="soft",
-    hard_T=False,
-):
-    """The loss written out, with switches for the classic slips (defaults: right)."""
+def _distill(s, t, y, T, alpha, slip=None):
+    """The loss written out; ``slip`` names one classic mistake (None: right)."""
     log_p = _log_softmax(t / T)  # (B, K) teacher, softened
-    log_q = _log_softmax(s / T if student_T else s)  # (B, K) student
-    if swap:
+    log_q = _log_softmax(s if slip == "teacher_only" else s / T)  # (B, K) student
+    if slip == "swap":
         log_p, log_q = log_q, log_p
     p = np.exp(log_p)
-    per_class = {"kl": p * (log_p - log_q), "ce": -p * log_q}[soft]  # (B, K)
+    per_class = -p * log_q if slip == "soft_ce" else p * (log_p - log_q)  # (B, K)
     B, K = per_class.shape
-    soft_term = {
-        "mean": per_class.sum() / B,
-        "sum": per_class.sum(),
-        "sum_all": per_class.sum(),
-        "classes": per_class.sum() / (B * K),  # KLDivLoss(reduction="mean")
-    }[reduce] * (T * T if t2 else 1.0)
-    nll = -_log_softmax(s / T if hard_T else s)[np.arange(B), y]  # (B,)
-    hard_term = nll.sum() if reduce == "sum_all" else nll.mean()
-    a = alpha if alpha_on == "soft" else 1.0 - alpha
+    divisor = {"sum": 1, "sum_all": 1, "classes": B * K}.get(slip, B)  # "classes": KLDivLoss
+    soft_term = per_class.sum() / divisor * (1.0 if slip == "no_t2" else T * T)
+    nll = -_log_softmax(s / T if slip == "hard_T" else s)[np.arange(B), y]  # (B,)
+    hard_term = nll.sum() if slip == "sum_all" else nll.mean()
+    a = 1.0 - alpha if slip == "alpha_on_hard" else alpha
     return a * soft_term + (1.0 - a) * hard_term
 
 
@@ -612,10 +540,28 @@ _DISTILL_HINT = (
     "hard = -log_softmax(s)[np.arange(B), labels].mean(); alpha * soft + (1 - alpha) * hard."
 )
 
-
-def _distill_mistake(explanation: str, hint: str = _DISTILL_HINT, **switches: Any) -> Mistake:
-    return Mistake(explanation, lambda *a: _distill(*a, **switches), hint=hint)
-
+_DISTILL_SLIPS = {  # slip -> what the learner is told
+    "no_t2": "you forgot the factor T²: softening by T shrinks the soft term's gradients by "
+    "1/T², and Hinton et al. multiply by T² to keep the two terms balanced.",
+    "swap": "your KL runs the wrong way, KL(student ‖ teacher): the teacher's distribution "
+    "is the target, KL(p_teacher ‖ p_student) = Σ p_t (log p_t − log p_s).",
+    "teacher_only": "you softened only the teacher: the student's logits must be divided by T too "
+    "inside the soft term, so that both distributions are compared at the same "
+    "temperature.",
+    "sum": "you summed the soft term over the batch instead of averaging it: the loss then "
+    "grows with the batch size.",
+    "sum_all": "you summed over the batch instead of averaging: the loss then grows with the "
+    "batch size.",
+    "classes": "you averaged the KL over the classes as well as the batch (PyTorch's "
+    "KLDivLoss with reduction='mean'): sum over the classes, then average over the "
+    "batch (reduction='batchmean').",
+    "alpha_on_hard": "alpha weights the wrong term: alpha multiplies the soft (teacher) term and "
+    "1 − alpha the hard-label cross-entropy.",
+    "soft_ce": "you used the soft cross-entropy −Σ p_t log p_s instead of the KL: it has the "
+    "same gradient but adds the teacher's entropy, so its value is not the KL's.",
+    "hard_T": "you softened the student's logits in the hard-label term too: the "
+    "cross-entropy with the true labels uses the student at T = 1.",
+}
 
 DISTILLATION_LOSS = FunctionCheck(
     name="distillation_loss",
@@ -626,55 +572,7 @@ DISTILLATION_LOSS = FunctionCheck(
     nan_hint="Use a stable log-softmax, z - max(z) - log(sum(exp(z - max(z)))): exp of "
     "logits in the thousands overflows, and log of a softmax that underflowed to 0 is −inf.",
     rtol=1e-6,
-    mistakes=[
-        _distill_mistake(
-            "you forgot the factor T²: softening by T shrinks the soft term's gradients by "
-            "1/T², and Hinton et al. multiply by T² to keep the two terms balanced.",
-            t2=False,
-        ),
-        _distill_mistake(
-            "your KL runs the wrong way, KL(student ‖ teacher): the teacher's distribution "
-            "is the target, KL(p_teacher ‖ p_student) = Σ p_t (log p_t − log p_s).",
-            swap=True,
-        ),
-        _distill_mistake(
-            "you softened only the teacher: the student's logits must be divided by T too "
-            "inside the soft term, so that both distributions are compared at the same "
-            "temperature.",
-            student_T=False,
-        ),
-        _distill_mistake(
-            "you summed the soft term over the batch instead of averaging it: the loss then "
-            "grows with the batch size.",
-            reduce="sum",
-        ),
-        _distill_mistake(
-            "you summed over the batch instead of averaging: the loss then grows with the "
-            "batch size.",
-            reduce="sum_all",
-        ),
-        _distill_mistake(
-            "you averaged the KL over the classes as well as the batch (PyTorch's "
-            "KLDivLoss with reduction='mean'): sum over the classes, then average over the "
-            "batch (reduction='batchmean').",
-            reduce="classes",
-        ),
-        _distill_mistake(
-            "alpha weights the wrong term: alpha multiplies the soft (teacher) term and "
-            "1 − alpha the hard-label cross-entropy.",
-            alpha_on="hard",
-        ),
-        _distill_mistake(
-            "you used the soft cross-entropy −Σ p_t log p_s instead of the KL: it has the "
-            "same gradient but adds the teacher's entropy, so its value is not the KL's.",
-            soft="ce",
-        ),
-        _distill_mistake(
-            "you softened the student's logits in the hard-label term too: the "
-            "cross-entropy with the true labels uses the student at T = 1.",
-            hard_T=True,
-        ),
-    ],
+    mistakes=slip_mistakes(_distill, _DISTILL_SLIPS, _DISTILL_HINT),
 )
 
 
@@ -691,34 +589,34 @@ check_distillation_loss = DISTILLATION_LOSS.checker(
 # it comes first, so that those mistakes are named rather than reported as errors.
 
 
-def _lora_forward_reference(x, W, A, B, alpha, b=None):
-    """dlbook's LoRA layer: x W + b + (alpha / r) (x A) B, (N, D_out)."""
-    return lora_np.lora_forward(x, W, A, B, alpha, b)
+_lora_forward_reference = lora_np.lora_forward  # x W + b + (alpha / r) (x A) B, (N, D_out)
+_merge_reference = lora_np.merge_lora  # W + (alpha / r) A B, a new (D_in, D_out) array
 
 
-def _merge_reference(W, A, B, alpha):
-    """dlbook's merge: W + (alpha / r) A B, a new (D_in, D_out) array."""
-    return lora_np.merge_lora(W, A, B, alpha)
-
-
-def _delta(A, B, alpha, *, scale="alpha_r", order="AB"):
-    """The low-rank update, (D_in, D_out), with switches for the classic slips."""
+def _delta(A, B, alpha, slip=None):
+    """The low-rank update, (D_in, D_out); ``slip`` names one classic mistake (None: right)."""
     (D_in, r), D_out = A.shape, B.shape[1]
-    divisor = {"alpha_r": r, "alpha": 1, "r_in": D_in, "r_out": D_out, "none": None}[scale]
+    divisor = {"alpha": 1, "r_in": D_in, "r_out": D_out, "none": None}.get(slip, r)
     s = 1.0 if divisor is None else alpha / divisor  # "none": no scaling at all
-    products = {"AB": lambda: A @ B, "BA": lambda: B @ A, "T": lambda: (A @ B).T}
+    products = {"BA": lambda: B @ A, "T": lambda: (A @ B).T}
     products["torch"] = lambda: A.T @ B.T  # PyTorch's layout, read as the book's
-    return s * products[order]()
+    return s * products.get(slip, lambda: A @ B)()
 
 
-def _lora(x, W, A, B, alpha, b=None, *, base=True, bias=True, **switches):
-    y = x @ _delta(A, B, alpha, **switches)  # (N, D_out)
-    if base:
+def _lora(x, W, A, B, alpha, b=None, *, slip=None):
+    y = x @ _delta(A, B, alpha, slip)  # (N, D_out)
+    if slip != "adapter_only":
         y = y + x @ W
-    return y + b if (bias and b is not None) else y
+    return y + b if (slip != "no_bias" and b is not None) else y
+
+
+def _merge(W, A, B, alpha, *, slip=None):
+    delta = _delta(A, B, alpha, slip)  # (D_in, D_out)
+    return delta if slip == "delta_only" else W + delta
 
 
 _SQUARE = "a square case (D_in = D_out = r = 4) where every order of the factors fits"
+_LARGE = "another square case, D_in = D_out = r = 3, alpha = 6, large inputs (about 1e4)"
 
 
 def _lora_cases(rng: np.random.Generator, with_x: bool = True) -> list[Case]:
@@ -736,16 +634,7 @@ def _lora_cases(rng: np.random.Generator, with_x: bool = True) -> list[Case]:
         case(3, 4, 4, 4, 2.0, _SQUARE, bias=False),
         case(5, 6, 3, 2, 16.0, "D_in = 6, D_out = 3, rank r = 2, alpha = 16"),
         case(2, 8, 5, 1, 4.0, "rank r = 1, alpha = 4"),
-        case(
-            4,
-            3,
-            3,
-            3,
-            6.0,
-            "another square case, D_in = D_out = r = 3, alpha = 6, large inputs (about 1e4)",
-            scale=1e4,
-            stress=True,
-        ),
+        case(4, 3, 3, 3, 6.0, _LARGE, scale=1e4, stress=True),
     ]
 
 
@@ -756,51 +645,24 @@ _LORA_ERROR_HINT = (
 _LORA_HINT = "r = A.shape[1]; y = x @ W + (alpha / r) * (x @ A) @ B, plus b when it is given."
 _MERGE_HINT = "r = A.shape[1]; return W + (alpha / r) * (A @ B), a new array."
 
-
-def _lora_mistakes(fn: Callable[..., Any], hint: str) -> list[Mistake]:
-    """The mistakes shared by the forward pass and the merge; ``fn`` takes the switches."""
-
-    def wrong(explanation: str, **switches: Any) -> Mistake:
-        return Mistake(explanation, lambda *a: fn(*a, **switches), hint=hint)
-
-    return [
-        wrong(
-            "you forgot the scaling alpha / r: LoRA adds (alpha / r) · A B, so that "
-            "changing the rank does not change how large the update is.",
-            scale="none",
-        ),
-        wrong(
-            "you scaled by alpha instead of alpha / r: divide by the rank r = A.shape[1].",
-            scale="alpha",
-        ),
-        wrong(
-            "you read the rank from the wrong axis: r = A.shape[1] = B.shape[0], the "
-            "shared inner size of A (D_in, r) and B (r, D_out).",
-            scale="r_in",
-        ),
-        wrong(
-            "you read the rank from the wrong axis: r = A.shape[1] = B.shape[0], the "
-            "shared inner size of A (D_in, r) and B (r, D_out).",
-            scale="r_out",
-        ),
-        wrong(
-            "you multiplied the factors in the wrong order, B A: the update is A B, "
-            "(D_in, r) @ (r, D_out). Only a square case lets B A run at all.",
-            order="BA",
-        ),
-        wrong(
-            "your update is transposed, (A B)ᵀ: the book stores matrices (in, out), so "
-            "the update A B has W's shape (D_in, D_out) as it is.",
-            order="T",
-        ),
-        wrong(
-            "you transposed both factors, Aᵀ Bᵀ, as PyTorch's layout needs (there A is "
-            "(r, in) and B is (out, r)): the book stores A (D_in, r) and B (r, D_out), so "
-            "the update is A B with no transpose.",
-            order="torch",
-        ),
-    ]
-
+_WRONG_RANK = (
+    "you read the rank from the wrong axis: r = A.shape[1] = B.shape[0], the "
+    "shared inner size of A (D_in, r) and B (r, D_out)."
+)
+_LORA_SLIPS = {  # the slips of both the forward pass and the merge -> what the learner is told
+    "none": "you forgot the scaling alpha / r: LoRA adds (alpha / r) · A B, so that "
+    "changing the rank does not change how large the update is.",
+    "alpha": "you scaled by alpha instead of alpha / r: divide by the rank r = A.shape[1].",
+    "r_in": _WRONG_RANK,
+    "r_out": _WRONG_RANK,
+    "BA": "you multiplied the factors in the wrong order, B A: the update is A B, "
+    "(D_in, r) @ (r, D_out). Only a square case lets B A run at all.",
+    "T": "your update is transposed, (A B)ᵀ: the book stores matrices (in, out), so "
+    "the update A B has W's shape (D_in, D_out) as it is.",
+    "torch": "you transposed both factors, Aᵀ Bᵀ, as PyTorch's layout needs (there A is "
+    "(r, in) and B is (out, r)): the book stores A (D_in, r) and B (r, D_out), so "
+    "the update is A B with no transpose.",
+}
 
 LORA_FORWARD = FunctionCheck(
     name="lora_forward",
@@ -808,31 +670,22 @@ LORA_FORWARD = FunctionCheck(
     make_cases=_lora_cases,
     task="Return x @ W + b + (alpha / r) * (x @ A) @ B with r = A.shape[1] (b may be None).",
     error_hint=_LORA_ERROR_HINT + " And b may be None: add it only when it is given.",
-    mistakes=[
-        *_lora_mistakes(_lora, _LORA_HINT),
-        Mistake(
-            "you returned only the adapter's path, (alpha / r)(x A) B: LoRA adds it to the "
-            "frozen layer's output x W + b.",
-            lambda *a: _lora(*a, base=False),
-            hint=_LORA_HINT,
-        ),
-        Mistake(
-            "you forgot the bias b of the frozen layer.",
-            lambda *a: _lora(*a, bias=False),
-            hint=_LORA_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _lora,
+        {
+            **_LORA_SLIPS,
+            "adapter_only": "you returned only the adapter's path, (alpha / r)(x A) B: LoRA "
+            "adds it to the frozen layer's output x W + b.",
+            "no_bias": "you forgot the bias b of the frozen layer.",
+        },
+        _LORA_HINT,
+    ),
 )
 
 
 check_lora_forward = LORA_FORWARD.checker(
     "Check ``fn(x, W, A, B, alpha, b=None) -> x W + b + (alpha / r)(x A) B``."
 )
-
-
-def _merge(W, A, B, alpha, *, delta_only=False, **switches):
-    delta = _delta(A, B, alpha, **switches)  # (D_in, D_out)
-    return delta if delta_only else W + delta
 
 
 MERGE_LORA = FunctionCheck(
@@ -843,14 +696,15 @@ MERGE_LORA = FunctionCheck(
     error_hint=_LORA_ERROR_HINT,
     inplace_hint="Merging in place (W += ...) overwrites the frozen base weights: you could "
     "no longer unmerge the adapter or swap in another one. " + _MERGE_HINT,
-    mistakes=[
-        *_lora_mistakes(_merge, _MERGE_HINT),
-        Mistake(
-            "you returned only the update (alpha / r) A B: the merged weight is W plus it.",
-            lambda *a: _merge(*a, delta_only=True),
-            hint=_MERGE_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _merge,
+        {
+            **_LORA_SLIPS,
+            "delta_only": "you returned only the update (alpha / r) A B: the merged weight is W "
+            "plus it.",
+        },
+        _MERGE_HINT,
+    ),
 )
 
 
@@ -863,40 +717,25 @@ check_merge_lora = MERGE_LORA.checker(
 # ---------------------------------------------------------------------------
 
 
-def _decode_reference(x_t, W_q, W_k, W_v, k_cache, v_cache):
-    """dlbook's decoding step: append k and v, then attend over all P + 1 positions."""
-    return serving_np.kv_decode_step(x_t, W_q, W_k, W_v, k_cache, v_cache)
+_decode_reference = serving_np.kv_decode_step  # append k and v, attend over all P + 1 positions
 
 
-def _decode(
-    x_t,
-    W_q,
-    W_k,
-    W_v,
-    k_cache,
-    v_cache,
-    *,
-    scale="sqrt_d",
-    key=None,
-    when="after",
-    where="end",
-    axis=-1,
-    returned="new",
-):
-    """One decoding step written out, with switches for the classic slips (defaults: right)."""
+def _decode(x_t, W_q, W_k, W_v, k_cache, v_cache, slip=None):
+    """One decoding step written out; ``slip`` names one classic mistake (None: right)."""
     q = x_t @ W_q  # (B, D)
-    k = x_t @ (W_k if key is None else W_q)  # (B, D)
+    k = x_t @ (W_q if slip == "key_q" else W_k)  # (B, D)
     v = x_t @ W_v  # (B, D)
     parts = [(k_cache, k[:, None, :]), (v_cache, v[:, None, :])]  # (B, P, D), (B, 1, D)
-    K, V = (np.concatenate(p[::-1] if where == "start" else p, axis=1) for p in parts)
-    Ka, Va = (k_cache, v_cache) if when == "before" else (K, V)  # what the query attends to
+    K, V = (np.concatenate(p[::-1] if slip == "prepend" else p, axis=1) for p in parts)
+    Ka, Va = (k_cache, v_cache) if slip == "before" else (K, V)  # what the query attends to
     D, C = q.shape[-1], x_t.shape[-1]
     s = np.einsum("bd,bpd->bp", q, Ka)  # (B, P + 1)
-    s = s * {"sqrt_d": 1 / np.sqrt(D), "none": 1.0, "sqrt_c": 1 / np.sqrt(C)}[scale]
+    s = s * {"none": 1.0, "sqrt_c": 1 / np.sqrt(C)}.get(slip, 1 / np.sqrt(D))
+    axis = 0 if slip == "axis_0" else -1
     e = np.exp(s - s.max(axis=axis, keepdims=True))
     w = e / e.sum(axis=axis, keepdims=True)  # (B, P + 1)
     out = np.einsum("bp,bpd->bd", w, Va)  # (B, D)
-    return (out, K, V) if returned == "new" else (out, k_cache, v_cache)
+    return out, K, V
 
 
 def _decode_cases(rng: np.random.Generator) -> list[Case]:
@@ -923,11 +762,17 @@ _DECODE_HINT = (
     "weights @ V; return out, K, V."
 )
 
-
-def _decode_mistake(explanation: str, outputs: int = 1, **switches: Any) -> list[Mistake]:
-    """A decoding mistake, named on the first ``outputs`` outputs it changes."""
-    return each_output(explanation, lambda *a: _decode(*a, **switches), outputs, _DECODE_HINT)
-
+_DECODE_SLIPS = {  # slip -> what the learner is told
+    "before": "you attended before appending: the new token cannot see itself, though it is "
+    "the last position of its own context (the causal mask keeps the diagonal).",
+    "none": "you forgot to scale the scores by 1/√D.",
+    "sqrt_c": "you scaled by 1/√C, the model width: the scale belongs to the dot products "
+    "q·k, whose length is the head width D = W_q.shape[1].",
+    "key_q": "you projected the key with W_q instead of W_k: queries and keys have their own "
+    "weights.",
+    "axis_0": "your softmax runs over the batch (axis 0) instead of the cached positions (the "
+    "last axis): each sequence's weights over its positions must sum to 1.",
+}
 
 KV_DECODE_STEP = FunctionCheck(
     name="kv_decode_step",
@@ -941,47 +786,29 @@ KV_DECODE_STEP = FunctionCheck(
     error_hint="The caches are (B, P, D) and the new k is (B, D): add the position axis "
     "with k[:, None, :] before concatenating along axis 1.",
     mistakes=[
-        *_decode_mistake(
-            "you attended before appending: the new token cannot see itself, though it is "
-            "the last position of its own context (the causal mask keeps the diagonal).",
-            when="before",
+        *(
+            mistake
+            for slip, text in _DECODE_SLIPS.items()
+            # a key projected with W_q changes k_cache too: named on out and k_cache
+            for mistake in each_output(
+                text, partial(_decode, slip=slip), 2 if slip == "key_q" else 1, _DECODE_HINT
+            )
         ),
-        *_decode_mistake("you forgot to scale the scores by 1/√D.", scale="none"),
-        *_decode_mistake(
-            "you scaled by 1/√C, the model width: the scale belongs to the dot products "
-            "q·k, whose length is the head width D = W_q.shape[1].",
-            scale="sqrt_c",
-        ),
-        *_decode_mistake(
-            "you projected the key with W_q instead of W_k: queries and keys have their own "
-            "weights.",
-            outputs=2,
-            key="q",
-        ),
-        *_decode_mistake(
-            "your softmax runs over the batch (axis 0) instead of the cached positions (the "
-            "last axis): each sequence's weights over its positions must sum to 1.",
-            axis=0,
-        ),
-        Mistake(
-            "`k_cache` is the old cache: return the cache with the new key appended, or "
-            "the next step will not see this token.",
-            lambda *a: _decode(*a, returned="old")[1],
-            output=1,
-            hint=_DECODE_HINT,
-        ),
-        Mistake(
-            "`v_cache` is the old cache: return the cache with the new value appended, or "
-            "the next step will not see this token.",
-            lambda *a: _decode(*a, returned="old")[2],
-            output=2,
-            hint=_DECODE_HINT,
-        ),
+        *[
+            Mistake(
+                f"`{name}` is the old cache: return the cache with the new {item} appended, "
+                "or the next step will not see this token.",
+                lambda *a, _k=k: a[3 + _k],  # the cache as it was given
+                output=k,
+                hint=_DECODE_HINT,
+            )
+            for k, name, item in ((1, "k_cache", "key"), (2, "v_cache", "value"))
+        ],
         *[
             Mistake(
                 "you prepended the new token: the cache keeps positions in order, oldest "
                 "first, so the new key and value go at the end (axis 1, last index).",
-                lambda *a, _k=k: _decode(*a, where="start")[_k],
+                lambda *a, _k=k: _decode(*a, slip="prepend")[_k],
                 output=k,
                 hint=_DECODE_HINT,
             )

@@ -17,6 +17,8 @@ Legend: B = sequences or preference pairs, T = positions, V = vocabulary.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from dlbook.alignment import numpy_backend as align
@@ -35,8 +37,7 @@ def _merge_step_reference(ids, new_id):
 
 
 def _counts_without_overlap(ids):
-    counts, i = {}, 0
-    seq = list(ids)
+    counts, i, seq = {}, 0, list(ids)
     while i + 1 < len(seq):  # a, a, a counts (a, a) once: the scan jumps over a match
         p = (seq[i], seq[i + 1])
         counts[p] = counts.get(p, 0) + 1
@@ -44,21 +45,21 @@ def _counts_without_overlap(ids):
     return counts
 
 
-def _merge_step(ids, new_id, *, pick="smallest", only_first=False, step=2, overlap=True):
-    """The merge step with switches for the classic slips (defaults: right)."""
+def _merge_step(ids, new_id, *, slip=""):
+    """The merge step with a switch for the classic slips (no slip: right)."""
     seq = list(ids)
-    counts = pair_counts(seq) if overlap else _counts_without_overlap(seq)
-    if pick == "smallest":
-        pair = most_frequent_pair(counts)
-    elif pick == "largest":
+    counts = _counts_without_overlap(seq) if slip == "no_overlap" else pair_counts(seq)
+    if slip == "largest":
         pair = max(counts, key=lambda p: (counts[p], p))
-    else:  # "first": dict order = order of first appearance, max keeps the first
+    elif slip == "first":  # dict order = order of first appearance, max keeps the first
         pair = max(counts, key=counts.get)
+    else:
+        pair = most_frequent_pair(counts)
     out, i, done = [], 0, False
     while i < len(seq):
-        if i + 1 < len(seq) and (seq[i], seq[i + 1]) == pair and not (only_first and done):
+        if tuple(seq[i : i + 2]) == pair and not (slip == "only_first" and done):
             out.append(new_id)
-            i += step
+            i += 1 if slip == "step_one" else 2
             done = True
         else:
             out.append(seq[i])
@@ -88,6 +89,15 @@ def _merge_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+_MERGE_HINTS = {
+    "largest": "Use min(counts, key=lambda p: (-counts[p], p)).",
+    "first": "Use min(counts, key=lambda p: (-counts[p], p)).",
+    "only_first": "Scan the whole list; after a match, jump over both ids (i += 2).",
+    "step_one": "After appending new_id, skip both ids of the pair: i += 2.",
+    "no_overlap": "Count zip(ids, ids[1:]) for every position.",
+}
+
+
 BPE_MERGE_STEP = FunctionCheck(
     name="bpe_merge_step",
     reference=_merge_step_reference,
@@ -97,37 +107,20 @@ BPE_MERGE_STEP = FunctionCheck(
     atol=0.0,
     rtol=0.0,
     mistakes=[
-        Mistake(
-            "you broke the tie in favour of the largest pair: among equally frequent "
+        Mistake(explanation, functools.partial(_merge_step, slip=slip), hint=_MERGE_HINTS[slip])
+        for slip, explanation in {
+            "largest": "you broke the tie in favour of the largest pair: among equally frequent "
             "pairs this exercise takes the smallest (a, b), as dlbook's trainer does.",
-            lambda ids, new_id: _merge_step(ids, new_id, pick="largest"),
-            hint="Use min(counts, key=lambda p: (-counts[p], p)).",
-        ),
-        Mistake(
-            "you broke the tie by the pair seen first (max(counts, key=counts.get)): "
+            "first": "you broke the tie by the pair seen first (max(counts, key=counts.get)): "
             "this exercise takes the smallest pair (a, b), which does not depend on "
             "the order the text happens to have.",
-            lambda ids, new_id: _merge_step(ids, new_id, pick="first"),
-            hint="Use min(counts, key=lambda p: (-counts[p], p)).",
-        ),
-        Mistake(
-            "you replaced only the first occurrence of the pair: a merge replaces every "
-            "occurrence, left to right.",
-            lambda ids, new_id: _merge_step(ids, new_id, only_first=True),
-            hint="Scan the whole list; after a match, jump over both ids (i += 2).",
-        ),
-        Mistake(
-            "after a match you moved on by one id instead of two, so the second id of "
-            "the pair is kept (or merged again): occurrences must not overlap.",
-            lambda ids, new_id: _merge_step(ids, new_id, step=1),
-            hint="After appending new_id, skip both ids of the pair: i += 2.",
-        ),
-        Mistake(
-            "you counted pairs without overlaps (1, 1, 1 gives (1, 1) once): the counts "
-            "of BPE count every adjacent position, so 1, 1, 1 holds (1, 1) twice.",
-            lambda ids, new_id: _merge_step(ids, new_id, overlap=False),
-            hint="Count zip(ids, ids[1:]) for every position.",
-        ),
+            "only_first": "you replaced only the first occurrence of the pair: a merge replaces "
+            "every occurrence, left to right.",
+            "step_one": "after a match you moved on by one id instead of two, so the second id "
+            "of the pair is kept (or merged again): occurrences must not overlap.",
+            "no_overlap": "you counted pairs without overlaps (1, 1, 1 gives (1, 1) once): the "
+            "counts of BPE count every adjacent position, so 1, 1, 1 holds (1, 1) twice.",
+        }.items()
     ],
 )
 
@@ -154,12 +147,12 @@ def _learn(text: str, n: int) -> list[tuple[int, int]]:
     return merges
 
 
-def _encode(text, merges, *, units="utf-8", order=1, first_only=False, offset=256):
-    """Encoding with switches for the classic slips (defaults: right)."""
-    ids = [ord(c) for c in text] if units == "code points" else list(text.encode(units))
-    ranked = list(enumerate(merges))[::order]
-    for i, (a, b) in ranked:
-        if first_only:
+def _encode(text, merges, *, slip=""):
+    """Encoding with a switch for the classic slips (no slip: right)."""
+    ids = [ord(c) for c in text] if slip == "code_points" else list(text.encode("utf-8"))
+    offset = {"from_255": 255, "from_257": 257}.get(slip, 256)
+    for i, (a, b) in list(enumerate(merges))[:: -1 if slip == "reverse" else 1]:
+        if slip == "first_only":
             for j in range(len(ids) - 1):
                 if (ids[j], ids[j + 1]) == (a, b):
                     ids[j : j + 2] = [offset + i]
@@ -203,6 +196,15 @@ def _encode_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+_ENCODE_HINTS = {
+    "code_points": "ids = list(text.encode('utf-8')).",
+    "reverse": "for i, (a, b) in enumerate(merges): ...",
+    "first_only": "Scan the whole list for each merge, jumping over both ids after a match.",
+    "from_255": "new_id = 256 + i.",
+    "from_257": "new_id = 256 + i.",
+}
+
+
 BPE_ENCODE = FunctionCheck(
     name="bpe_encode",
     reference=_encode_reference,
@@ -212,37 +214,20 @@ BPE_ENCODE = FunctionCheck(
     atol=0.0,
     rtol=0.0,
     mistakes=[
-        Mistake(
-            "you started from the characters' code points (ord(c)), not from UTF-8 bytes: "
-            "a Chinese character is one code point above 255 but three bytes, and the "
-            "merges are learned on bytes.",
-            lambda text, merges: _encode(text, merges, units="code points"),
-            hint="ids = list(text.encode('utf-8')).",
-        ),
-        Mistake(
-            "you applied the merges in reverse order: merge i may only run after the "
+        Mistake(explanation, functools.partial(_encode, slip=slip), hint=_ENCODE_HINTS[slip])
+        for slip, explanation in {
+            "code_points": "you started from the characters' code points (ord(c)), not from "
+            "UTF-8 bytes: a Chinese character is one code point above 255 but three bytes, and "
+            "the merges are learned on bytes.",
+            "reverse": "you applied the merges in reverse order: merge i may only run after the "
             "merges that created its two ids, so apply them in the order learned.",
-            lambda text, merges: _encode(text, merges, order=-1),
-            hint="for i, (a, b) in enumerate(merges): ...",
-        ),
-        Mistake(
-            "each merge replaced only the first occurrence of its pair: a merge applies "
-            "to every occurrence in the text.",
-            lambda text, merges: _encode(text, merges, first_only=True),
-            hint="Scan the whole list for each merge, jumping over both ids after a match.",
-        ),
-        Mistake(
-            "you numbered merge i as 255 + i (or counted from 1): ids 0..255 are the "
+            "first_only": "each merge replaced only the first occurrence of its pair: a merge "
+            "applies to every occurrence in the text.",
+            "from_255": "you numbered merge i as 255 + i (or counted from 1): ids 0..255 are the "
             "bytes, so merge 0 creates id 256.",
-            lambda text, merges: _encode(text, merges, offset=255),
-            hint="new_id = 256 + i.",
-        ),
-        Mistake(
-            "you numbered merge i as 257 + i: ids 0..255 are the bytes, so merge 0 "
+            "from_257": "you numbered merge i as 257 + i: ids 0..255 are the bytes, so merge 0 "
             "creates id 256 (the special token comes after all merges, not before).",
-            lambda text, merges: _encode(text, merges, offset=257),
-            hint="new_id = 256 + i.",
-        ),
+        }.items()
     ],
 )
 
@@ -266,32 +251,19 @@ def _logp(logits, targets, stable=True):
     return np.take_along_axis(logp, np.asarray(targets)[..., None], axis=-1)[..., 0]  # (B, T)
 
 
-def _sft(
-    logits,
-    targets,
-    mask,
-    *,
-    use_mask=True,
-    invert=False,
-    divide="mask",
-    stable=True,
-    per_sequence=False,
-    log=True,
-):
-    """The masked loss with switches for the classic slips (defaults: right)."""
+def _sft(logits, targets, mask, *, slip=""):
+    """The masked loss with a switch for the classic slips (no slip: right)."""
     m = np.asarray(mask, dtype=np.float64)
-    m = 1.0 - m if invert else (m if use_mask else np.ones_like(m))
-    lp = _logp(logits, targets, stable)
-    if not log:
+    m = 1.0 - m if slip == "invert" else (np.ones_like(m) if slip == "no_mask" else m)
+    lp = _logp(logits, targets, stable=slip != "unstable")
+    if slip == "probability":
         lp = np.exp(_logp(logits, targets))
-    if per_sequence:
+    if slip == "per_sequence":
         return float(np.mean(-(m * lp).sum(axis=1) / m.sum(axis=1)))
-    return float(-(m * lp).sum() / (m.sum() if divide == "mask" else m.size))
+    return float(-(m * lp).sum() / (m.size if slip == "all" else m.sum()))
 
 
-def _sft_reference(logits, targets, mask):
-    """dlbook.alignment.numpy_backend.masked_cross_entropy."""
-    return align.masked_cross_entropy(logits, targets, mask)
+_sft_reference = align.masked_cross_entropy
 
 
 def _sft_cases(rng: np.random.Generator) -> list[Case]:
@@ -313,6 +285,16 @@ def _sft_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+_SFT_HINTS = {
+    "no_mask": "Multiply the per-token losses by the mask before summing.",
+    "all": "Divide by mask.sum().",
+    "invert": "Keep the positions where mask == 1.",
+    "per_sequence": "One sum over every (b, t), divided by one count, mask.sum().",
+    "unstable": "z = z - z.max(axis=-1, keepdims=True) before np.exp.",
+    "probability": "The loss is the negative log-likelihood: -log softmax(z)[target].",
+}
+
+
 SFT_LOSS = FunctionCheck(
     name="masked_sft_loss",
     reference=_sft_reference,
@@ -320,41 +302,20 @@ SFT_LOSS = FunctionCheck(
     task="Return -sum(mask * log p(target)) / sum(mask), with a stable log-softmax.",
     nan_hint="Subtract each row's maximum logit before exp: exp(800) overflows to inf.",
     mistakes=[
-        Mistake(
-            "you ignored the mask: this is the mean over every position, prompt "
+        Mistake(explanation, functools.partial(_sft, slip=slip), hint=_SFT_HINTS[slip])
+        for slip, explanation in {
+            "no_mask": "you ignored the mask: this is the mean over every position, prompt "
             "included, so the model would also be trained to write prompts.",
-            lambda z, y, m: _sft(z, y, m, use_mask=False),
-            hint="Multiply the per-token losses by the mask before summing.",
-        ),
-        Mistake(
-            "you divided by all B·T positions, not by the number of response tokens: "
+            "all": "you divided by all B·T positions, not by the number of response tokens: "
             "the loss then shrinks when prompts are long.",
-            lambda z, y, m: _sft(z, y, m, divide="all"),
-            hint="Divide by mask.sum().",
-        ),
-        Mistake(
-            "your mask is inverted: you averaged over the prompt tokens (mask = 0), not "
+            "invert": "your mask is inverted: you averaged over the prompt tokens (mask = 0), not "
             "the response (mask = 1).",
-            lambda z, y, m: _sft(z, y, m, invert=True),
-            hint="Keep the positions where mask == 1.",
-        ),
-        Mistake(
-            "you averaged within each sequence, then over sequences: the loss is the mean "
-            "over all response tokens, so a long response weighs more than a short one.",
-            lambda z, y, m: _sft(z, y, m, per_sequence=True),
-            hint="One sum over every (b, t), divided by one count, mask.sum().",
-        ),
-        Mistake(
-            "your log-softmax overflows: exp of large logits is inf. Subtract each row's "
-            "maximum first (log-sum-exp).",
-            lambda z, y, m: _sft(z, y, m, stable=False),
-            hint="z = z - z.max(axis=-1, keepdims=True) before np.exp.",
-        ),
-        Mistake(
-            "you averaged -p(target), the probability, not -log p(target).",
-            lambda z, y, m: _sft(z, y, m, log=False),
-            hint="The loss is the negative log-likelihood: -log softmax(z)[target].",
-        ),
+            "per_sequence": "you averaged within each sequence, then over sequences: the loss is "
+            "the mean over all response tokens, so a long response weighs more than a short one.",
+            "unstable": "your log-softmax overflows: exp of large logits is inf. Subtract each "
+            "row's maximum first (log-sum-exp).",
+            "probability": "you averaged -p(target), the probability, not -log p(target).",
+        }.items()
     ],
 )
 
@@ -368,44 +329,26 @@ check_masked_sft_loss = SFT_LOSS.checker(
 # ---------------------------------------------------------------------------
 
 
-def _softplus(x, stable=True):
-    if stable:
-        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-    with np.errstate(all="ignore"):
-        return -np.log(1.0 / (1.0 + np.exp(x)))
-
-
-def _dpo(
-    pc,
-    pr,
-    rc,
-    rr,
-    beta,
-    *,
-    use_beta=True,
-    use_ref=True,
-    swap=False,
-    reduce="mean",
-    beta_outside=False,
-    stable=True,
-):
-    """The DPO loss with switches for the classic slips (defaults: right)."""
+def _dpo(pc, pr, rc, rr, beta, *, slip=""):
+    """The DPO loss with a switch for the classic slips (no slip: right)."""
     pc, pr, rc, rr = (np.asarray(a, dtype=np.float64) for a in (pc, pr, rc, rr))
-    if not use_ref:
+    if slip == "no_ref":
         rc, rr = np.zeros_like(rc), np.zeros_like(rr)
     margin = (pc - rc) - (pr - rr)
-    if swap:
+    if slip == "swap":
         margin = -margin
-    b = beta if use_beta and not beta_outside else 1.0
-    loss = _softplus(-b * margin, stable)  # -log sigma(b margin)
-    if beta_outside:
+    x = -(1.0 if slip in ("no_beta", "beta_outside") else beta) * margin
+    if slip == "unstable":
+        with np.errstate(all="ignore"):
+            loss = -np.log(1.0 / (1.0 + np.exp(x)))
+    else:  # softplus(x) = -log sigma(-x), stably
+        loss = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    if slip == "beta_outside":
         loss = beta * loss
-    return float(loss.mean() if reduce == "mean" else loss.sum())
+    return float(loss.sum() if slip == "sum" else loss.mean())
 
 
-def _dpo_reference(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta):
-    """dlbook.alignment.numpy_backend.dpo_loss."""
-    return align.dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
+_dpo_reference = align.dpo_loss
 
 
 def _dpo_cases(rng: np.random.Generator) -> list[Case]:
@@ -417,13 +360,7 @@ def _dpo_cases(rng: np.random.Generator) -> list[Case]:
         Case((*logps(3, -30.0, 6.0), 0.2), label="three pairs, beta = 0.2"),
         Case((*logps(5, -40.0, 2.0), 2.0), label="five pairs, beta = 2"),
         Case(
-            (
-                np.array([-5.0, -900.0]),
-                np.array([-900.0, -5.0]),
-                np.array([-300.0, -300.0]),
-                np.array([-300.0, -300.0]),
-                1.5,
-            ),
+            (*map(np.array, ([-5.0, -900.0], [-900.0, -5.0], [-300.0] * 2, [-300.0] * 2)), 1.5),
             label="margins of ±895 (extreme)",
             stress=True,
         ),
@@ -439,40 +376,19 @@ DPO_LOSS = FunctionCheck(
     task="Return -mean(log sigma(beta * ((pc - rc) - (pr - rr)))), computed stably.",
     nan_hint="Write -log sigma(z) as softplus(-z) = max(-z, 0) + log1p(exp(-|z|)).",
     mistakes=[
-        Mistake(
-            "you left out beta: the margin is multiplied by beta inside the sigmoid.",
-            lambda *a: _dpo(*a, use_beta=False),
-            hint=_DPO_HINT,
-        ),
-        Mistake(
-            "you left out the reference model: DPO compares log-ratios log pi - log ref, "
-            "so the frozen model's log-probabilities must be subtracted.",
-            lambda *a: _dpo(*a, use_ref=False),
-            hint=_DPO_HINT,
-        ),
-        Mistake(
-            "chosen and rejected are swapped: this loss would teach the model to prefer "
+        Mistake(explanation, functools.partial(_dpo, slip=slip), hint=_DPO_HINT)
+        for slip, explanation in {
+            "no_beta": "you left out beta: the margin is multiplied by beta inside the sigmoid.",
+            "no_ref": "you left out the reference model: DPO compares log-ratios log pi - log "
+            "ref, so the frozen model's log-probabilities must be subtracted.",
+            "swap": "chosen and rejected are swapped: this loss would teach the model to prefer "
             "the rejected response.",
-            lambda *a: _dpo(*a, swap=True),
-            hint=_DPO_HINT,
-        ),
-        Mistake(
-            "you summed over the pairs instead of averaging.",
-            lambda *a: _dpo(*a, reduce="sum"),
-            hint=_DPO_HINT,
-        ),
-        Mistake(
-            "you multiplied the loss by beta instead of the margin: beta belongs inside "
-            "the sigmoid, -log sigma(beta * margin).",
-            lambda *a: _dpo(*a, beta_outside=True),
-            hint=_DPO_HINT,
-        ),
-        Mistake(
-            "your -log sigma(z) overflows for a large negative margin (log of 0 = -inf): "
-            "write it as softplus(-z).",
-            lambda *a: _dpo(*a, stable=False),
-            hint=_DPO_HINT,
-        ),
+            "sum": "you summed over the pairs instead of averaging.",
+            "beta_outside": "you multiplied the loss by beta instead of the margin: beta belongs "
+            "inside the sigmoid, -log sigma(beta * margin).",
+            "unstable": "your -log sigma(z) overflows for a large negative margin (log of 0 = "
+            "-inf): write it as softplus(-z).",
+        }.items()
     ],
 )
 

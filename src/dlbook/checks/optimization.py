@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -69,22 +70,20 @@ def _momentum_reference(w: np.ndarray, g: np.ndarray, v: np.ndarray, lr: float, 
 
 
 def _momentum_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape: tuple[int, ...], lr: float, mu: float, label: str, v0: bool = False) -> Case:
+    cases = []
+    for shape, lr, mu, first, label in (
+        ((3, 4), 0.03, 0.9, False, "a (3, 4) parameter, lr = 0.03, mu = 0.9"),
+        ((6,), 0.05, 0.5, False, "a vector, lr = 0.05, mu = 0.5"),
+        ((2, 3, 2), 0.01, 0.99, True, "the first step (v = 0)"),
+    ):
         w, g = rng.normal(size=shape), rng.normal(size=shape)
-        v = np.zeros(shape) if v0 else rng.normal(size=shape)
-        return Case((w, g, v, lr, mu), label=label)
-
-    return stressed(
-        [
-            case((3, 4), 0.03, 0.9, "a (3, 4) parameter, lr = 0.03, mu = 0.9"),
-            case((6,), 0.05, 0.5, "a vector, lr = 0.05, mu = 0.5"),
-            case((2, 3, 2), 0.01, 0.99, "the first step (v = 0)", v0=True),
-        ],
-        2,
-    )
+        v = np.zeros(shape) if first else rng.normal(size=shape)
+        cases.append(Case((w, g, v, lr, mu), label=label))
+    return stressed(cases, 2)
 
 
 _CONVENTION = "This book follows torch.optim.SGD: v ← μ·v + g, then w ← w − lr·v."
+_on_both = partial(each_output, n=2)  # a wrong (w_new, v_new), named on either output
 
 MOMENTUM_STEP = FunctionCheck(
     name="momentum_step",
@@ -94,10 +93,9 @@ MOMENTUM_STEP = FunctionCheck(
     task="Return (w_new, v_new) with v_new = mu * v + g and w_new = w - lr * v_new.",
     nan_hint="A momentum step has no division: is an array made with np.empty (uninitialised)?",
     mistakes=[
-        *each_output(
+        *_on_both(
             "you moved uphill: w + lr·v climbs along the gradient.",
             lambda w, g, v, lr, mu: (w + lr * (mu * v + g), mu * v + g),
-            2,
             hint="In torch's convention v points along the gradient: w_new = w - lr * v_new.",
         ),
         Mistake(
@@ -106,19 +104,17 @@ MOMENTUM_STEP = FunctionCheck(
             lambda w, g, v, lr, mu: w + (mu * v + g),
             hint=_CONVENTION + " (Keras stores −lr times this v and adds it.)",
         ),
-        *each_output(
+        *_on_both(
             "you used Keras' convention, v ← μ·v − lr·g and w ← w + v. Its velocity is −lr "
             "times torch's, so with the v you are given (torch's) the step is wrong.",
             lambda w, g, v, lr, mu: (w + mu * v - lr * g, mu * v - lr * g),
-            2,
             hint=_CONVENTION,
         ),
-        *each_output(
+        *_on_both(
             "you put lr inside the velocity (v ← μ·v + lr·g, w ← w − v). That convention "
             "(Sutskever et al., 2013) is valid too: with a constant lr its v is lr times "
             "torch's and the path is the same. But v here is torch's, so the step differs.",
             lambda w, g, v, lr, mu: (w - (mu * v + lr * g), mu * v + lr * g),
-            2,
             hint=_CONVENTION,
         ),
         Mistake(
@@ -131,17 +127,15 @@ MOMENTUM_STEP = FunctionCheck(
             lambda w, g, v, lr, mu: w - lr * v,
             hint="Compute v_new = mu * v + g first, then w_new = w - lr * v_new.",
         ),
-        *each_output(
+        *_on_both(
             "you swapped mu and lr (v ← lr·v + g, w ← w − mu·v).",
             lambda w, g, v, lr, mu: (w - mu * (lr * v + g), lr * v + g),
-            2,
             hint="mu (about 0.9) multiplies the old velocity; lr (small) multiplies the step.",
         ),
-        *each_output(
+        *_on_both(
             "you averaged, v ← μ·v + (1 − μ)·g: that is an exponential moving average "
             "(torch's dampening = mu, or Adam's m), not heavy-ball momentum.",
             lambda w, g, v, lr, mu: (w - lr * (mu * v + (1 - mu) * g), mu * v + (1 - mu) * g),
-            2,
             hint="Momentum adds the whole gradient: v_new = mu * v + g.",
         ),
         Mistake(
@@ -169,12 +163,13 @@ check_momentum_step = MOMENTUM_STEP.checker(
     "Check ``fn(w, g, v, lr, mu) -> (w_new, v_new)``: one step of SGD with momentum."
 )
 
+
 # ---------------------------------------------------------------------------
 # 2. adam_step(w, g, m, v, t, lr, beta1, beta2, eps) -> (w_new, m_new, v_new)
 # ---------------------------------------------------------------------------
 
 
-def _run_adam(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
+def _adam_reference(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
     """Step ``t`` of ``optim_np.Adam`` (or AdamW) from moments m and v: (w_new, m_new, v_new)."""
     w_new = np.array(w, dtype=float)  # the optimizer updates in place: work on a copy
     cls = optim_np.AdamW if decoupled else optim_np.Adam
@@ -185,155 +180,120 @@ def _run_adam(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=
     return w_new, opt.state[0]["exp_avg"], opt.state[0]["exp_avg_sq"]
 
 
-def _adam_reference(w, g, m, v, t, lr, beta1, beta2, eps):
-    """Adam's step t as torch.optim.Adam takes it."""
-    return _run_adam(w, g, m, v, t, lr, beta1, beta2, eps)
+def _adam(w, g, m, v, t, lr, beta1, beta2, eps, *, wrong=(), extra=0.0, g_v=None, after=1.0):
+    """Adam written out, with the classic mistakes named in ``wrong`` (see _ADAM_MISTAKES).
 
-
-def _adam(
-    w,
-    g,
-    m,
-    v,
-    t,
-    lr,
-    beta1,
-    beta2,
-    eps,
-    *,
-    corrected="mv",
-    t_shift=0,
-    eps_in_sqrt=False,
-    keras_eps=False,
-    square=True,
-    swap=False,
-    sign=1.0,
-    average=True,
-    root=True,
-    old_moments=False,
-    extra=0.0,
-    g_v=None,
-):
-    """Adam written out, with switches that reproduce the classic mistakes.
-
-    ``extra`` is added to m_hat in the step; ``g_v`` is the gradient that v averages (g).
+    For the decay's mistakes: ``extra`` is added to m_hat in the step, ``g_v`` is the
+    gradient that v averages (g), and w_new is multiplied by ``after``.
     """
-    if swap:
+    if "swap" in wrong:
         beta1, beta2 = beta2, beta1
     g_v = g if g_v is None else g_v
-    a1, a2 = (1 - beta1, 1 - beta2) if average else (1.0, 1.0)
+    a1, a2 = (1.0, 1.0) if "sum" in wrong else (1 - beta1, 1 - beta2)
     m_new = beta1 * m + a1 * g
-    v_new = beta2 * v + a2 * (g_v * g_v if square else g_v)
-    mm, vv = (m, v) if old_moments else (m_new, v_new)
-    c1 = 1 - beta1 ** (t + t_shift) if "m" in corrected else 1.0
-    c2 = 1 - beta2 ** (t + t_shift) if "v" in corrected else 1.0
-    if keras_eps:  # eps added to the uncorrected sqrt(v): lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
+    v_new = beta2 * v + a2 * (g_v if "unsquared" in wrong else g_v * g_v)
+    mm, vv = (m, v) if "old_moments" in wrong else (m_new, v_new)
+    if "t-1" in wrong or "t+1" in wrong:  # the bias correction is one step off
+        t = t - 1 if "t-1" in wrong else t + 1
+    c1 = 1.0 if "raw_m" in wrong else 1 - beta1**t
+    c2 = 1.0 if "raw_v" in wrong else 1 - beta2**t
+    # keras_eps adds eps to the uncorrected sqrt(v): lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
+    if "keras_eps" in wrong:
         denom = (np.sqrt(vv) + eps) / np.sqrt(c2)
-    elif eps_in_sqrt:
+    elif "eps_in_sqrt" in wrong:
         denom = np.sqrt(vv / c2 + eps)
     else:
-        denom = (np.sqrt(vv / c2) if root else vv / c2) + eps
-    return w - sign * lr * (mm / c1 + extra) / denom, m_new, v_new
+        denom = (vv / c2 if "no_sqrt" in wrong else np.sqrt(vv / c2)) + eps
+    step = -lr if "uphill" in wrong else lr
+    return (w - step * (mm / c1 + extra) / denom) * after, m_new, v_new
 
 
 def _adam_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape, t, lr, b1, b2, eps, label, scale=1.0, first=False) -> Case:
+    cases = []
+    for shape, t, lr, b1, b2, eps, scale, label in (
+        ((3, 4), 3, 0.1, 0.9, 0.999, 0.01, 0.1, "step t = 3, gradients near 0.1"),
+        ((5,), 1, 1e-3, 0.9, 0.999, 1e-8, 1.0, "the first step (t = 1, m = v = 0)"),
+        ((2, 3, 2), 100, 0.01, 0.8, 0.99, 1e-8, 1.0, "step t = 100, beta1 = 0.8, beta2 = 0.99"),
+    ):
         w, g = rng.normal(size=shape), scale * rng.normal(size=shape)
-        m = np.zeros(shape) if first else scale * rng.normal(size=shape)
-        v = np.zeros(shape) if first else scale**2 * rng.uniform(0.5, 2.0, size=shape)
-        return Case((w, g, m, v, t, lr, b1, b2, eps), label=label)
-
-    return stressed(
-        [
-            case((3, 4), 3, 0.1, 0.9, 0.999, 0.01, "step t = 3, gradients near 0.1", scale=0.1),
-            case((5,), 1, 1e-3, 0.9, 0.999, 1e-8, "the first step (t = 1, m = v = 0)", first=True),
-            case((2, 3, 2), 100, 0.01, 0.8, 0.99, 1e-8, "step t = 100, beta1 = 0.8, beta2 = 0.99"),
-        ],
-        1,
-    )
+        m = np.zeros(shape) if t == 1 else scale * rng.normal(size=shape)  # no earlier step
+        v = np.zeros(shape) if t == 1 else scale**2 * rng.uniform(0.5, 2.0, size=shape)
+        cases.append(Case((w, g, m, v, t, lr, b1, b2, eps), label=label))
+    return stressed(cases, 1)
 
 
-def _adam_mistakes() -> list[Mistake]:
-    """Adam's classic mistakes: :func:`_adam` with one switch flipped, on every output."""
+_WITH_T = "Use 1 - beta1**t and 1 - beta2**t with the t you are given."
+_ADAM_STEP_HINT = "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps)."
 
-    def wrong(explanation: str, hint: str, **switches: Any) -> list[Mistake]:
-        return each_output(explanation, lambda *a: _adam(*a, **switches), 3, hint)
+# the mistakes switched on in _adam -> (explanation, hint), named on every output
+_ADAM_MISTAKES = {
+    ("raw_m", "raw_v"): (
+        "you forgot the bias correction: m and v start at 0, so in the first steps "
+        "they are far too small without dividing by 1 − β₁ᵗ and 1 − β₂ᵗ.",
+        "m_hat = m_new / (1 - beta1**t), v_hat = v_new / (1 - beta2**t).",
+    ),
+    ("raw_v",): ("you bias-corrected m but not v.", "Divide v_new by 1 - beta2**t too."),
+    ("raw_m",): ("you bias-corrected v but not m.", "Divide m_new by 1 - beta1**t too."),
+    ("t-1",): (
+        "your bias correction uses t − 1, but t is already 1 on the first step "
+        "(and 1 − β⁰ = 0 would divide by zero there).",
+        _WITH_T,
+    ),
+    ("t+1",): (
+        "your bias correction uses t + 1, as if t counted from 0; here t = 1 on the first step.",
+        _WITH_T,
+    ),
+    ("eps_in_sqrt",): (
+        "you put eps inside the square root, √(v̂ + ε) (Keras' RMSprop and Adagrad do "
+        "that); torch's Adam adds it outside, √v̂ + ε.",
+        _ADAM_STEP_HINT,
+    ),
+    ("keras_eps",): (
+        "you used Keras' epsilon placement, lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε): ε "
+        "added to the uncorrected √v (the paper's 'epsilon hat'). It equals torch's "
+        "form with ε divided by √(1 − β₂ᵗ), a difference that shows when gradients "
+        "are as small as ε. This exercise asks for torch's: ε added to √v̂.",
+        "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps), with v_hat bias-corrected.",
+    ),
+    ("unsquared",): (
+        "your v averages g instead of g²: the second moment is the mean of the squared "
+        "gradient (and the square root of a negative v is NaN).",
+        "v_new = beta2 * v + (1 - beta2) * g**2.",
+    ),
+    ("swap",): (
+        "you swapped beta1 and beta2: beta1 (0.9) averages g into m, beta2 (0.999) "
+        "averages g² into v.",
+        "m_new = beta1 * m + (1 - beta1) * g; v_new = beta2 * v + (1 - beta2) * g**2.",
+    ),
+    ("uphill",): ("your step has the wrong sign: it climbs uphill.", _ADAM_STEP_HINT),
+    ("sum",): (
+        "your moments add the whole new term, β·m + g, instead of averaging, β·m + (1 − β)·g.",
+        "m_new = beta1 * m + (1 - beta1) * g, and the same with beta2 and g**2 for v.",
+    ),
+    ("no_sqrt",): (
+        "you divided by v̂ + ε instead of √v̂ + ε: v̂ is a squared gradient, its square "
+        "root has the scale of g.",
+        "Divide by np.sqrt(v_hat) + eps.",
+    ),
+    ("old_moments",): (
+        "you stepped with the old m and v: update the moments first, then step with them.",
+        "Compute m_new and v_new first, then bias-correct them and step.",
+    ),
+}
 
-    return [
-        *wrong(
-            "you forgot the bias correction: m and v start at 0, so in the first steps "
-            "they are far too small without dividing by 1 − β₁ᵗ and 1 − β₂ᵗ.",
-            "m_hat = m_new / (1 - beta1**t), v_hat = v_new / (1 - beta2**t).",
-            corrected="",
-        ),
-        *wrong(
-            "you bias-corrected m but not v.",
-            "Divide v_new by 1 - beta2**t too.",
-            corrected="m",
-        ),
-        *wrong(
-            "you bias-corrected v but not m.",
-            "Divide m_new by 1 - beta1**t too.",
-            corrected="v",
-        ),
-        *wrong(
-            "your bias correction uses t − 1, but t is already 1 on the first step "
-            "(and 1 − β⁰ = 0 would divide by zero there).",
-            "Use 1 - beta1**t and 1 - beta2**t with the t you are given.",
-            t_shift=-1,
-        ),
-        *wrong(
-            "your bias correction uses t + 1, as if t counted from 0; here t = 1 on the "
-            "first step.",
-            "Use 1 - beta1**t and 1 - beta2**t with the t you are given.",
-            t_shift=1,
-        ),
-        *wrong(
-            "you put eps inside the square root, √(v̂ + ε) (Keras' RMSprop and Adagrad do "
-            "that); torch's Adam adds it outside, √v̂ + ε.",
-            "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps).",
-            eps_in_sqrt=True,
-        ),
-        *wrong(
-            "you used Keras' epsilon placement, lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε): ε "
-            "added to the uncorrected √v (the paper's 'epsilon hat'). It equals torch's "
-            "form with ε divided by √(1 − β₂ᵗ), a difference that shows when gradients "
-            "are as small as ε. This exercise asks for torch's: ε added to √v̂.",
-            "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps), with v_hat bias-corrected.",
-            keras_eps=True,
-        ),
-        *wrong(
-            "your v averages g instead of g²: the second moment is the mean of the squared "
-            "gradient (and the square root of a negative v is NaN).",
-            "v_new = beta2 * v + (1 - beta2) * g**2.",
-            square=False,
-        ),
-        *wrong(
-            "you swapped beta1 and beta2: beta1 (0.9) averages g into m, beta2 (0.999) "
-            "averages g² into v.",
-            "m_new = beta1 * m + (1 - beta1) * g; v_new = beta2 * v + (1 - beta2) * g**2.",
-            swap=True,
-        ),
-        *wrong(
-            "your step has the wrong sign: it climbs uphill.",
-            "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps).",
-            sign=-1.0,
-        ),
-        *wrong(
-            "your moments add the whole new term, β·m + g, instead of averaging, β·m + (1 − β)·g.",
-            "m_new = beta1 * m + (1 - beta1) * g, and the same with beta2 and g**2 for v.",
-            average=False,
-        ),
-        *wrong(
-            "you divided by v̂ + ε instead of √v̂ + ε: v̂ is a squared gradient, its square "
-            "root has the scale of g.",
-            "Divide by np.sqrt(v_hat) + eps.",
-            root=False,
-        ),
-        *wrong(
-            "you stepped with the old m and v: update the moments first, then step with them.",
-            "Compute m_new and v_new first, then bias-correct them and step.",
-            old_moments=True,
+ADAM_STEP = FunctionCheck(
+    name="adam_step",
+    reference=_adam_reference,
+    make_cases=_adam_cases,
+    output_names=("w_new", "m_new", "v_new"),
+    task="Return (w_new, m_new, v_new): update m and v, bias-correct them with t, then "
+    "w_new = w - lr * m_hat / (sqrt(v_hat) + eps).",
+    nan_hint="Is something divided by 1 - beta**0 = 0, or a negative v square-rooted?",
+    mistakes=[
+        *(
+            mistake
+            for wrong, (explanation, hint) in _ADAM_MISTAKES.items()
+            for mistake in each_output(explanation, partial(_adam, wrong=wrong), 3, hint)
         ),
         Mistake(
             "`m_new` is the old m: you forgot to update it.",
@@ -359,18 +319,7 @@ def _adam_mistakes() -> list[Mistake]:
             output=2,
             hint="Return v_new = beta2 * v + (1 - beta2) * g**2; v_hat is only for the step.",
         ),
-    ]
-
-
-ADAM_STEP = FunctionCheck(
-    name="adam_step",
-    reference=_adam_reference,
-    make_cases=_adam_cases,
-    output_names=("w_new", "m_new", "v_new"),
-    task="Return (w_new, m_new, v_new): update m and v, bias-correct them with t, then "
-    "w_new = w - lr * m_hat / (sqrt(v_hat) + eps).",
-    nan_hint="Is something divided by 1 - beta**0 = 0, or a negative v square-rooted?",
-    mistakes=_adam_mistakes(),
+    ],
 )
 
 
@@ -378,83 +327,109 @@ check_adam_step = ADAM_STEP.checker(
     "Check ``fn(w, g, m, v, t, lr, beta1, beta2, eps) -> (w_new, m_new, v_new)``."
 )
 
+
 # ---------------------------------------------------------------------------
 # 3. adam_decay_step(..., weight_decay, decoupled): AdamW versus Adam with L2
 # ---------------------------------------------------------------------------
 
-
-def _adam_decay_reference(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, decoupled):
-    """torch.optim.AdamW's step (decoupled) or torch.optim.Adam's with weight_decay (L2)."""
-    return _run_adam(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay, bool(decoupled))
+_adam_decay_reference = _adam_reference  # torch.optim.AdamW if decoupled, else Adam with L2
 
 
-def _adam_decay(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled, *, how: str):
-    """AdamW or Adam + L2 written out, and the classic ways to get the decay wrong.
+def _adam_decay(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled, *, how, step):
+    """The decay done wrong, ``how``: ``step(w, g, lr, lam, adam)`` with the case's :func:`_adam`.
 
-    Raises ValueError where ``how`` is not a mistake of this mode, so that the
-    check does not try it.
+    Raises ValueError where ``how`` is no mistake of this mode, so that the check skips it.
     """
-
-    def adam(w_: np.ndarray, g_: np.ndarray, **switches: Any) -> tuple[np.ndarray, ...]:
-        return _adam(w_, g_, m, v, t, lr, beta1, beta2, eps, **switches)
-
-    if how == "ignored":
-        return adam(w, g)
-    if decoupled and how in _DECOUPLED:
-        return _DECOUPLED[how](w, g, lr, lam, adam)
-    if not decoupled and how in _COUPLED:
-        return _COUPLED[how](w, g, lr, lam, adam)
-    raise ValueError(f"{how!r} is no mistake of decoupled={decoupled}")
-
-
-def _decay_after(w, g, lr, lam, adam):
-    """The Adam step first, then the decay: (w - lr step) (1 - lr lam)."""
-    w_new, m_new, v_new = adam(w, g)
-    return w_new * (1 - lr * lam), m_new, v_new
-
-
-# decoupled (AdamW): w shrinks by the factor 1 - lr lam before the Adam step; g is left alone
-_DECOUPLED: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {
-    "l2": lambda w, g, lr, lam, adam: adam(w, g + lam * w),
-    "after": _decay_after,
-    "denominator": lambda w, g, lr, lam, adam: adam(w, g, extra=lam * w),
-    "no_lr": lambda w, g, lr, lam, adam: adam(w * (1 - lam), g),
-    "sign": lambda w, g, lr, lam, adam: adam(w * (1 + lr * lam), g),
-}
-# coupled (L2): lam w, the gradient of lam/2 |w|^2, joins g before the moments
-_COUPLED: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {
-    "decoupled": lambda w, g, lr, lam, adam: adam(w * (1 - lr * lam), g),
-    "l2_sign": lambda w, g, lr, lam, adam: adam(w, g - lam * w),
-    "twice": lambda w, g, lr, lam, adam: adam(w, g + 2 * lam * w),
-    "m_only": lambda w, g, lr, lam, adam: adam(w, g + lam * w, g_v=g),
-}
+    if how != "ignored" and bool(decoupled) == (how in _L2_ONLY):
+        raise ValueError(f"{how!r} is no mistake of decoupled={decoupled}")
+    adam = partial(_adam, m=m, v=v, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+    return step(w, g, lr, lam, adam)
 
 
 def _adam_decay_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape, t, lr, lam, decoupled, label, first=False) -> Case:
+    cases = []
+    for shape, t, lr, lam, decoupled, label in (
+        ((3, 4), 3, 0.1, 0.5, True, "AdamW with a large lr·λ = 0.05, so the order shows"),
+        ((3, 4), 3, 0.1, 0.5, False, "Adam with L2, λ = 0.5"),
+        ((5,), 1, 1e-3, 1e-2, True, "AdamW's first step, λ = 0.01"),
+        ((2, 3), 10, 0.01, 1e-3, False, "Adam with L2 at step 10, λ = 0.001"),
+    ):
         w, g = rng.normal(size=shape), 0.1 * rng.normal(size=shape)
-        m = np.zeros(shape) if first else 0.1 * rng.normal(size=shape)
-        v = np.zeros(shape) if first else 0.01 * rng.uniform(0.5, 2.0, size=shape)
-        eps = 1e-8 if first else 0.01
-        return Case((w, g, m, v, t, lr, 0.9, 0.999, eps, lam, decoupled), label=label)
-
-    return stressed(
-        [
-            case((3, 4), 3, 0.1, 0.5, True, "AdamW with a large lr·λ = 0.05, so the order shows"),
-            case((3, 4), 3, 0.1, 0.5, False, "Adam with L2, λ = 0.5"),
-            case((5,), 1, 1e-3, 1e-2, True, "AdamW's first step, λ = 0.01", first=True),
-            case((2, 3), 10, 0.01, 1e-3, False, "Adam with L2 at step 10, λ = 0.001"),
-        ],
-        2,
-    )
-
-
-def _decay_mistake(how: str, explanation: str, hint: str) -> list[Mistake]:
-    return each_output(explanation, lambda *a: _adam_decay(*a, how=how), 3, hint)
+        m = np.zeros(shape) if t == 1 else 0.1 * rng.normal(size=shape)  # no earlier step
+        v = np.zeros(shape) if t == 1 else 0.01 * rng.uniform(0.5, 2.0, size=shape)
+        eps = 1e-8 if t == 1 else 0.01
+        cases.append(Case((w, g, m, v, t, lr, 0.9, 0.999, eps, lam, decoupled), label=label))
+    return stressed(cases, 2)
 
 
 _ADAMW_HINT = "AdamW: w_decayed = w * (1 - lr * weight_decay), then the Adam step from g."
 _L2_HINT = "L2: g_total = g + weight_decay * w, then the Adam step from g_total."
+
+_DECAY_MISTAKES = {  # how -> (explanation, hint, the wrong step)
+    "ignored": (
+        "you ignored weight_decay: this is a plain Adam step.",
+        "With decoupled=True: " + _ADAMW_HINT + " With decoupled=False: " + _L2_HINT,
+        lambda w, g, lr, lam, adam: adam(w, g),
+    ),
+    # AdamW (decoupled=True): w shrinks by 1 - lr lam before the Adam step; g is left alone
+    "l2": (
+        "you added λ·w to the gradient (L2, torch.optim.Adam's weight_decay), but "
+        "decoupled=True asks for AdamW: L2's decay goes through m and is divided by "
+        "√v̂, AdamW's shrinks the weights directly.",
+        _ADAMW_HINT,
+        lambda w, g, lr, lam, adam: adam(w, g + lam * w),
+    ),
+    "after": (
+        "you decayed the weights after the Adam step; torch.optim.AdamW decays them "
+        "first, w ← w·(1 − lr·λ), then steps. The two differ by lr²·λ·step: tiny for "
+        "usual values, visible with the large lr·λ of this test.",
+        _ADAMW_HINT,
+        lambda w, g, lr, lam, adam: adam(w, g, after=1 - lr * lam),
+    ),
+    "denominator": (
+        "you divided the decay λ·w by √v̂ + ε along with the gradient: weights with "
+        "large gradients are then barely decayed, which is what decoupling avoids.",
+        _ADAMW_HINT + " The decay never meets m or v.",
+        lambda w, g, lr, lam, adam: adam(w, g, extra=lam * w),
+    ),
+    "no_lr": (
+        "your decay is missing the factor lr: AdamW shrinks the weights by 1 − lr·λ, not 1 − λ.",
+        _ADAMW_HINT,
+        lambda w, g, lr, lam, adam: adam(w * (1 - lam), g),
+    ),
+    "sign": (
+        "your decay has the wrong sign: the weights grow instead of shrinking.",
+        "Weight decay pulls w towards 0. " + _ADAMW_HINT,
+        lambda w, g, lr, lam, adam: adam(w * (1 + lr * lam), g),
+    ),
+    # L2 (decoupled=False): lam w, the gradient of lam/2 |w|^2, joins g before the moments
+    "decoupled": (
+        "you decayed the weights directly (AdamW's decoupled decay, or λ·w added to "
+        "the step after Adam), but decoupled=False asks for L2: λ·w joins the gradient "
+        "before the moments, so it goes through m and v.",
+        _L2_HINT,
+        lambda w, g, lr, lam, adam: adam(w * (1 - lr * lam), g),
+    ),
+    "l2_sign": (
+        "you subtracted λ·w from the gradient: the gradient of the penalty λ/2·|w|² is "
+        "+λ·w, which pulls the weights towards 0.",
+        _L2_HINT,
+        lambda w, g, lr, lam, adam: adam(w, g - lam * w),
+    ),
+    "twice": (
+        "you added 2·λ·w to the gradient: the penalty is λ/2·|w|², whose gradient is "
+        "λ·w (the 1/2 is there for this).",
+        _L2_HINT,
+        lambda w, g, lr, lam, adam: adam(w, g + 2 * lam * w),
+    ),
+    "m_only": (
+        "you added λ·w to the gradient in m but not in v: L2 changes the gradient "
+        "itself, so both moments see g + λ·w.",
+        _L2_HINT,
+        lambda w, g, lr, lam, adam: adam(w, g + lam * w, g_v=g),
+    ),
+}
+_L2_ONLY = {"decoupled", "l2_sign", "twice", "m_only"}  # the others but "ignored" are AdamW's
 
 ADAM_DECAY_STEP = FunctionCheck(
     name="adam_decay_step",
@@ -465,67 +440,9 @@ ADAM_DECAY_STEP = FunctionCheck(
     "decoupled=False (L2): an Adam step from g + weight_decay * w.",
     nan_hint="Check your Adam step first (check_adam_step above).",
     mistakes=[
-        *_decay_mistake(
-            "ignored",
-            "you ignored weight_decay: this is a plain Adam step.",
-            "With decoupled=True: " + _ADAMW_HINT + " With decoupled=False: " + _L2_HINT,
-        ),
-        *_decay_mistake(
-            "l2",
-            "you added λ·w to the gradient (L2, torch.optim.Adam's weight_decay), but "
-            "decoupled=True asks for AdamW: L2's decay goes through m and is divided by "
-            "√v̂, AdamW's shrinks the weights directly.",
-            _ADAMW_HINT,
-        ),
-        *_decay_mistake(
-            "after",
-            "you decayed the weights after the Adam step; torch.optim.AdamW decays them "
-            "first, w ← w·(1 − lr·λ), then steps. The two differ by lr²·λ·step: tiny for "
-            "usual values, visible with the large lr·λ of this test.",
-            _ADAMW_HINT,
-        ),
-        *_decay_mistake(
-            "denominator",
-            "you divided the decay λ·w by √v̂ + ε along with the gradient: weights with "
-            "large gradients are then barely decayed, which is what decoupling avoids.",
-            _ADAMW_HINT + " The decay never meets m or v.",
-        ),
-        *_decay_mistake(
-            "no_lr",
-            "your decay is missing the factor lr: AdamW shrinks the weights by 1 − lr·λ, "
-            "not 1 − λ.",
-            _ADAMW_HINT,
-        ),
-        *_decay_mistake(
-            "sign",
-            "your decay has the wrong sign: the weights grow instead of shrinking.",
-            "Weight decay pulls w towards 0. " + _ADAMW_HINT,
-        ),
-        *_decay_mistake(
-            "decoupled",
-            "you decayed the weights directly (AdamW's decoupled decay, or λ·w added to "
-            "the step after Adam), but decoupled=False asks for L2: λ·w joins the gradient "
-            "before the moments, so it goes through m and v.",
-            _L2_HINT,
-        ),
-        *_decay_mistake(
-            "l2_sign",
-            "you subtracted λ·w from the gradient: the gradient of the penalty λ/2·|w|² is "
-            "+λ·w, which pulls the weights towards 0.",
-            _L2_HINT,
-        ),
-        *_decay_mistake(
-            "twice",
-            "you added 2·λ·w to the gradient: the penalty is λ/2·|w|², whose gradient is "
-            "λ·w (the 1/2 is there for this).",
-            _L2_HINT,
-        ),
-        *_decay_mistake(
-            "m_only",
-            "you added λ·w to the gradient in m but not in v: L2 changes the gradient "
-            "itself, so both moments see g + λ·w.",
-            _L2_HINT,
-        ),
+        mistake
+        for how, (explanation, hint, step) in _DECAY_MISTAKES.items()
+        for mistake in each_output(explanation, partial(_adam_decay, how=how, step=step), 3, hint)
     ],
 )
 
@@ -551,18 +468,12 @@ check_adam_decay_step = ADAM_DECAY_STEP.checker(
 # * the same generator state gives the same mask, another state another mask.
 
 
-def _dropout_reference(x: np.ndarray, p: float, rng: np.random.Generator, training: bool):
-    """dlbook's inverted dropout: ``(x * mask / (1 - p), mask)``, ``(x, None)`` at evaluation."""
-    return reg_np.dropout(x, p, rng, training)
-
-
-def _fraction_tolerance(p: float, n: int) -> float:
-    """6 standard deviations of the fraction of n units dropped with probability p."""
-    return 6.0 * float(np.sqrt(p * (1 - p) / n)) + 1e-3
+_dropout_reference = reg_np.dropout  # (x * mask / (1 - p), mask), (x, None) at evaluation
 
 
 def _dropped_fraction_problem(p: float, y: np.ndarray) -> Judgement:
-    dropped, tol = float(np.mean(y == 0)), _fraction_tolerance(p, y.size)
+    dropped = float(np.mean(y == 0))
+    tol = 6.0 * float(np.sqrt(p * (1 - p) / y.size)) + 1e-3  # 6 standard deviations
     if abs(dropped - p) <= tol:
         return None
     asks = f"p = {p:g} asks for about {p:.0%}"
@@ -689,21 +600,17 @@ def _judge_dropout_forward(check: JudgedCheck, outputs: tuple[Any, ...], case: C
 
 
 def _dropout_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape, p, seed, training, label) -> Case:
+    cases = []
+    for shape, p, seed, training, label in (
+        ((200, 500), 0.2, 1, True, "100,000 units, p = 0.2, training"),
+        ((50, 40, 50), 0.6, 2, True, "a 3-d array of 100,000 units, p = 0.6, training"),
+        ((4, 6), 0.2, 3, False, "evaluation mode (training=False), p = 0.2"),
+        ((3, 5), 0.3, 5, np.False_, "evaluation mode, training = np.False_ (a NumPy bool)"),
+        ((30, 40), 0.0, 4, True, "p = 0: nothing to drop"),
+    ):
         x = rng.uniform(0.5, 1.5, size=shape)  # never 0: a zero in y means a dropped unit
-        return Case((x, p, SeededRng(seed), training), label=label)
-
-    return stressed(
-        [
-            case((200, 500), 0.2, 1, True, "100,000 units, p = 0.2, training"),
-            case((50, 40, 50), 0.6, 2, True, "a 3-d array of 100,000 units, p = 0.6, training"),
-            case((4, 6), 0.2, 3, False, "evaluation mode (training=False), p = 0.2"),
-            case((3, 5), 0.3, 5, np.False_, "evaluation mode, training = np.False_ (a NumPy bool)"),
-            case((30, 40), 0.0, 4, True, "p = 0: nothing to drop"),
-        ],
-        3,
-        4,
-    )
+        cases.append(Case((x, p, SeededRng(seed), training), label=label))
+    return stressed(cases, 3, 4)
 
 
 DROPOUT_FORWARD = JudgedCheck(
@@ -723,23 +630,16 @@ check_dropout_forward = DROPOUT_FORWARD.checker(
 
 
 def _dropout_backward_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape, p, label, as_float=False) -> Case:
-        keep = rng.random(shape) >= p  # (shape), True = kept
+    cases = []
+    for shape, p, as_float, label in (
+        ((4, 5), 0.25, False, "a (4, 5) batch, p = 0.25, a boolean mask"),
+        ((3, 4, 2), 0.5, True, "a 3-d array, p = 0.5, a 0/1 float mask"),
+        ((6,), 0.1, False, "a vector, p = 0.1"),
+    ):
+        keep = rng.random(shape) >= p  # True = kept
         mask = keep.astype(float) if as_float else keep
-        return Case((rng.normal(size=shape), mask, p), label=label)
-
-    return stressed(
-        [
-            case((4, 5), 0.25, "a (4, 5) batch, p = 0.25, a boolean mask"),
-            case((3, 4, 2), 0.5, "a 3-d array, p = 0.5, a 0/1 float mask", as_float=True),
-            case((6,), 0.1, "a vector, p = 0.1"),
-        ],
-        1,
-    )
-
-
-def _keep(mask: np.ndarray) -> np.ndarray:
-    return np.asarray(mask, dtype=float)
+        cases.append(Case((rng.normal(size=shape), mask, p), label=label))
+    return stressed(cases, 1)
 
 
 DROPOUT_BACKWARD = FunctionCheck(
@@ -751,7 +651,7 @@ DROPOUT_BACKWARD = FunctionCheck(
         Mistake(
             "you forgot the scale 1/(1 − p): the forward pass multiplied the kept units by "
             "it, so their gradient carries it too.",
-            lambda g, mask, p: g * _keep(mask),
+            lambda g, mask, p: g * mask,
             hint="dL/dx = grad_out * mask / (1 - p).",
         ),
         Mistake(
@@ -761,12 +661,12 @@ DROPOUT_BACKWARD = FunctionCheck(
         ),
         Mistake(
             "you multiplied by 1 − p instead of dividing.",
-            lambda g, mask, p: g * _keep(mask) * (1 - p),
+            lambda g, mask, p: g * mask * (1 - p),
             hint="dL/dx = grad_out * mask / (1 - p), the same factor as the forward pass.",
         ),
         Mistake(
             "you passed the gradient to the dropped units instead of the kept ones.",
-            lambda g, mask, p: g * (1 - _keep(mask)) / (1 - p),
+            lambda g, mask, p: g * (1 - mask) / (1 - p),
             hint="mask is 1 where a unit was kept: multiply by mask, not by 1 - mask.",
         ),
         Mistake(
@@ -846,13 +746,6 @@ HE_MISTAKES = [
     ),
 ]
 
-_MIN_STATISTICAL_SIZE = 100_000  # smaller layers are checked for shape and rng use only
-
-
-def _variance_tolerance(n: int) -> float:
-    """6 relative standard deviations of the sample variance of n normal values."""
-    return 6.0 * float(np.sqrt(2.0 / n))
-
 
 def _he_statistics_problem(W: np.ndarray, d_in: int, d_out: int) -> Judgement:
     n, mean, var, target = W.size, float(W.mean()), float(W.var()), 2.0 / d_in
@@ -862,7 +755,7 @@ def _he_statistics_problem(W: np.ndarray, d_in: int, d_out: int) -> Judgement:
             "Draw from a distribution centred on 0: rng.normal(0.0, std, size) or "
             "rng.uniform(-a, a, size), not rng.random (which lies in [0, 1)).",
         )
-    tol = _variance_tolerance(n)
+    tol = 6.0 * float(np.sqrt(2.0 / n))  # 6 relative standard deviations of var
     if abs(var / target - 1) <= tol:
         return None
     measured = f"The variance of your W is {var:.4g}, He's is 2/d_in = {target:.4g}"
@@ -892,7 +785,7 @@ def _judge_he_init(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> 
         return problem
     if not np.issubdtype(W.dtype, np.floating):
         return f"W has dtype {W.dtype}, not floats", "Draw with rng.normal, which returns floats."
-    if W.size >= _MIN_STATISTICAL_SIZE:
+    if W.size >= 100_000:  # smaller layers are checked for shape and rng use only
         problem = _he_statistics_problem(W, d_in, d_out)
     return problem or rng_problem(check, case, W, rng_index=2)
 
@@ -903,14 +796,11 @@ def _he_reference(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray
 
 
 def _he_cases(rng: np.random.Generator) -> list[Case]:
-    return stressed(
-        [
-            Case((1000, 250, SeededRng(1)), label="a (1000, 250) layer"),
-            Case((300, 700, SeededRng(2)), label="a (300, 700) layer"),
-            Case((3, 5, SeededRng(3)), label="a small (3, 5) layer"),
-        ],
-        2,
-    )
+    return [
+        Case((1000, 250, SeededRng(1)), label="a (1000, 250) layer"),
+        Case((300, 700, SeededRng(2)), label="a (300, 700) layer"),
+        Case((3, 5, SeededRng(3)), label="a small (3, 5) layer", stress=True),
+    ]
 
 
 HE_INIT = JudgedCheck(
@@ -925,6 +815,7 @@ HE_INIT = JudgedCheck(
 check_he_init = HE_INIT.checker(
     "Check ``fn(d_in, d_out, rng) -> W``: shape (d_in, d_out), mean 0, variance 2 / d_in."
 )
+
 
 # ---------------------------------------------------------------------------
 # 6. warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, eta_min) -> float
@@ -949,30 +840,21 @@ def _cosine(t: float, period: float, base_lr: float, eta_min: float, half: float
     return eta_min + (base_lr - eta_min) * half * (1 + np.cos(np.pi * t / period))
 
 
-def _warm(step, b, W, fraction=None):
-    """The right warm-up, or ``b * fraction`` for a wrong one, before step W."""
-    return b * (START_FACTOR + (1 - START_FACTOR) * step / W) if fraction is None else b * fraction
+def _schedule(cosine=None, warmup=None) -> Callable[..., float]:
+    """The schedule with a wrong ``cosine(step, b, W, T, eta)`` or ``warmup(step, b, W)``."""
 
-
-def _schedule(warmup: Callable[..., float], cosine: Callable[..., float]) -> Callable[..., float]:
-    """A schedule from a warm-up ``(step, b, W) -> lr`` and a cosine ``(step, b, W, T, eta)``."""
-
-    def lr(step, base_lr, warmup_steps, total_steps, eta_min):
-        if step < warmup_steps:
-            return warmup(step, base_lr, warmup_steps)
-        return cosine(step, base_lr, warmup_steps, total_steps, eta_min)
+    def lr(step, b, W, T, eta):
+        if step >= W:
+            return cosine(step, b, W, T, eta) if cosine else _cosine(step - W, T - W, b, eta)
+        return warmup(step, b, W) if warmup else b * (START_FACTOR + (1 - START_FACTOR) * step / W)
 
     return lr
-
-
-def _right_cosine(t, b, W, T, eta):
-    return _cosine(t - W, T - W, b, eta)
 
 
 SCHEDULE_MISTAKES = [
     Mistake(
         "your schedule has no warm-up: it starts at base_lr.",
-        _schedule(lambda t, b, W: b, _right_cosine),
+        _schedule(warmup=lambda t, b, W: b),
         hint="Climb linearly from base_lr / 3 at step 0 to base_lr at step warmup_steps.",
     ),
     Mistake(
@@ -983,67 +865,63 @@ SCHEDULE_MISTAKES = [
     ),
     Mistake(
         "your warm-up starts at 0; torch's LinearLR (and this exercise) starts at base_lr / 3.",
-        _schedule(lambda t, b, W: _warm(t, b, W, t / W), _right_cosine),
+        _schedule(warmup=lambda t, b, W: b * (t / W)),
         hint="lr = base_lr * (1/3 + (2/3) * step / warmup_steps) for step < warmup_steps.",
     ),
     Mistake(
         "your warm-up is one step ahead: (step + 1) / warmup_steps.",
-        _schedule(lambda t, b, W: _warm(t, b, W, (t + 1) / W), _right_cosine),
+        _schedule(warmup=lambda t, b, W: b * ((t + 1) / W)),
         hint="lr = base_lr * (1/3 + (2/3) * step / warmup_steps): base_lr / 3 at step 0.",
     ),
     Mistake(
         "your cosine is missing the factor 1/2: (1 + cos) runs from 2 to 0, so the "
         "schedule jumps to twice base_lr.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W, b, eta, half=1.0)),
+        _schedule(lambda t, b, W, T, eta: _cosine(t - W, T - W, b, eta, half=1.0)),
         hint="eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T)) / 2.",
     ),
     Mistake(
         "your cosine runs over total_steps instead of total_steps − warmup_steps: it has "
         "not reached eta_min at the last step.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T, b, eta)),
+        _schedule(lambda t, b, W, T, eta: _cosine(t - W, T, b, eta)),
         hint="The cosine starts after the warm-up: its length is total_steps - warmup_steps.",
     ),
     Mistake(
         "your cosine counts its steps from 0 instead of from the end of the warm-up.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t, T - W, b, eta)),
+        _schedule(lambda t, b, W, T, eta: _cosine(t, T - W, b, eta)),
         hint="Use t = step - warmup_steps inside the cosine: it must start at base_lr.",
     ),
     Mistake(
         "your cosine counts its steps from 0 instead of from the end of the warm-up.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t, T, b, eta)),
+        _schedule(lambda t, b, W, T, eta: _cosine(t, T, b, eta)),
         hint="Use step - warmup_steps inside the cosine, over total_steps - warmup_steps.",
     ),
-    Mistake(
-        "off by one at the boundary: your cosine starts one step late or early, so the "
-        "step warmup_steps is not exactly base_lr.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W + 1, T - W, b, eta)),
-        hint="At step = warmup_steps the cosine is at its own step 0: cos(0) = 1, lr = base_lr.",
+    *(
+        Mistake(
+            "off by one at the boundary: your cosine starts one step late or early, so the "
+            "step warmup_steps is not exactly base_lr.",
+            _schedule(lambda t, b, W, T, eta, d=d: _cosine(t - W + d, T - W, b, eta)),
+            hint="At step = warmup_steps the cosine is at its own step 0: cos(0) = 1, "
+            "lr = base_lr.",
+        )
+        for d in (1, -1)
     ),
-    Mistake(
-        "off by one at the boundary: your cosine starts one step late or early, so the "
-        "step warmup_steps is not exactly base_lr.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W - 1, T - W, b, eta)),
-        hint="At step = warmup_steps the cosine is at its own step 0: cos(0) = 1, lr = base_lr.",
-    ),
-    Mistake(
-        "off by one at the end: your cosine reaches eta_min one step early or late.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W - 1, b, eta)),
-        hint="The cosine lasts total_steps - warmup_steps steps: lr = eta_min at total_steps.",
-    ),
-    Mistake(
-        "off by one at the end: your cosine reaches eta_min one step early or late.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W + 1, b, eta)),
-        hint="The cosine lasts total_steps - warmup_steps steps: lr = eta_min at total_steps.",
+    *(
+        Mistake(
+            "off by one at the end: your cosine reaches eta_min one step early or late.",
+            _schedule(lambda t, b, W, T, eta, d=d: _cosine(t - W, T - W + d, b, eta)),
+            hint="The cosine lasts total_steps - warmup_steps steps: lr = eta_min at total_steps.",
+        )
+        for d in (-1, 1)
     ),
     Mistake(
         "your cosine ignores eta_min: it decays to 0.",
-        _schedule(_warm, lambda t, b, W, T, eta: _cosine(t - W, T - W, b, 0.0)),
+        _schedule(lambda t, b, W, T, eta: _cosine(t - W, T - W, b, 0.0)),
         hint="eta_min + (base_lr - eta_min) * (1 + cos(...)) / 2.",
     ),
     Mistake(
         "you added eta_min without taking it off base_lr: the cosine must run from "
         "base_lr down to eta_min.",
-        _schedule(_warm, lambda t, b, W, T, eta: eta + _cosine(t - W, T - W, b, 0.0)),
+        _schedule(lambda t, b, W, T, eta: eta + _cosine(t - W, T - W, b, 0.0)),
         hint="eta_min + (base_lr - eta_min) * (1 + cos(...)) / 2.",
     ),
 ]
@@ -1052,9 +930,8 @@ SCHEDULE_MISTAKES = [
 def _sweep(check: JudgedCheck, case: Case) -> np.ndarray | None:
     """The learner's lr at every step 0..total_steps, or None if any call goes wrong."""
     _, *config = case.args
-    total = config[2]
     curve = []
-    for step in range(total + 1):
+    for step in range(config[2] + 1):
         call = check.call_again(step, *config)
         value = as_number(call.value) if call.error is None and not call.timed_out else None
         if value is None:

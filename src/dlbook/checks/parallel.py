@@ -26,6 +26,8 @@ Shape legend: p = ranks (simulated as entries of a list), n = elements of an arr
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -37,16 +39,17 @@ from dlbook.checks._core import (
     Case,
     FunctionCheck,
     Mistake,
-    allclose,
     describe_type,
     first_mismatch,
-    run_mistake,
+    matches,
+    on_output,
+    same_output,
     scale_factor,
     shape_hint,
     takes,
     type_hint,
 )
-from dlbook.checks._kinds import ArrayList, JudgedCheck, Judgement, stressed
+from dlbook.checks._kinds import ArrayList, JudgedCheck, Judgement
 from dlbook.parallel import mixed_precision as mp
 from dlbook.parallel import numpy_backend as par_np
 
@@ -94,252 +97,125 @@ def _list_problem(got: Any, expected: Sequence[np.ndarray], label: str, item: st
     return None
 
 
-def _agree(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
-    """Equal within tolerance, with NaN equal to NaN and inf to inf."""
-    if got.shape != expected.shape:
-        return False
-    with np.errstate(all="ignore"):
-        return bool(allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
-
-
-def _all_agree(got: Sequence[np.ndarray], expected: Sequence[Any], rtol: float, atol: float):
-    return len(got) == len(expected) and all(
-        _agree(g, np.asarray(e), rtol, atol) for g, e in zip(got, expected, strict=True)
-    )
-
-
-def _first_difference(
-    got: Sequence[np.ndarray], expected: Sequence[np.ndarray], item: str, rtol: float, atol: float
-) -> str:
-    """'in grads[1], at index [0, 2] you return 0.1 where 0.3 is expected (...)'."""
-    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-        if not _agree(g, e, rtol, atol):
-            return f"in {item.format(i=i)}, {first_mismatch(g, e, rtol, atol)}"
-    return "all values agree"
-
-
-def _list_values_problem(
-    check: JudgedCheck,
-    got: Sequence[np.ndarray],
-    expected: Sequence[np.ndarray],
-    case: Case,
-    mistakes: Sequence[Mistake],
-    item: str,
-    rtol: float,
-    atol: float,
-    match_rtol: float,
-) -> Judgement:
-    """None if the values agree; else a known mistake, named by the two-case rule of
-    ``FunctionCheck.named_mistake``, or a diagnosis.
-
-    A mistake matches within ``match_rtol``, looser than the reference's tolerance, so
-    that a slip computed in another order (or in float16) is still recognised.
-    """
-    if _all_agree(got, expected, rtol, atol):
-        return None
-    evidence = _first_difference(got, expected, item, rtol, atol)
-    run = check.run_state
-    mine = {j: out[0] for j, out in run.outputs.items()}  # the learner's list on each case
-    wrong = [[run_mistake(m, c) for c in run.cases] for m in mistakes]
-
-    def agree(a: Any, b: Any) -> bool:
-        try:
-            return a is not None and b is not None and _all_agree(a, b, match_rtol, 0.0)
-        except Exception:  # a malformed output on another case: no evidence
-            return False
-
-    for m, mistake in enumerate(mistakes):
-        if not agree(got, run_mistake(mistake, case)):
-            continue
-        same = [j for j, out in mine.items() if agree(out, wrong[m][j])]
-        apart = all(
-            any(not agree(wrong[m][j], wrong[o][j]) for j in same)
-            for o, other in enumerate(mistakes)
-            if other.explanation != mistake.explanation
-        )
-        if len(same) >= 2 and apart:
-            return f"{mistake.explanation} {evidence[0].upper()}{evidence[1:]}", mistake.hint
-    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-        bad = ~np.isfinite(g) & np.isfinite(e)
-        if bad.any():
-            return (
-                f"{item.format(i=i)} contains NaN or inf ({int(bad.sum())} of {g.size} values) "
-                "where the expected values are finite",
-                "Look for an overflow: a float16 holds at most 65504.",
-            )
-    flat_got = np.concatenate([np.ravel(g).astype(np.float64) for g in got])
-    flat_exp = np.concatenate([np.ravel(e).astype(np.float64) for e in expected])
-    finite = np.isfinite(flat_exp)
-    c = scale_factor(flat_got[finite], flat_exp[finite], rtol, atol)
-    if c is not None:
-        return (
-            f"your values are {c:.4g} times the expected ones",
-            "A constant factor is missing or extra: a division, a multiplication?",
-        )
-    return f"your values differ: {evidence}", ""
-
-
 # ---------------------------------------------------------------------------
 # 1. unscale_grads(grads, scale) -> (grads / scale in float32, found_inf)
 # ---------------------------------------------------------------------------
 
 
-def _unscale_reference(grads, scale):
-    """dlbook.parallel.mixed_precision.unscale_grads."""
-    return mp.unscale_grads(grads, scale)
-
-
-def _fp16_grads(rng: np.random.Generator, shapes, scale: float) -> ArrayList:
+def _fp16_grads(rng: np.random.Generator, shapes, scale: float, bad=()) -> ArrayList:
     """Scaled float16 gradients whose true sizes spread from 2^-27 to 2^-8.
 
     Times 2^16 they lie between 2^-11 and 2^8, inside float16's normal range.
     Divided *in float16*, most of them would fall below 2^-14 and lose digits, and
-    those under 2^-24 flush to 0; and 2^16 itself is inf in float16.
+    those under 2^-24 flush to 0; and 2^16 itself is inf in float16. For each (i,
+    value) in ``bad``, one element of grads[i] is set to that value.
     """
     out = ArrayList()
     for shape in shapes:
         size = 2.0 ** rng.uniform(-27, -8, size=shape)
         sign = rng.choice([-1.0, 1.0], size=shape)
         out.append((sign * size * scale).astype(np.float16))
-    return out
-
-
-def _with(grads: ArrayList, **bad: tuple[int, float]) -> ArrayList:
-    """A copy of ``grads`` with one element of grads[i] set to a value, e.g. inf=(0, inf)."""
-    out = ArrayList(g.copy() for g in grads)
-    for i, value in bad.values():
+    for i, value in bad:
         out[i].flat[1] = value
     return out
+
+
+_NON_FINITE_CASES = (  # (grads[i], value) set in scaled float16 gradients, and the label
+    (((0, np.nan), (1, np.inf)), "a NaN in grads[0], an inf in grads[1], grads[2] finite"),
+    (((0, -np.inf),), "an overflow: -inf in grads[0], no NaN"),
+    (((0, np.nan),), "a NaN in grads[0], no inf"),
+    (((1, np.inf), (2, np.nan)), "grads[0] finite, an inf in grads[1] and a NaN in grads[2]"),
+)
 
 
 def _unscale_cases(rng: np.random.Generator) -> list[Case]:
     S = 2.0**16
     shapes = [(4, 3), (5,), (2, 2, 2)]
     fp32 = ArrayList(
-        [
-            rng.normal(0.0, 1e-3, size=(3, 3)).astype(np.float32) * 2**10,
-            rng.normal(0.0, 1e-3, size=(6,)).astype(np.float32) * 2**10,
-        ]
+        rng.normal(0.0, 1e-3, size=s).astype(np.float32) * 2**10 for s in [(3, 3), (6,)]
     )
     return [
         Case((_fp16_grads(rng, shapes, S), S), label="float16 gradients scaled by 2^16"),
         Case((_fp16_grads(rng, shapes, 2.0**12), 2.0**12), label="float16 gradients, scale 2^12"),
         Case((fp32, 2.0**10), label="float32 gradients (as under torch.autocast), scale 2^10"),
-        Case(
-            (_with(_fp16_grads(rng, shapes, S), nan=(0, np.nan), inf=(1, np.inf)), S),
-            label="a NaN in grads[0], an inf in grads[1], grads[2] finite",
-        ),
-        Case(
-            (_with(_fp16_grads(rng, shapes, S), inf=(0, -np.inf)), S),
-            label="an overflow: -inf in grads[0], no NaN",
-        ),
-        Case(
-            (_with(_fp16_grads(rng, shapes, S), nan=(0, np.nan)), S),
-            label="a NaN in grads[0], no inf",
-        ),
-        Case(
-            (_with(_fp16_grads(rng, shapes, S), inf=(1, np.inf), nan=(2, np.nan)), S),
-            label="grads[0] finite, an inf in grads[1] and a NaN in grads[2]",
-        ),
-        Case(
-            (_large_fp16(rng, shapes), S),
+        *[
+            Case((_fp16_grads(rng, shapes, S, bad), S), label=label)
+            for bad, label in _NON_FINITE_CASES
+        ],
+        Case(  # float16's max is 65504: any float16 sum of these overflows
+            (ArrayList(rng.uniform(5e4, 6e4, size=s).astype(np.float16) for s in shapes), S),
             label="large finite float16 gradients (about 6e4): their float16 sum overflows",
             stress=True,
         ),
     ]
 
 
-def _large_fp16(rng: np.random.Generator, shapes) -> ArrayList:
-    """Finite float16 gradients near 6e4 (float16's max is 65504): any float16 sum overflows."""
-    return ArrayList(rng.uniform(5e4, 6e4, size=s).astype(np.float16) for s in shapes)
-
-
 _UNSCALE_HINT = (
     "out = [g.astype(np.float32) / scale for g in grads]; "
     "found_inf = any(not np.isfinite(g).all() for g in grads)."
 )
+_unscale_mistake = functools.partial(Mistake, hint=_UNSCALE_HINT)
 
 UNSCALE_VALUE_MISTAKES = [
-    Mistake(
+    _unscale_mistake(
         "you multiplied by the scale instead of dividing: the loss was multiplied by S, "
         "so every gradient is S times too large, and unscaling divides it by S.",
         lambda grads, scale: [g.astype(np.float32) * np.float32(scale) for g in grads],
-        hint=_UNSCALE_HINT,
     ),
-    Mistake(
+    _unscale_mistake(
         "you multiplied by the scale instead of dividing, in float16 (where it overflows "
         "to inf): unscaling divides by S.",
         lambda grads, scale: [(g * scale).astype(np.float32) for g in grads],
-        hint=_UNSCALE_HINT,
     ),
-    Mistake(
+    _unscale_mistake(
         "you divided in float16 and cast afterwards. In float16 a scale of 2^16 = 65536 "
         "itself overflows to inf (the largest float16 is 65504), so g / scale is 0; a "
         "smaller scale pushes the small gradients back below 2^-14, where they lose their "
         "digits or flush to 0, which is what the scaling was for. Cast to float32 first, "
         "then divide.",
         lambda grads, scale: [(g / scale).astype(np.float32) for g in grads],
-        hint=_UNSCALE_HINT,
     ),
 ]
 
-
-def _any(grads, test) -> bool:
-    return any(bool(test(g).any()) for g in grads)
-
-
 UNSCALE_FLAG_MISTAKES = [
-    Mistake(
+    _unscale_mistake(
         "found_inf only looks for NaN: an overflow gives inf (or -inf), which np.isnan "
         "does not see. Test with np.isfinite, which is False for both.",
-        lambda grads, scale: _any(grads, np.isnan),
-        hint=_UNSCALE_HINT,
+        lambda grads, scale: any(np.isnan(g).any() for g in grads),
     ),
-    Mistake(
+    _unscale_mistake(
         "found_inf only looks for inf: 0 · inf and inf − inf give NaN, which np.isinf "
         "does not see. Test with np.isfinite, which is False for both.",
-        lambda grads, scale: _any(grads, np.isinf),
-        hint=_UNSCALE_HINT,
+        lambda grads, scale: any(np.isinf(g).any() for g in grads),
     ),
-    Mistake(
+    _unscale_mistake(
         "found_inf only looks at the first gradient: an overflow in any parameter's "
         "gradient spoils the step.",
         lambda grads, scale: not np.isfinite(grads[0]).all(),
-        hint=_UNSCALE_HINT,
     ),
-    Mistake(
+    _unscale_mistake(
         "found_inf only reflects the last gradient: did you assign it in the loop "
         "(found_inf = ...) instead of accumulating it (found_inf = found_inf or ...)?",
         lambda grads, scale: not np.isfinite(grads[-1]).all(),
-        hint=_UNSCALE_HINT,
     ),
 ]
 
 
 def _non_finite(i: int, g: np.ndarray) -> str:
     """'grads[2] holds NaN', 'grads[0] holds -inf', ..."""
-    kinds = [
-        k
-        for k, hit in (
-            ("NaN", np.isnan(g).any()),
-            ("inf", np.isposinf(g).any()),
-            ("-inf", np.isneginf(g).any()),
-        )
-        if hit
-    ]
-    return f"grads[{i}] holds {' and '.join(kinds)}"
+    tests = (("NaN", np.isnan), ("inf", np.isposinf), ("-inf", np.isneginf))
+    return f"grads[{i}] holds {' and '.join(k for k, test in tests if test(g).any())}"
 
 
 def _flags(check: JudgedCheck) -> list[tuple[Case, Any]] | None:
     """(case, the learner's found_inf) on every case, or None if a call goes wrong."""
     out = []
     for case in check.make_cases(np.random.default_rng(check.seed)):
-        call = check.call_again(*case.args, **case.kwargs)
-        if call.error is not None or call.timed_out or not isinstance(call.value, (tuple, list)):
+        value = check.call_again(*case.args, **case.kwargs).value  # None if it raised
+        flag = value[1] if isinstance(value, (tuple, list)) and len(value) == 2 else None
+        if not isinstance(flag, (bool, np.bool_)):
             return None
-        if len(call.value) != 2 or not isinstance(call.value[1], (bool, np.bool_)):
-            return None
-        out.append((case, bool(call.value[1])))
+        out.append((case, bool(flag)))
     return out
 
 
@@ -373,23 +249,49 @@ def _found_inf_problem(
     return evidence, _UNSCALE_HINT
 
 
+def _unscale_values_problem(
+    check: JudgedCheck, got: Sequence[np.ndarray], expected: Sequence[np.ndarray], case: Case
+) -> Judgement:
+    """None if the values agree; else a mistake, named by the two-case rule within rtol 1e-3
+    (so that a slip computed in another order, or in float16, is still recognised), or a
+    diagnosis."""
+    if same_output(got, expected, 1e-6, 0.0):
+        return None
+    i = next(i for i in range(len(got)) if not matches(got[i], expected[i], 1e-6, 0.0))
+    evidence = f"in grads[{i}], {first_mismatch(got[i], expected[i], 1e-6, 0.0)}"
+    namer = copy.copy(check)  # the bound check, naming the value mistakes within rtol 1e-3
+    namer.mistakes, namer.rtol, namer.atol = UNSCALE_VALUE_MISTAKES, 1e-3, 0.0
+    mistake = namer.named_mistake(  # another case's output is evidence only if all arrays
+        got, 0, case, view=lambda out: out if all(isinstance(g, np.ndarray) for g in out) else None
+    )
+    if mistake is not None:
+        return f"{mistake.explanation} {evidence[0].upper()}{evidence[1:]}", mistake.hint
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        bad = ~np.isfinite(g) & np.isfinite(e)
+        if bad.any():
+            return (
+                f"grads[{i}] contains NaN or inf ({int(bad.sum())} of {g.size} values) "
+                "where the expected values are finite",
+                "Look for an overflow: a float16 holds at most 65504.",
+            )
+    flat_got = np.concatenate([np.ravel(g).astype(np.float64) for g in got])
+    flat_exp = np.concatenate([np.ravel(e).astype(np.float64) for e in expected])
+    finite = np.isfinite(flat_exp)
+    c = scale_factor(flat_got[finite], flat_exp[finite], 1e-6, 0.0)
+    if c is not None:
+        return (
+            f"your values are {c:.4g} times the expected ones",
+            "A constant factor is missing or extra: a division, a multiplication?",
+        )
+    return f"your values differ: {evidence}", ""
+
+
 def _judge_unscale(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
     grads, scale = case.args
     out, found_inf = outputs
-    expected, _ = _unscale_reference(grads, scale)
-    item = "grads[{i}]"
-    problem = _list_problem(out, expected, "the list of gradients you return", item)
-    problem = problem or _list_values_problem(
-        check,
-        out,
-        expected,
-        case,
-        UNSCALE_VALUE_MISTAKES,
-        item,
-        rtol=1e-6,
-        atol=0.0,
-        match_rtol=1e-3,
-    )
+    expected, _ = mp.unscale_grads(grads, scale)
+    problem = _list_problem(out, expected, "the list of gradients you return", "grads[{i}]")
+    problem = problem or _unscale_values_problem(check, out, expected, case)
     if problem is not None:
         return problem
     for i, g in enumerate(out):
@@ -404,7 +306,7 @@ def _judge_unscale(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> 
 
 UNSCALE_GRADS = JudgedCheck(
     name="unscale_grads",
-    reference=_unscale_reference,
+    reference=mp.unscale_grads,
     make_cases=_unscale_cases,
     output_names=("grads", "found_inf"),
     task="Return ([g.astype(np.float32) / scale for g in grads], found_inf), where found_inf "
@@ -430,15 +332,6 @@ check_unscale_grads = UNSCALE_GRADS.checker(
 # learner who grows one step early is caught there, and one who grows late after.
 
 
-def _update_reference(
-    scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000
-):
-    """dlbook.parallel.mixed_precision.update_scale."""
-    return mp.update_scale(
-        scale, found_inf, good_steps, growth_factor, backoff_factor, growth_interval
-    )
-
-
 def _update(
     scale,
     found_inf,
@@ -447,54 +340,32 @@ def _update(
     backoff_factor=0.5,
     growth_interval=2000,
     *,
-    grow_every=False,
-    keep_after_growth=False,
-    keep_after_backoff=False,
-    grow_on_inf=False,
-    ignore_inf=False,
-    late=False,
-    early=False,
-    count=True,
-    defaults=False,
+    slip="",
 ):
-    """The rule written out, with switches for the classic slips (defaults: right)."""
-    if defaults:
+    """The rule written out; ``slip`` names one classic slip to make (none by default)."""
+    if slip == "defaults":
         growth_factor, backoff_factor, growth_interval = 2.0, 0.5, 2000
-    if found_inf and not ignore_inf:
-        factor = growth_factor if grow_on_inf else backoff_factor
-        return scale * factor, good_steps if keep_after_backoff else 0
-    g = good_steps + 1 if count else good_steps
-    due = {
-        (False, False): g == growth_interval,
-        (True, False): good_steps == growth_interval,
-        (False, True): g >= growth_interval - 1,
-    }[late, early]
-    if grow_every or due:
-        return scale * growth_factor, g if (keep_after_growth or grow_every) else 0
+    if found_inf and slip != "ignore_inf":
+        factor = growth_factor if slip == "grow_on_inf" else backoff_factor
+        return scale * factor, good_steps if slip == "keep_after_backoff" else 0
+    g = good_steps if slip == "no_count" else good_steps + 1
+    due = {"late": good_steps == growth_interval, "early": g >= growth_interval - 1}
+    if slip == "grow_every" or due.get(slip, g == growth_interval):
+        return scale * growth_factor, g if slip in ("keep_after_growth", "grow_every") else 0
     return scale, g
 
 
 def _update_cases(rng: np.random.Generator) -> list[Case]:
     S = 2.0**16
-    return stressed(
-        [
-            Case((S, False, 5), label="a good step in the middle of the interval"),
-            Case((S, True, 7), label="an overflow after 7 good steps"),
-            Case((S, False, 1998), label="good step 1999 of 2000: not yet"),
-            Case((S, False, 1999), label="good step 2000 of 2000: grow"),
-            Case(
-                (8.0, False, 2),
-                {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
-                label="other factors: the third good step of 3, growth 4",
-            ),
-            Case(
-                (8.0, True, 1),
-                {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3},
-                label="other factors: an overflow, backoff 0.25",
-            ),
-        ],
-        3,
-    )
+    other = {"growth_factor": 4.0, "backoff_factor": 0.25, "growth_interval": 3}
+    return [
+        Case((S, False, 5), label="a good step in the middle of the interval"),
+        Case((S, True, 7), label="an overflow after 7 good steps"),
+        Case((S, False, 1998), label="good step 1999 of 2000: not yet"),
+        Case((S, False, 1999), label="good step 2000 of 2000: grow", stress=True),
+        Case((8.0, False, 2), other, label="other factors: the third good step of 3, growth 4"),
+        Case((8.0, True, 1), other, label="other factors: an overflow, backoff 0.25"),
+    ]
 
 
 _UPDATE_HINT = (
@@ -503,18 +374,51 @@ _UPDATE_HINT = (
 )
 
 
-def _update_mistake(explanation: str, k: int, **switches: Any) -> Mistake:
-    return Mistake(
-        explanation,
-        lambda *a, **kw: _update(*a, **kw, **switches)[k],
-        output=k,
-        hint=_UPDATE_HINT,
-    )
+_IGNORED_ARGUMENTS = (
+    "you ignored the arguments growth_factor, backoff_factor or growth_interval "
+    "and used the defaults (2, 0.5, 2000) instead."
+)
 
+_UPDATE_SLIPS = {  # (the slip of _update, the output it shows in): what to tell the learner
+    ("early", 0): (
+        "the scale grew one step early, after growth_interval − 1 good steps: count "
+        "this step first (g = good_steps + 1), then grow when g == growth_interval."
+    ),
+    ("grow_every", 0): (
+        "you grew the scale on every good step: it must wait for growth_interval good "
+        "steps in a row, or it would climb back into overflow at once."
+    ),
+    ("grow_on_inf", 0): (
+        "you grew the scale after an overflow: an inf or NaN means the scale is too "
+        "large, so it must shrink, scale · backoff_factor."
+    ),
+    ("ignore_inf", 0): (
+        "you ignored found_inf: after an overflow the step is skipped and the scale "
+        "must shrink, scale · backoff_factor, with good_steps back to 0."
+    ),
+    ("no_count", 1): (
+        "you did not count the good step: good_steps must grow by one on every step "
+        "without an overflow."
+    ),
+    ("keep_after_backoff", 1): (
+        "you did not reset good_steps after an overflow: the count is of good steps "
+        "*in a row*, so it restarts at 0."
+    ),
+    ("keep_after_growth", 1): (
+        "you did not reset good_steps after growing the scale: a new interval starts at 0."
+    ),
+    ("defaults", 0): _IGNORED_ARGUMENTS,
+    ("defaults", 1): _IGNORED_ARGUMENTS,
+    ("late", 0): (
+        "the scale grew one step late, after growth_interval + 1 good steps: you "
+        "compared good_steps with growth_interval before counting this step. Count it "
+        "first (g = good_steps + 1), then compare g."
+    ),
+}
 
 UPDATE_SCALE = FunctionCheck(
     name="update_scale",
-    reference=_update_reference,
+    reference=mp.update_scale,
     make_cases=_update_cases,
     output_names=("scale", "good_steps"),
     task="Return the next (scale, good_steps): (scale·backoff, 0) on an overflow; else count "
@@ -522,63 +426,8 @@ UPDATE_SCALE = FunctionCheck(
     rtol=1e-12,
     atol=0.0,
     mistakes=[
-        _update_mistake(
-            "the scale grew one step early, after growth_interval − 1 good steps: count "
-            "this step first (g = good_steps + 1), then grow when g == growth_interval.",
-            0,
-            early=True,
-        ),
-        _update_mistake(
-            "you grew the scale on every good step: it must wait for growth_interval good "
-            "steps in a row, or it would climb back into overflow at once.",
-            0,
-            grow_every=True,
-        ),
-        _update_mistake(
-            "you grew the scale after an overflow: an inf or NaN means the scale is too "
-            "large, so it must shrink, scale · backoff_factor.",
-            0,
-            grow_on_inf=True,
-        ),
-        _update_mistake(
-            "you ignored found_inf: after an overflow the step is skipped and the scale "
-            "must shrink, scale · backoff_factor, with good_steps back to 0.",
-            0,
-            ignore_inf=True,
-        ),
-        _update_mistake(
-            "you did not count the good step: good_steps must grow by one on every step "
-            "without an overflow.",
-            1,
-            count=False,
-        ),
-        _update_mistake(
-            "you did not reset good_steps after an overflow: the count is of good steps "
-            "*in a row*, so it restarts at 0.",
-            1,
-            keep_after_backoff=True,
-        ),
-        _update_mistake(
-            "you did not reset good_steps after growing the scale: a new interval starts at 0.",
-            1,
-            keep_after_growth=True,
-        ),
-        *[
-            _update_mistake(
-                "you ignored the arguments growth_factor, backoff_factor or growth_interval "
-                "and used the defaults (2, 0.5, 2000) instead.",
-                k,
-                defaults=True,
-            )
-            for k in (0, 1)
-        ],
-        _update_mistake(
-            "the scale grew one step late, after growth_interval + 1 good steps: you "
-            "compared good_steps with growth_interval before counting this step. Count it "
-            "first (g = good_steps + 1), then compare g.",
-            0,
-            late=True,
-        ),
+        on_output(text, functools.partial(_update, slip=slip), k, _UPDATE_HINT)
+        for (slip, k), text in _UPDATE_SLIPS.items()
     ],
 )
 
@@ -630,13 +479,8 @@ def _ring_messages_problem(check: JudgedCheck, case: Case) -> Judgement:
     """Judge the messages once every sum is right (at the last case), case by case:
     only to the right neighbour, 2 p (p - 1) of them, chunks of about n / p."""
     cases = check.run_state.cases
-    if case is not cases[-1]:
-        return None
-    for c in cases:
-        problem = _messages_problem(check, c)
-        if problem is not None:
-            return problem
-    return None
+    problems = (_messages_problem(check, c) for c in cases) if case is cases[-1] else ()
+    return next((problem for problem in problems if problem is not None), None)
 
 
 def _messages_problem(check: JudgedCheck, case: Case) -> Judgement:
@@ -678,13 +522,12 @@ def _messages_problem(check: JudgedCheck, case: Case) -> Judgement:
 
 
 def _ring_cases(rng: np.random.Generator) -> list[Case]:
-    def ranks(p, shape, dtype):
-        if np.issubdtype(dtype, np.integer):
-            return ArrayList(rng.integers(-50, 50, size=shape).astype(dtype) for _ in range(p))
-        return ArrayList(rng.normal(size=shape).astype(dtype) for _ in range(p))
-
     def case(p, shape, dtype, label, stress=False) -> Case:
-        return Case((ranks(p, shape, dtype),), {"send": _Wire()}, label=label, stress=stress)
+        if np.issubdtype(dtype, np.integer):
+            ranks = ArrayList(rng.integers(-50, 50, size=shape).astype(dtype) for _ in range(p))
+        else:
+            ranks = ArrayList(rng.normal(size=shape).astype(dtype) for _ in range(p))
+        return Case((ranks,), {"send": _Wire()}, label=label, stress=stress)
 
     return [
         case(4, (8,), np.float64, "4 ranks, 8 values each: chunks of 2"),
@@ -692,13 +535,6 @@ def _ring_cases(rng: np.random.Generator) -> list[Case]:
         case(5, (3, 4), np.int64, "5 ranks of int64 (3, 4) arrays"),
         case(2, (7,), np.float64, "2 ranks, 7 values each: chunks of 4 and 3", stress=True),
     ]
-
-
-def _ring_tolerance(dtype: np.dtype) -> float:
-    """Sums taken in another order agree to a few ulps: relative 1e-5 in float32."""
-    if np.issubdtype(dtype, np.integer):
-        return 0.0
-    return 1e-5 if np.dtype(dtype).itemsize <= 4 else 1e-10
 
 
 _RING_HINT = (
@@ -712,7 +548,7 @@ def _contributions(chunk: np.ndarray, parts: Sequence[np.ndarray], tol: float) -
     """How many ranks' chunks ``chunk`` is the sum of (p for the full sum), or None."""
     for k in range(len(parts), 0, -1):
         for ranks in combinations(range(len(parts)), k):
-            if _agree(chunk, sum(parts[q] for q in ranks), tol, tol):
+            if matches(chunk, sum(parts[q] for q in ranks), tol, tol):
                 return k
     return None
 
@@ -725,20 +561,20 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
     sums, and how many of them each rank holds tells which phase was cut short.
     """
     p = len(arrays)
-    inputs = [np.array_split(np.ravel(a).astype(np.float64), p) for a in arrays]  # p x p chunks
     full = np.sum([np.ravel(a).astype(np.float64) for a in arrays], axis=0)  # (n,)
     flat = [np.ravel(g).astype(np.float64) for g in got]  # p x (n,)
-    if all(_agree(f, full, tol, tol) for f in flat):
+    if all(matches(f, full, tol, tol) for f in flat):
         return None
-    if all(_agree(f, full / p, tol, tol) for f in flat):
+    if all(matches(f, full / p, tol, tol) for f in flat):
         return (
             "you averaged instead of summing (data parallelism divides by p afterwards, "
             "outside the collective): every rank must end with the sum",
             _RING_HINT,
         )
-    if all(_agree(f, np.ravel(a), tol, tol) for f, a in zip(flat, arrays, strict=True)):
+    if all(matches(f, np.ravel(a), tol, tol) for f, a in zip(flat, arrays, strict=True)):
         return "every rank got its own array back: nothing was summed", _RING_HINT
     mine = [np.array_split(f, p) for f in flat]  # p ranks x p chunks
+    inputs = [np.array_split(np.ravel(a).astype(np.float64), p) for a in arrays]  # p x p chunks
     parts = list(zip(*inputs, strict=True))  # parts[c][q]: rank q's input chunk c
     counts = [[_contributions(mine[r][c], parts[c], tol) for c in range(p)] for r in range(p)]
     if all(k is not None for row in counts for k in row):
@@ -763,7 +599,7 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
                 "reduce-scatter does): each rank still has one chunk that is not the full sum",
                 _RING_HINT,
             )
-    r = next(r for r in range(p) if not _agree(flat[r], full, tol, tol))
+    r = next(r for r in range(p) if not matches(flat[r], full, tol, tol))
     return (
         f"rank {r}'s array is not the sum of the inputs: {first_mismatch(flat[r], full, tol, tol)}",
         _RING_HINT,
@@ -774,7 +610,9 @@ def _judge_ring(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
     (arrays,) = case.args
     (got,) = outputs
     expected = _ring_reference(arrays)
-    p, tol = len(arrays), _ring_tolerance(arrays[0].dtype)
+    p, dtype = len(arrays), arrays[0].dtype
+    # sums taken in another order agree to a few ulps: relative 1e-5 in float32
+    tol = 0.0 if np.issubdtype(dtype, np.integer) else 1e-5 if dtype.itemsize <= 4 else 1e-10
     problem = _list_problem(got, expected, "your list of results", "rank {i}'s array")
     if problem is not None:
         if isinstance(got, np.ndarray):
@@ -865,25 +703,19 @@ def _accumulate_cases(rng: np.random.Generator) -> list[Case]:
             ((size * rng.normal(size=(B, D)), rng.normal(size=B)) for _ in range(k)),
             item="micro-batches (x, y)",
         )
-        return Case((_LinearMSEGrad(w), batches), label=label)
+        return Case((_LinearMSEGrad(w), batches), label=label, stress=size > 1)  # large inputs
 
-    return stressed(
-        [
-            case(4, 8, 3, "4 micro-batches of 8 examples"),
-            case(3, 5, 6, "3 micro-batches of 5 examples, 6 weights"),
-            case(2, 16, 2, "2 micro-batches of 16 examples, inputs about 1e3", size=1e3),
-        ],
-        2,
-    )
-
-
-def _grads(grad_fn, micro_batches) -> list[np.ndarray]:
-    return [grad_fn(mb) for mb in micro_batches]
+    return [
+        case(4, 8, 3, "4 micro-batches of 8 examples"),
+        case(3, 5, 6, "3 micro-batches of 5 examples, 6 weights"),
+        case(2, 16, 2, "2 micro-batches of 16 examples, inputs about 1e3", size=1e3),
+    ]
 
 
 _ACCUMULATE_HINT = (
     "total = sum of grad_fn(mb) over the micro-batches; return total / len(micro_batches)."
 )
+_accumulate_mistake = functools.partial(Mistake, hint=_ACCUMULATE_HINT)
 
 ACCUMULATED_GRADIENT = FunctionCheck(
     name="accumulated_gradient",
@@ -894,24 +726,21 @@ ACCUMULATED_GRADIENT = FunctionCheck(
     rtol=1e-9,
     atol=1e-12,
     mistakes=[
-        Mistake(
+        _accumulate_mistake(
             "you summed the micro-batch gradients without dividing: each grad_fn already "
             "averages over its micro-batch, so the sum is k times the gradient of the whole "
             "batch (k = number of micro-batches), as if the learning rate were k times larger.",
-            lambda grad_fn, mbs: sum(_grads(grad_fn, mbs)),
-            hint=_ACCUMULATE_HINT,
+            lambda grad_fn, mbs: sum(grad_fn(mb) for mb in mbs),
         ),
-        Mistake(
+        _accumulate_mistake(
             "you divided by the number of examples: each grad_fn already averages over its "
             "micro-batch, so divide the sum by the number of micro-batches.",
-            lambda grad_fn, mbs: sum(_grads(grad_fn, mbs)) / sum(len(mb[1]) for mb in mbs),
-            hint=_ACCUMULATE_HINT,
+            lambda grad_fn, mbs: sum(grad_fn(mb) for mb in mbs) / sum(len(mb[1]) for mb in mbs),
         ),
-        Mistake(
+        _accumulate_mistake(
             "you returned the last micro-batch's gradient: did you assign (g = grad_fn(mb)) "
             "in the loop instead of adding (total = total + grad_fn(mb))?",
             lambda grad_fn, mbs: grad_fn(mbs[-1]),
-            hint=_ACCUMULATE_HINT,
         ),
     ],
     inplace_hint="Add into a new array (total = total + g), not into an input.",

@@ -34,6 +34,7 @@ import numpy as np
 
 from dlbook import metrics, pipelines, text
 from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._kinds import slip_mistakes, stressed
 
 # ---------------------------------------------------------------------------
 # 1. tfidf_weights(counts (N, V)) -> (N, V)
@@ -51,21 +52,15 @@ def _tfidf(counts, *, idf="smooth", df="docs", norm="l2"):
     N = c.shape[0]
     d = (c > 0).sum(axis=0) if df == "docs" else c.sum(axis=0)  # (V,)
     with np.errstate(all="ignore"):
-        w = {
-            "smooth": lambda: np.log((1 + N) / (1 + d)) + 1,
-            "raw": lambda: np.log(N / d) + 1,
-            "no_one": lambda: np.log((1 + N) / (1 + d)),
-            "log10": lambda: np.log10((1 + N) / (1 + d)) + 1,
-        }[idf]()
+        ratio = N / d if idf == "raw" else (1 + N) / (1 + d)
+        w = (np.log10 if idf == "log10" else np.log)(ratio) + (0 if idf == "no_one" else 1)
         x = c * w  # (N, V)
-        if norm == "l2":
-            n = np.sqrt((x * x).sum(axis=1, keepdims=True))
-        elif norm == "l1":
-            n = np.abs(x).sum(axis=1, keepdims=True)
-        elif norm == "columns":
-            n = np.sqrt((x * x).sum(axis=0, keepdims=True))
-        else:
+        if norm == "none":
             return x
+        if norm == "l1":
+            n = np.abs(x).sum(axis=1, keepdims=True)
+        else:
+            n = np.sqrt((x * x).sum(axis=0 if norm == "columns" else 1, keepdims=True))
         return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
 
 
@@ -78,16 +73,13 @@ def _poisson_counts(rng: np.random.Generator, N: int, V: int, scale: float = 1.0
 def _tfidf_cases(rng: np.random.Generator) -> list[Case]:
     big = _poisson_counts(rng, 6, 9, scale=1e6)
     big[2] = 0.0  # an empty document
-    return [
+    cases = [
         Case((_poisson_counts(rng, 5, 7),), label="5 documents, 7 words"),
         Case((_poisson_counts(rng, 12, 4),), label="12 documents, 4 words"),
         Case((_poisson_counts(rng, 3, 11),), label="3 documents, 11 words"),
-        Case(
-            (big,),
-            label="huge counts (about 1e6) and an empty document (a zero row)",
-            stress=True,
-        ),
+        Case((big,), label="huge counts (about 1e6) and an empty document (a zero row)"),
     ]
+    return stressed(cases, 3)
 
 
 _TFIDF_HINT = (
@@ -95,9 +87,22 @@ _TFIDF_HINT = (
     "x = counts * idf; then divide each row by its L2 norm, leaving zero rows at zero."
 )
 
-
-def _tfidf_mistake(explanation: str, **switch: str) -> Mistake:
-    return Mistake(explanation, lambda c: _tfidf(c, **switch), hint=_TFIDF_HINT)
+# (switch of _tfidf, its value) -> what the learner did
+_TFIDF_SLIPS = {
+    ("idf", "raw"): "you used the unsmoothed idf ln(N / df) + 1: scikit-learn's default adds one "
+    "to both, ln((1 + N) / (1 + df)) + 1, as if one extra document held every word.",
+    ("idf", "no_one"): "you forgot the + 1 after the logarithm: a word that occurs in every "
+    "document then gets weight 0 and vanishes from the features.",
+    ("idf", "log10"): "you used log base 10: the idf uses the natural logarithm, np.log.",
+    ("df", "occurrences"): "your document frequency counts occurrences (counts.sum(axis=0)); df "
+    "counts the documents that contain the word at least once, (counts > 0).sum(axis=0).",
+    ("norm", "none"): "your rows are not normalised: divide each document's vector by its L2 "
+    "norm, so that long and short documents become comparable.",
+    ("norm", "l1"): "you divided by the L1 norm (the sum); TF-IDF rows get unit L2 norm, "
+    "sqrt of the sum of squares.",
+    ("norm", "columns"): "you normalised the columns (axis 0); each row, one document, gets "
+    "unit norm (axis=1, keepdims=True).",
+}
 
 
 TFIDF_WEIGHTS = FunctionCheck(
@@ -107,40 +112,8 @@ TFIDF_WEIGHTS = FunctionCheck(
     task="Return counts * idf with idf = ln((1 + N) / (1 + df)) + 1, rows scaled to unit norm.",
     nan_hint="An empty document has norm 0 and 0/0 is NaN: leave a zero row at zero.",
     mistakes=[
-        _tfidf_mistake(
-            "you used the unsmoothed idf ln(N / df) + 1: scikit-learn's default adds one "
-            "to both, ln((1 + N) / (1 + df)) + 1, as if one extra document held every word.",
-            idf="raw",
-        ),
-        _tfidf_mistake(
-            "you forgot the + 1 after the logarithm: a word that occurs in every document "
-            "then gets weight 0 and vanishes from the features.",
-            idf="no_one",
-        ),
-        _tfidf_mistake(
-            "you used log base 10: the idf uses the natural logarithm, np.log.",
-            idf="log10",
-        ),
-        _tfidf_mistake(
-            "your document frequency counts occurrences (counts.sum(axis=0)); df counts "
-            "the documents that contain the word at least once, (counts > 0).sum(axis=0).",
-            df="occurrences",
-        ),
-        _tfidf_mistake(
-            "your rows are not normalised: divide each document's vector by its L2 norm, "
-            "so that long and short documents become comparable.",
-            norm="none",
-        ),
-        _tfidf_mistake(
-            "you divided by the L1 norm (the sum); TF-IDF rows get unit L2 norm, "
-            "sqrt of the sum of squares.",
-            norm="l1",
-        ),
-        _tfidf_mistake(
-            "you normalised the columns (axis 0); each row, one document, gets unit norm "
-            "(axis=1, keepdims=True).",
-            norm="columns",
-        ),
+        Mistake(explanation, functools.partial(_tfidf, **{switch: value}), hint=_TFIDF_HINT)
+        for (switch, value), explanation in _TFIDF_SLIPS.items()
     ],
     rtol=1e-10,
     atol=1e-12,
@@ -161,7 +134,7 @@ def _macro_f1_reference(y_true, y_pred, n_classes):
     return metrics.macro_f1(y_true, y_pred, n_classes)
 
 
-def _macro_f1(y_true, y_pred, n_classes, *, how="macro"):
+def _macro_f1(y_true, y_pred, n_classes, *, slip="macro"):
     """Averaged F1 written out, with switches for the classic slips (default: right)."""
     K = n_classes
     tp = np.array([np.sum((y_true == k) & (y_pred == k)) for k in range(K)], dtype=float)
@@ -170,20 +143,15 @@ def _macro_f1(y_true, y_pred, n_classes, *, how="macro"):
     with np.errstate(all="ignore"):
         P, R = tp / pred, tp / true
         F = 2 * P * R / (P + R)
-    F0 = np.nan_to_num(F)
+    F0, P0, R0 = np.nan_to_num(F), np.nan_to_num(P), np.nan_to_num(R)
     return {
         "macro": lambda: F0.mean(),
         "micro": lambda: np.mean(y_true == y_pred),
-        "of_means": lambda: (
-            2
-            * np.nan_to_num(P).mean()
-            * np.nan_to_num(R).mean()
-            / (np.nan_to_num(P).mean() + np.nan_to_num(R).mean())
-        ),
+        "of_means": lambda: 2 * P0.mean() * R0.mean() / (P0.mean() + R0.mean()),
         "weighted": lambda: np.sum(F0 * true) / true.sum(),
         "nanmean": lambda: np.nanmean(F),
-        "recall": lambda: np.nan_to_num(R).mean(),
-    }[how]()
+        "recall": lambda: R0.mean(),
+    }[slip]()
 
 
 def _imbalanced(rng: np.random.Generator, n: int, probs: list[float], acc: float, never: int):
@@ -215,42 +183,27 @@ _F1_HINT = (
 )
 
 
-def _f1_mistake(explanation: str, how: str) -> Mistake:
-    return Mistake(explanation, lambda t, p, K: _macro_f1(t, p, K, how=how), hint=_F1_HINT)
-
-
 MACRO_F1 = FunctionCheck(
     name="macro_f1",
     reference=_macro_f1_reference,
     make_cases=_f1_cases,
     task="Return the mean over the n_classes classes of each class's F1.",
     nan_hint="A class that is never predicted has precision 0/0: count it as 0, not NaN.",
-    mistakes=[
-        _f1_mistake(
-            "you computed micro F1, which for single-label data equals the accuracy: "
+    mistakes=slip_mistakes(
+        _macro_f1,
+        hint=_F1_HINT,
+        explanations=dict(
+            micro="you computed micro F1, which for single-label data equals the accuracy: "
             "macro F1 computes F1 per class first and then averages, so rare classes count.",
-            "micro",
-        ),
-        _f1_mistake(
-            "you took the F1 of the mean precision and the mean recall: average the "
+            of_means="you took the F1 of the mean precision and the mean recall: average the "
             "per-class F1 scores instead (the two differ).",
-            "of_means",
-        ),
-        _f1_mistake(
-            "you weighted each class's F1 by its number of examples (scikit-learn's "
+            weighted="you weighted each class's F1 by its number of examples (scikit-learn's "
             "average='weighted'): macro F1 gives every class the same weight.",
-            "weighted",
-        ),
-        _f1_mistake(
-            "you skipped the classes whose F1 is 0/0 (np.nanmean): a class that is never "
+            nanmean="you skipped the classes whose F1 is 0/0 (np.nanmean): a class that is never "
             "predicted has F1 = 0 and must pull the average down.",
-            "nanmean",
+            recall="you returned the mean recall (balanced accuracy), not the mean F1.",
         ),
-        _f1_mistake(
-            "you returned the mean recall (balanced accuracy), not the mean F1.",
-            "recall",
-        ),
-    ],
+    ),
     rtol=1e-9,
     atol=1e-12,
 )
@@ -302,22 +255,7 @@ def _stop_cases(rng: np.random.Generator) -> list[Case]:
             label="ups and downs, patience 4",
         ),
         Case(
-            (
-                [
-                    1e8 + 9.0,
-                    1e8 + 3.0,
-                    1e8 + 2.0,
-                    1e8 + 2.5,
-                    1e8 + 1.9,
-                    1e8 + 2.4,
-                    1e8 + 2.6,
-                    1e8 + 2.2,
-                    1e8 + 2.3,
-                    1e8 + 1.0,
-                ],
-                3,
-                0.5,
-            ),
+            ([1e8 + d for d in (9.0, 3.0, 2.0, 2.5, 1.9, 2.4, 2.6, 2.2, 2.3, 1.0)], 3, 0.5),
             label="losses near 1e8 that differ by less than 10, min_delta = 0.5",
             stress=True,
         ),
@@ -331,52 +269,29 @@ _STOP_HINT = (
 )
 
 
-def _stop_mistakes(explanation: str, slip: str) -> list[Mistake]:
-    """The slip named on whichever output it first gets wrong."""
-    return [
-        Mistake(
-            explanation,
-            lambda v, p, d=0.0, k=k: _stopping(v, p, d, slip=slip)[k],
-            output=k,
-            hint=_STOP_HINT,
-        )
-        for k in (0, 1)
-    ]
-
-
 EARLY_STOPPING = FunctionCheck(
     name="early_stopping",
     reference=_stopping_reference,
     make_cases=_stop_cases,
     output_names=("best_epoch", "stop_epoch"),
     task="Return (best_epoch, stop_epoch), both counted from 0.",
-    mistakes=[
-        *_stop_mistakes(
-            "you returned the last epoch as the best: the weights to keep are those of the "
+    mistakes=slip_mistakes(
+        _stopping,
+        hint=_STOP_HINT,
+        outputs=2,
+        explanations=dict(
+            last="you returned the last epoch as the best: the weights to keep are those of the "
             "epoch with the lowest validation loss, not the last ones trained.",
-            "last",
-        ),
-        *_stop_mistakes(
-            "you compared each loss with the previous epoch's instead of the best so far: a "
-            "small rebound then counts as progress, and training runs on at a worse loss.",
-            "previous",
-        ),
-        *_stop_mistakes(
-            "you ignored min_delta: an improvement must beat the best loss by more than "
+            previous="you compared each loss with the previous epoch's instead of the best so far: "
+            "a small rebound then counts as progress, and training runs on at a worse loss.",
+            no_delta="you ignored min_delta: an improvement must beat the best loss by more than "
             "min_delta to reset the patience counter.",
-            "no_delta",
-        ),
-        *_stop_mistakes(
-            "you stopped one epoch late: training stops when the counter *reaches* "
+            late="you stopped one epoch late: training stops when the counter *reaches* "
             "patience (>=), not when it exceeds it.",
-            "late",
-        ),
-        *_stop_mistakes(
-            "your counter never resets: after an improvement the count of epochs without "
+            no_reset="your counter never resets: after an improvement the count of epochs without "
             "improvement starts again at 0.",
-            "no_reset",
         ),
-    ],
+    ),
     rtol=0.0,
     atol=0.0,
 )
@@ -409,14 +324,10 @@ class _Probe:
         self.grad.append(self.torch.is_grad_enabled())
 
     def changed(self, kind: str) -> bool:
-        """Whether any parameter (``kind="params"``) or buffer changed during the call."""
-        names = (
-            {n for n, _ in self.model.named_parameters()}
-            if kind == "params"
-            else {n for n, _ in self.model.named_buffers()}
-        )
+        """Whether any of the model's ``kind`` ("parameters" or "buffers") changed."""
         now = self.model.state_dict()
-        return any(not self.torch.equal(self.before[n], now[n]) for n in names)
+        named = getattr(self.model, f"named_{kind}")()
+        return any(not self.torch.equal(self.before[n], now[n]) for n, _ in named)
 
     def close(self) -> None:
         self.handle.remove()
@@ -449,16 +360,10 @@ def _probe_validation(fn: Callable[..., Any]) -> Callable[..., Any]:
             probe.close()
         if not isinstance(value, float):
             return value
-        changed = probe.changed("params")
-        return np.array(
-            [
-                0.0 if changed else value,  # a loop that trains reports no meaningful loss
-                float(any(probe.training)),
-                float(any(probe.grad)),
-                float(changed),
-                float(probe.changed("buffers")),
-            ]
-        )
+        changed = probe.changed("parameters")
+        flags = [any(probe.training), any(probe.grad), changed, probe.changed("buffers")]
+        # a loop that trains reports no meaningful loss
+        return np.array([0.0 if changed else value, *map(float, flags)])
 
     return probed
 
@@ -600,46 +505,28 @@ _VAL_HINT = (
 )
 
 
-def _val_mistake(explanation: str, slip: str) -> Mistake:
-    return Mistake(
-        explanation,
-        _probe_validation(functools.partial(_validation, slip=slip)),
-        hint=_VAL_HINT,
-    )
-
-
 VALIDATION_LOSS = FunctionCheck(
     name="validation_loss",
     reference=_probe_validation(_validation_reference),
     make_cases=_validation_cases,
     task="Return the mean validation loss, in eval mode, under torch.no_grad().",
-    mistakes=[
-        _val_mistake(
-            "you forgot model.eval(): in training mode batch norm normalises with the "
+    mistakes=slip_mistakes(
+        _validation,
+        hint=_VAL_HINT,
+        wrap=_probe_validation,
+        explanations=dict(
+            no_eval="you forgot model.eval(): in training mode batch norm normalises with the "
             "statistics of each validation batch and overwrites its running statistics "
             "(dropout would also drop units), so the loss is not the model's.",
-            "no_eval",
-        ),
-        _val_mistake(
-            "you forgot torch.no_grad(): the loss is right, but autograd recorded a graph "
+            no_grad="you forgot torch.no_grad(): the loss is right, but autograd recorded a graph "
             "for every batch, which costs memory and time for nothing.",
-            "no_grad",
-        ),
-        _val_mistake(
-            "your validation loop changes the weights (backward and a step): validation "
+            update="your validation loop changes the weights (backward and a step): validation "
             "must only measure; training on validation data leaks it into the model.",
-            "update",
+            mean_of_means="you averaged the batch means: the short last batch then weighs as much "
+            "as a full one. Weight each batch's loss by its size.",
+            last="you returned the loss of the last batch only: accumulate over all batches.",
         ),
-        _val_mistake(
-            "you averaged the batch means: the short last batch then weighs as much as a "
-            "full one. Weight each batch's loss by its size.",
-            "mean_of_means",
-        ),
-        _val_mistake(
-            "you returned the loss of the last batch only: accumulate over all batches.",
-            "last",
-        ),
-    ],
+    ),
     rtol=1e-5,
     atol=1e-7,
 )
@@ -647,9 +534,8 @@ VALIDATION_LOSS = FunctionCheck(
 
 def check_validation_loss(fn: Callable[..., Any], *, time_budget: float = 30.0) -> CheckResult:
     """Check ``fn(model, loader, loss_fn) -> float``: a PyTorch validation pass."""
-    if not callable(fn):
-        return VALIDATION_LOSS.run(fn, time_budget=time_budget)
-    return VALIDATION_LOSS.run(_probe_validation(fn), time_budget=time_budget)
+    probed = _probe_validation(fn) if callable(fn) else fn
+    return VALIDATION_LOSS.run(probed, time_budget=time_budget)
 
 
 # ---------------------------------------------------------------------------
@@ -725,34 +611,25 @@ _RELOAD_HINT = (
 )
 
 
-def _reload_mistake(explanation: str, slip: str) -> Mistake:
-    return Mistake(
-        explanation, _probe_reload(functools.partial(_reload, slip=slip)), hint=_RELOAD_HINT
-    )
-
-
 RELOAD = FunctionCheck(
     name="reload",
     reference=_probe_reload(_reload_reference),
     make_cases=_reload_cases,
     task="Save model's state dict to path, load it into make_model(), return it in eval mode.",
-    mistakes=[
-        _reload_mistake(
-            "you returned the original model, not a reloaded copy: when the original keeps "
-            "training, 'the saved model' changes with it.",
-            "same_object",
-        ),
-        _reload_mistake(
-            "your reloaded model is in training mode: call .eval() before inference, or "
+    mistakes=slip_mistakes(
+        _reload,
+        hint=_RELOAD_HINT,
+        wrap=_probe_reload,
+        explanations=dict(
+            same_object="you returned the original model, not a reloaded copy: when the original "
+            "keeps training, 'the saved model' changes with it.",
+            no_eval="your reloaded model is in training mode: call .eval() before inference, or "
             "batch norm (and dropout) behave as in training.",
-            "no_eval",
+            params_only="you saved the parameters only (named_parameters): batch norm's "
+            "running mean and variance are buffers, which model.state_dict() includes. Save the "
+            "state dict.",
         ),
-        _reload_mistake(
-            "you saved the parameters only (named_parameters): batch norm's running mean "
-            "and variance are buffers, which model.state_dict() includes. Save the state dict.",
-            "params_only",
-        ),
-    ],
+    ),
     rtol=1e-5,
     atol=1e-6,
 )
@@ -760,9 +637,7 @@ RELOAD = FunctionCheck(
 
 def check_reload(fn: Callable[..., Any], *, time_budget: float = 30.0) -> CheckResult:
     """Check ``fn(model, make_model, path) -> model``: a state-dict round trip through a file."""
-    if not callable(fn):
-        return RELOAD.run(fn, time_budget=time_budget)
-    return RELOAD.run(_probe_reload(fn), time_budget=time_budget)
+    return RELOAD.run(_probe_reload(fn) if callable(fn) else fn, time_budget=time_budget)
 
 
 __all__ = [

@@ -23,6 +23,7 @@ Shape legend: B = batch, D = input features, H = hidden units, T = time steps
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +56,7 @@ from dlbook.checks._kinds import (
     array_problem,
     as_number,
     each_output,
+    slip_mistakes,
     stressed,
 )
 from dlbook.lm import metrics as lm_metrics
@@ -69,7 +71,6 @@ from dlbook.rnn import numpy_backend as rnn_np
 
 
 def _weights(W_ih, W_hh, b_ih, b_hh) -> dict[str, np.ndarray]:
-    """An exercise's four weight arrays as dlbook.rnn's canonical weight dict."""
     return {"W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih, "b_hh": b_hh}
 
 
@@ -81,6 +82,14 @@ def _random_weights(rng: np.random.Generator, D: int, H: int, G: int = 1) -> tup
         0.5 * rng.normal(size=G * H),  # (G*H,)
         0.5 * rng.normal(size=G * H),  # (G*H,)
     )
+
+
+def _cell_case(rng, B: int, D: int, H: int, label: str, size: float = 1.0, G: int = 1) -> Case:
+    """x (B, D) of scale ``size``, h (B, H), an LSTM's c (B, H) when G = 4, then the weights."""
+    x = size * rng.normal(size=(B, D))  # (B, D)
+    h = np.tanh(rng.normal(size=(B, H)))  # (B, H): a state from an earlier step
+    c = [2.0 * rng.normal(size=(B, H))] if G == 4 else []  # (B, H): a cell can leave (-1, 1)
+    return Case((x, h, *c, *_random_weights(rng, D, H, G)), label=label, stress=size > 1)
 
 
 _LAYOUT = (
@@ -101,23 +110,13 @@ def _rnn_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
 
 
 def _rnn_step_cases(rng: np.random.Generator) -> list[Case]:
-    def case(B: int, D: int, H: int, label: str, size: float = 1.0) -> Case:
-        x = size * rng.normal(size=(B, D))  # (B, D)
-        h = np.tanh(rng.normal(size=(B, H)))  # (B, H): a state from an earlier step
-        return Case((x, h, *_random_weights(rng, D, H)), label=label, stress=size > 1)
-
     return [
-        case(2, 4, 4, "D = H = 4, where W_ih and W_hh are both square"),
-        case(4, 3, 5, "a batch of 4, D = 3 inputs, H = 5 hidden units"),
-        case(1, 6, 2, "one sequence (B = 1), D = 6, H = 2"),
-        case(3, 3, 3, "D = H = 3, square again"),
-        case(2, 3, 4, "large inputs: pre-activations in the thousands", size=2000.0),
+        _cell_case(rng, 2, 4, 4, "D = H = 4, where W_ih and W_hh are both square"),
+        _cell_case(rng, 4, 3, 5, "a batch of 4, D = 3 inputs, H = 5 hidden units"),
+        _cell_case(rng, 1, 6, 2, "one sequence (B = 1), D = 6, H = 2"),
+        _cell_case(rng, 3, 3, 3, "D = H = 3, square again"),
+        _cell_case(rng, 2, 3, 4, "large inputs: pre-activations in the thousands", size=2000.0),
     ]
-
-
-def _pre(x, h, W_ih, W_hh, b_ih, b_hh):
-    """The pre-activation a = x W_ih + b_ih + h W_hh + b_hh, (B, H)."""
-    return x @ W_ih + b_ih + h @ W_hh + b_hh
 
 
 def _exp_tanh(a: np.ndarray) -> np.ndarray:
@@ -125,7 +124,46 @@ def _exp_tanh(a: np.ndarray) -> np.ndarray:
     return (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))
 
 
+def _rnn(*args, act="tanh", drop=(), transpose=(), swap=False):
+    """A vanilla RNN step written out, with switches for the classic slips (defaults: right)."""
+    x, h, W_ih, W_hh, b_ih, b_hh = args  # the exercise's arguments
+    if swap:  # x with W_hh, h with W_ih
+        W_ih, W_hh = W_hh, W_ih
+    W_ih = W_ih.T if "W_ih" in transpose else W_ih  # PyTorch's layout
+    W_hh = W_hh.T if "W_hh" in transpose else W_hh
+    terms = {"x W_ih": x @ W_ih, "b_ih": b_ih, "h W_hh": h @ W_hh, "b_hh": b_hh}
+    a = sum(term for name, term in terms.items() if name not in drop)  # (B, H)
+    acts = {"tanh": np.tanh, "exp_tanh": _exp_tanh, "sigmoid": sigmoid, "none": np.asarray}
+    return np.maximum(a, 0.0) if act == "relu" else acts[act](a)
+
+
 _RNN_HINT = "h_new = np.tanh(x @ W_ih + b_ih + h @ W_hh + b_hh)."
+_RNN_SLIPS = {  # (switch of _rnn, its value) -> what the learner did
+    ("act", "none"): "you forgot the tanh: h_new is the pre-activation, which nothing keeps from "
+    "growing step after step.",
+    ("act", "sigmoid"): "you used the sigmoid instead of tanh: a vanilla RNN's state lies in "
+    "(−1, 1), centred on 0; σ keeps it in (0, 1).",
+    ("act", "relu"): "you used ReLU instead of tanh: nothing then bounds the state, and repeated "
+    "multiplication by W_hh can make it explode.",
+    ("drop", ("h W_hh",)): "you forgot the recurrent term h @ W_hh: without it the new state does "
+    "not depend on the previous one, so the network has no memory.",
+}
+_BIAS_SLIPS = {
+    ("drop", (bias,)): f"you forgot the bias {bias}: PyTorch's RNN (and this book's) adds two "
+    "biases, b_ih and b_hh."
+    for bias in ("b_hh", "b_ih")
+}
+_WEIGHT_SLIPS = {  # both biases left out, or the weights misused
+    ("drop", ("b_ih", "b_hh")): "you forgot both biases b_ih and b_hh.",
+    ("transpose", ("W_hh",)): "you multiplied h by W_hh.T: W_hh is square, so the shapes cannot "
+    "show it, but the transpose gives other values. " + _LAYOUT,
+    ("transpose", ("W_ih",)): "you multiplied x by W_ih.T: with D = H the shapes cannot show it, "
+    "but the transpose gives other values. " + _LAYOUT,
+    ("transpose", ("W_ih", "W_hh")): "you used PyTorch's layout, x @ W_ih.T and h @ W_hh.T: the "
+    "shapes cannot show it when the matrices are square, but the values differ. " + _LAYOUT,
+    ("swap", True): "you swapped the weight matrices: x goes with W_ih (input to hidden), h with "
+    "W_hh (hidden to hidden).",
+}
 
 RNN_STEP = FunctionCheck(
     name="rnn_step",
@@ -138,78 +176,16 @@ RNN_STEP = FunctionCheck(
         Mistake(
             "your tanh overflows: written with np.exp, (e^a − e^−a) / (e^a + e^−a) is "
             "inf / inf = NaN once |a| passes about 710.",
-            lambda *a: _exp_tanh(_pre(*a)),
+            functools.partial(_rnn, act="exp_tanh"),
             hint="Use np.tanh, which is exact for every input. " + _RNN_HINT,
         ),
-        Mistake(
-            "you forgot the tanh: h_new is the pre-activation, which nothing keeps from "
-            "growing step after step.",
-            _pre,
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you used the sigmoid instead of tanh: a vanilla RNN's state lies in (−1, 1), "
-            "centred on 0; σ keeps it in (0, 1).",
-            lambda *a: sigmoid(_pre(*a)),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you used ReLU instead of tanh: nothing then bounds the state, and repeated "
-            "multiplication by W_hh can make it explode.",
-            lambda *a: np.maximum(_pre(*a), 0.0),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you forgot the recurrent term h @ W_hh: without it the new state does not "
-            "depend on the previous one, so the network has no memory.",
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + b_ih + b_hh),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you forgot the bias b_hh: PyTorch's RNN (and this book's) adds two biases, "
-            "b_ih and b_hh.",
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + b_ih + h @ W_hh),
-            hint="Add both biases (their sum acts as one): " + _RNN_HINT,
-        ),
-        Mistake(
-            "you forgot the bias b_ih: PyTorch's RNN (and this book's) adds two biases, "
-            "b_ih and b_hh.",
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + h @ W_hh + b_hh),
-            hint="Add both biases (their sum acts as one): " + _RNN_HINT,
-        ),
-        Mistake(
-            "you forgot both biases b_ih and b_hh.",
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + h @ W_hh),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you multiplied h by W_hh.T: W_hh is square, so the shapes cannot show it, "
-            "but the transpose gives other values. " + _LAYOUT,
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + b_ih + h @ W_hh.T + b_hh),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you multiplied x by W_ih.T: with D = H the shapes cannot show it, but the "
-            "transpose gives other values. " + _LAYOUT,
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih.T + b_ih + h @ W_hh + b_hh),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you used PyTorch's layout, x @ W_ih.T and h @ W_hh.T: the shapes cannot show it "
-            "when the matrices are square, but the values differ. " + _LAYOUT,
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you swapped the weight matrices: x goes with W_ih (input to hidden), h with "
-            "W_hh (hidden to hidden).",
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_hh + b_ih + h @ W_ih + b_hh),
-            hint=_RNN_HINT,
-        ),
+        *slip_mistakes(_rnn, _RNN_SLIPS, _RNN_HINT),
+        *slip_mistakes(_rnn, _BIAS_SLIPS, "Add both biases (their sum acts as one): " + _RNN_HINT),
+        *slip_mistakes(_rnn, _WEIGHT_SLIPS, _RNN_HINT),
         Mistake(
             "your h_new is (H, B), one column per example: the column convention of many "
             "textbooks, h = tanh(W x + b). The book keeps one row per example.",
-            lambda *a: np.tanh(_pre(*a)).T,
+            lambda *a: _rnn(*a).T,
             hint=_LAYOUT,
         ),
     ],
@@ -244,55 +220,27 @@ def _bptt_reference(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
     return grads["W_ih"], grads["W_hh"], grads["b_ih"], grads["b_hh"], dh0
 
 
-def _bptt(
-    xs,
-    h0,
-    W_ih,
-    W_hh,
-    b_ih,
-    b_hh,
-    dh3,
-    *,
-    slope="h",
-    back="W_hh.T",
-    steps=3,
-    accumulate=True,
-    dW_hh_from="h_prev",
-    dh0="h0",
-):
+def _bptt(*args, slope="h", back="W_hh.T", steps=3, accumulate=True, dW_hh_from="h_prev"):
     """Three steps of BPTT written out, with switches for the classic slips (defaults: right)."""
+    xs, h0, W_ih, W_hh, b_ih, b_hh, dh3 = args  # the exercise's arguments
     hs, pre = [h0], [None]  # hs[t] = h_t (B, H) for t = 0..3; pre[t] = a_t (B, H)
     for x in xs:  # x (B, D)
         pre.append(x @ W_ih + b_ih + hs[-1] @ W_hh + b_hh)
         hs.append(np.tanh(pre[-1]))
-    tanh_slope = {  # tanh'(a_t) = 1 - h_t^2, and what is used in its place by mistake
-        "h": lambda t: 1 - hs[t] ** 2,
-        "none": lambda t: 1.0,
-        "a": lambda t: 1 - pre[t] ** 2,
-        "tanh_h": lambda t: 1 - np.tanh(hs[t]) ** 2,
-        "h_prev": lambda t: 1 - hs[t - 1] ** 2,
-    }[slope]
-    carry = {  # dL/dh_{t-1} from da_t and dL/dh_t: da_t W_hh^T, and what is used instead
-        "W_hh.T": lambda da, dh: da @ W_hh.T,
-        "W_hh": lambda da, dh: da @ W_hh,
-        "identity": lambda da, dh: da,
-        "same": lambda da, dh: dh,
-        "no_slope": lambda da, dh: dh @ W_hh.T,
-    }[back]
     dW_ih, dW_hh, db = 0.0, 0.0, 0.0
     dhs = {3: dh3}  # dhs[t] = dL/dh_t (B, H)
     for t in range(3, 3 - steps, -1):  # t = 3, 2, 1
-        da = dhs[t] * tanh_slope(t)  # (B, H)
+        # tanh'(a_t) = 1 - tanh(a_t)^2 = 1 - h_t^2, and what is used in its place by mistake
+        tanh_of = {"h": hs[t], "a": pre[t], "tanh_h": np.tanh(hs[t]), "h_prev": hs[t - 1]}
+        da = dhs[t] * (1.0 if slope == "none" else 1 - tanh_of[slope] ** 2)  # (B, H)
         state = {"h_prev": hs[t - 1], "h_new": hs[t], "skip_h0": hs[t - 1] * (t > 1)}[dW_hh_from]
-        step = (xs[t - 1].T @ da, state.T @ da, da.sum(axis=0))  # (D, H), (H, H), (H,)
-        if accumulate:
-            dW_ih, dW_hh, db = dW_ih + step[0], dW_hh + step[1], db + step[2]
-        else:
-            dW_ih, dW_hh, db = step
-        dhs[t - 1] = carry(da, dhs[t])  # dL/dh_{t-1}
-    last = dhs[3 - steps]
-    out_dh0 = {"h0": last, "h1": dhs.get(1, last), "zeros": np.zeros_like(h0)}[dh0]
-    return dW_ih, dW_hh, db, db, out_dh0
+        if not accumulate:  # dW = ... at every step instead of dW += ...
+            dW_ih, dW_hh, db = 0.0, 0.0, 0.0
+        dW_ih, dW_hh, db = dW_ih + xs[t - 1].T @ da, dW_hh + state.T @ da, db + da.sum(axis=0)
+        # dL/dh_{t-1} = da_t W_hh^T, and what is used in its place by mistake
+        carry = {"W_hh.T": da @ W_hh.T, "W_hh": da @ W_hh, "identity": da, "same": dhs[t]}
+        dhs[t - 1] = dhs[t] @ W_hh.T if back == "no_slope" else carry[back]
+    return dW_ih, dW_hh, db, db, dhs[3 - steps]
 
 
 def _bptt_cases(rng: np.random.Generator) -> list[Case]:
@@ -301,16 +249,13 @@ def _bptt_cases(rng: np.random.Generator) -> list[Case]:
         h0 = np.zeros((B, H)) if h0_zero else np.tanh(rng.normal(size=(B, H)))  # (B, H)
         W = _random_weights(rng, D, H)
         dh3 = rng.normal(size=(B, H))  # dL/dh_3 (B, H)
-        return Case((xs, h0, *W, dh3), label=label)
+        return Case((xs, h0, *W, dh3), label=label, stress=h0_zero)
 
-    return stressed(
-        [
-            case(4, 3, 5, "3 steps, a batch of 4, D = 3, H = 5"),
-            case(2, 4, 4, "D = H = 4, where every weight matrix is square"),
-            case(3, 2, 3, "starting from h0 = 0", h0_zero=True),
-        ],
-        2,
-    )
+    return [
+        case(4, 3, 5, "3 steps, a batch of 4, D = 3, H = 5"),
+        case(2, 4, 4, "D = H = 4, where every weight matrix is square"),
+        case(3, 2, 3, "starting from h0 = 0", h0_zero=True),
+    ]
 
 
 _BPTT_HINT = (
@@ -319,9 +264,34 @@ _BPTT_HINT = (
 )
 
 
-def _bptt_mistake(explanation: str, hint: str = _BPTT_HINT, **switches: Any) -> list[Mistake]:
-    return each_output(explanation, lambda *a: _bptt(*a, **switches), len(BPTT_KEYS), hint)
-
+# (switch of _bptt, its value) -> what the learner did
+_BPTT_SLIPS = {
+    ("steps", 1): "your gradients hold only the last step's contribution: W is shared by the "
+    "three steps, so its gradient sums all three, and dL/dh must be carried back "
+    "to h_2 and h_1 through W_hh.",
+    ("accumulate", False): "your gradients hold only the first step's contribution: you overwrote "
+    "them at every step (dW = ...) instead of accumulating them (dW += ...).",
+    ("slope", "none"): "you forgot the tanh derivative: dL/da_t = dL/dh_t ⊙ (1 − h_t²).",
+    ("slope", "a"): "you computed 1 − a_t² from the pre-activation a_t: tanh'(a) = 1 − tanh(a)², "
+    "so tanh'(a_t) = 1 − h_t², with the step's output h_t = tanh(a_t).",
+    ("slope", "tanh_h"): "you computed tanh'(h_t) = 1 − tanh(h_t)²: the derivative is taken at the "
+    "pre-activation, tanh'(a_t) = 1 − tanh(a_t)² = 1 − h_t².",
+    ("slope", "h_prev"): "your tanh derivative is one step off: step t needs 1 − h_t² (its "
+    "output), you used 1 − h_{t−1}² (its input).",
+    ("back", "same"): "every step used dh3 as its dL/dh: the gradient reaching an earlier state "
+    "must be carried back, dL/dh_{t−1} = (dL/dh_t ⊙ (1 − h_t²)) @ W_hh.T.",
+    ("back", "identity"): "you passed da back to h_{t−1} without multiplying by W_hh.T: h_{t−1} "
+    "enters step t as h_{t−1} @ W_hh, so its gradient is da @ W_hh.T.",
+    ("back", "W_hh"): "you carried the gradient back through W_hh instead of W_hh.T: the forward "
+    "pass computes h_{t−1} @ W_hh, so the backward pass computes da @ W_hh.T. "
+    "W_hh is square, so the shapes cannot show it.",
+    ("back", "no_slope"): "you carried dL/dh_t back through W_hh.T without the tanh derivative: "
+    "the road back to h_{t−1} passes through the tanh too, dh_{t−1} = da_t @ W_hh.T.",
+    ("dW_hh_from", "h_new"): "dW_hh multiplies da_t by h_t, the output of step t; W_hh multiplied "
+    "the state that step t read, h_{t−1}: dW_hh += h_{t−1}.T @ da_t.",
+    ("dW_hh_from", "skip_h0"): "dW_hh has no contribution from step 1: h0 is multiplied by W_hh "
+    "at the first step too, so dW_hh += h0.T @ da_1.",
+}
 
 BPTT_3_STEPS = DictCheck(
     name="bptt_3_steps",
@@ -330,83 +300,22 @@ BPTT_3_STEPS = DictCheck(
     output_names=BPTT_KEYS,
     task="Run the 3 steps forward, keeping every h_t, then walk back from t = 3 to 1, adding "
     "each step's contribution to the weight gradients. Return a dict with the keys "
-    + ", ".join(BPTT_KEYS)
-    + ".",
+    f"{', '.join(BPTT_KEYS)}.",
     nan_hint="Nothing in BPTT divides: is an array made with np.empty (uninitialised)?",
     error_hint=_LAYOUT,
     mistakes=[
-        *_bptt_mistake(
-            "your gradients hold only the last step's contribution: W is shared by the "
-            "three steps, so its gradient sums all three, and dL/dh must be carried back "
-            "to h_2 and h_1 through W_hh.",
-            steps=1,
-        ),
-        *_bptt_mistake(
-            "your gradients hold only the first step's contribution: you overwrote them at "
-            "every step (dW = ...) instead of accumulating them (dW += ...).",
-            accumulate=False,
-        ),
-        *_bptt_mistake(
-            "you forgot the tanh derivative: dL/da_t = dL/dh_t ⊙ (1 − h_t²).",
-            slope="none",
-        ),
-        *_bptt_mistake(
-            "you computed 1 − a_t² from the pre-activation a_t: tanh'(a) = 1 − tanh(a)², "
-            "so tanh'(a_t) = 1 − h_t², with the step's output h_t = tanh(a_t).",
-            slope="a",
-        ),
-        *_bptt_mistake(
-            "you computed tanh'(h_t) = 1 − tanh(h_t)²: the derivative is taken at the "
-            "pre-activation, tanh'(a_t) = 1 − tanh(a_t)² = 1 − h_t².",
-            slope="tanh_h",
-        ),
-        *_bptt_mistake(
-            "your tanh derivative is one step off: step t needs 1 − h_t² (its output), "
-            "you used 1 − h_{t−1}² (its input).",
-            slope="h_prev",
-        ),
-        *_bptt_mistake(
-            "every step used dh3 as its dL/dh: the gradient reaching an earlier state "
-            "must be carried back, dL/dh_{t−1} = (dL/dh_t ⊙ (1 − h_t²)) @ W_hh.T.",
-            back="same",
-        ),
-        *_bptt_mistake(
-            "you passed da back to h_{t−1} without multiplying by W_hh.T: h_{t−1} enters "
-            "step t as h_{t−1} @ W_hh, so its gradient is da @ W_hh.T.",
-            back="identity",
-        ),
-        *_bptt_mistake(
-            "you carried the gradient back through W_hh instead of W_hh.T: the forward "
-            "pass computes h_{t−1} @ W_hh, so the backward pass computes da @ W_hh.T. "
-            "W_hh is square, so the shapes cannot show it.",
-            back="W_hh",
-        ),
-        *_bptt_mistake(
-            "you carried dL/dh_t back through W_hh.T without the tanh derivative: the "
-            "road back to h_{t−1} passes through the tanh too, dh_{t−1} = da_t @ W_hh.T.",
-            back="no_slope",
-        ),
-        *_bptt_mistake(
-            "dW_hh multiplies da_t by h_t, the output of step t; W_hh multiplied the "
-            "state that step t read, h_{t−1}: dW_hh += h_{t−1}.T @ da_t.",
-            dW_hh_from="h_new",
-        ),
-        *_bptt_mistake(
-            "dW_hh has no contribution from step 1: h0 is multiplied by W_hh at the first "
-            "step too, so dW_hh += h0.T @ da_1.",
-            dW_hh_from="skip_h0",
-        ),
+        *slip_mistakes(_bptt, _BPTT_SLIPS, _BPTT_HINT, outputs=len(BPTT_KEYS)),
         Mistake(
             "`dh0` is the gradient of h_1, one step short: carry it back once more, "
             "dh0 = da_1 @ W_hh.T.",
-            lambda *a: _bptt(*a, dh0="h1")[4],
+            lambda *a: _bptt(*a, steps=2)[4],  # the walk back stops at h_1
             output=4,
             hint=_BPTT_HINT,
         ),
         Mistake(
             "`dh0` is zero, but h0 feeds the first step, so the loss depends on it: "
             "dh0 = da_1 @ W_hh.T.",
-            lambda *a: _bptt(*a, dh0="zeros")[4],
+            lambda xs, h0, *rest: np.zeros_like(h0),
             output=4,
             hint="dh0 is what truncated BPTT would pass to the segment before. " + _BPTT_HINT,
         ),
@@ -428,28 +337,15 @@ def _lstm_reference(x, h, c, W_ih, W_hh, b_ih, b_hh):
     return rnn_np.lstm_cell_forward(x, (h, c), _weights(W_ih, W_hh, b_ih, b_hh))[0]
 
 
-def _lstm(
-    x,
-    h,
-    c,
-    W_ih,
-    W_hh,
-    b_ih,
-    b_hh,
-    *,
-    order="ifgo",
-    g_act="tanh",
-    gate_act="sigmoid",
-    cell="f*c+i*g",
-    h_of="c_new",
-    swap=False,
-):
+def _lstm(*args, order="ifgo", acts="sigmoid/tanh", cell="f*c+i*g", h_of="c_new"):
     """An LSTM cell written out, with switches for the classic slips (defaults: right)."""
+    x, h, c, W_ih, W_hh, b_ih, b_hh = args  # the exercise's arguments
     blocks = np.split(x @ W_ih + b_ih + h @ W_hh + b_hh, 4, axis=1)  # 4 x (B, H)
     a = dict(zip(order, blocks, strict=True))  # which block the learner takes for which gate
-    act = {"tanh": np.tanh, "sigmoid": sigmoid}
-    i, f, o = (act[gate_act](a[k]) for k in "ifo")  # (B, H) each
-    g = act[g_act](a["g"])  # (B, H)
+    # `acts` names the activation of the gates i, f, o, then that of the candidate g
+    gate_act, g_act = ({"tanh": np.tanh, "sigmoid": sigmoid}[name] for name in acts.split("/"))
+    i, f, o = (gate_act(a[k]) for k in "ifo")  # (B, H) each
+    g = g_act(a["g"])  # (B, H)
     c_new = {
         "f*c+i*g": f * c + i * g,
         "i*g": i * g,
@@ -458,22 +354,15 @@ def _lstm(
         "f*c+g": f * c + g,
     }[cell]
     h_new = o * {"c_new": np.tanh(c_new), "no_tanh": c_new, "old_c": np.tanh(c)}[h_of]
-    return (c_new, h_new) if swap else (h_new, c_new)
+    return h_new, c_new
 
 
 def _lstm_cases(rng: np.random.Generator) -> list[Case]:
-    def case(B: int, D: int, H: int, label: str, size: float = 1.0) -> Case:
-        x = size * rng.normal(size=(B, D))  # (B, D)
-        h = np.tanh(rng.normal(size=(B, H)))  # (B, H)
-        c = 2.0 * rng.normal(size=(B, H))  # (B, H): a cell can leave (-1, 1)
-        W = _random_weights(rng, D, H, G=4)
-        return Case((x, h, c, *W), label=label, stress=size > 1)
-
     return [
-        case(3, 4, 5, "a batch of 3, D = 4, H = 5 (so W_ih is (4, 20))"),
-        case(2, 2, 3, "B = 2, D = 2, H = 3"),
-        case(1, 5, 4, "one sequence (B = 1), D = 5, H = 4"),
-        case(2, 3, 2, "large inputs: pre-activations in the hundreds", size=300.0),
+        _cell_case(rng, 3, 4, 5, "a batch of 3, D = 4, H = 5 (so W_ih is (4, 20))", G=4),
+        _cell_case(rng, 2, 2, 3, "B = 2, D = 2, H = 3", G=4),
+        _cell_case(rng, 1, 5, 4, "one sequence (B = 1), D = 5, H = 4", G=4),
+        _cell_case(rng, 2, 3, 2, "large inputs: pre-activations in the hundreds", 300.0, G=4),
     ]
 
 
@@ -485,25 +374,42 @@ _ORDER_NAMES = {
     "ifog": " (the order of CS231n's assignment and of Karpathy's char-rnn)",
     "igfo": " (the order of TensorFlow 1's LSTMCell, whose i, j, f, o has j = g)",
 }
-
-
-def _order_mistakes() -> list[Mistake]:
-    """One mistake per wrong order of the four gate blocks (23 of them)."""
-    mistakes = []
-    for perm in itertools.permutations("ifgo"):
-        order = "".join(perm)
-        if order == "ifgo":
-            continue
-        mistakes += each_output(
-            f"you split the gates in the order {', '.join(order)}"
-            f"{_ORDER_NAMES.get(order, '')}; the weights follow PyTorch's order, i, f, g, o.",
-            lambda *a, _order=order: _lstm(*a, order=_order),
-            2,
-            "Columns 0:H of the gates are i, H:2H f, 2H:3H g, 3H:4H o: "
-            "i, f, g, o = np.split(gates, 4, axis=1).",
-        )
-    return mistakes
-
+_ORDER_HINT = (
+    "Columns 0:H of the gates are i, H:2H f, 2H:3H g, 3H:4H o: "
+    "i, f, g, o = np.split(gates, 4, axis=1)."
+)
+# (switch of _lstm, its value) -> what the learner did; first the 23 wrong orders of the gates
+_ORDER_SLIPS = {
+    ("order", order): f"you split the gates in the order {', '.join(order)}"
+    f"{_ORDER_NAMES.get(order, '')}; the weights follow PyTorch's order, i, f, g, o."
+    for order in map("".join, itertools.permutations("ifgo"))
+    if order != "ifgo"
+}
+_ACT_SLIPS = {
+    ("acts", "sigmoid/sigmoid"): "you squashed the candidate g with a sigmoid: g = tanh(a_g) "
+    "lies in (−1, 1), so that a step can lower the cell as well as raise it; only the gates "
+    "i, f, o use σ.",
+    ("acts", "tanh/sigmoid"): "you swapped tanh and σ: the gates i, f, o are σ, fractions in "
+    "(0, 1) of what passes, and the candidate g is tanh.",
+    ("acts", "tanh/tanh"): "your gates i, f, o use tanh: a gate is a σ, a fraction in (0, 1) "
+    "of what passes; tanh lets it turn negative.",
+}
+# slips in h_new alone: c_new is right, so they are named on h_new only (n = 1)
+_H_NEW_SLIPS = {
+    ("h_of", "no_tanh"): "h_new = o ⊙ c_new: you forgot the tanh, h_new = o ⊙ tanh(c_new).",
+    ("h_of", "old_c"): "h_new uses the old cell c: it shows the cell just updated, "
+    "h_new = o ⊙ tanh(c_new).",
+}
+# slips in c_new
+_CELL_SLIPS = {
+    ("cell", "i*g"): "your c_new has no f ⊙ c term: the cell forgets everything at every step, "
+    "which defeats the LSTM's memory. c_new = f ⊙ c + i ⊙ g.",
+    ("cell", "c+i*g"): "you kept the old cell without the forget gate: "
+    "c_new = f ⊙ c + i ⊙ g, not c + i ⊙ g.",
+    ("cell", "f*h+i*g"): "you used h instead of c in c_new: the cell carries its own state, "
+    "c_new = f ⊙ c + i ⊙ g.",
+    ("cell", "f*c+g"): "you added g without the input gate: c_new = f ⊙ c + i ⊙ g.",
+}
 
 LSTM_CELL = FunctionCheck(
     name="lstm_cell",
@@ -516,67 +422,13 @@ LSTM_CELL = FunctionCheck(
     error_hint="The book stores weights (in, out): x (B, D) @ W_ih (D, 4H) and "
     "h (B, H) @ W_hh (H, 4H) give the (B, 4H) gates with no transpose.",
     mistakes=[
-        *_order_mistakes(),
-        *each_output(
-            "you squashed the candidate g with a sigmoid: g = tanh(a_g) lies in (−1, 1), so "
-            "that a step can lower the cell as well as raise it; only the gates i, f, o use σ.",
-            lambda *a: _lstm(*a, g_act="sigmoid"),
-            2,
-            _LSTM_HINT,
-        ),
-        *each_output(
-            "you swapped tanh and σ: the gates i, f, o are σ, fractions in (0, 1) of what "
-            "passes, and the candidate g is tanh.",
-            lambda *a: _lstm(*a, g_act="sigmoid", gate_act="tanh"),
-            2,
-            _LSTM_HINT,
-        ),
-        *each_output(
-            "your gates i, f, o use tanh: a gate is a σ, a fraction in (0, 1) of what "
-            "passes; tanh lets it turn negative.",
-            lambda *a: _lstm(*a, gate_act="tanh"),
-            2,
-            _LSTM_HINT,
-        ),
-        Mistake(
-            "h_new = o ⊙ c_new: you forgot the tanh, h_new = o ⊙ tanh(c_new).",
-            lambda *a: _lstm(*a, h_of="no_tanh")[0],
-            hint=_LSTM_HINT,
-        ),
-        Mistake(
-            "h_new uses the old cell c: it shows the cell just updated, h_new = o ⊙ tanh(c_new).",
-            lambda *a: _lstm(*a, h_of="old_c")[0],
-            hint=_LSTM_HINT,
-        ),
-        *each_output(
-            "your c_new has no f ⊙ c term: the cell forgets everything at every step, which "
-            "defeats the LSTM's memory. c_new = f ⊙ c + i ⊙ g.",
-            lambda *a: _lstm(*a, cell="i*g"),
-            2,
-            _LSTM_HINT,
-        ),
-        *each_output(
-            "you kept the old cell without the forget gate: c_new = f ⊙ c + i ⊙ g, not c + i ⊙ g.",
-            lambda *a: _lstm(*a, cell="c+i*g"),
-            2,
-            _LSTM_HINT,
-        ),
-        *each_output(
-            "you used h instead of c in c_new: the cell carries its own state, "
-            "c_new = f ⊙ c + i ⊙ g.",
-            lambda *a: _lstm(*a, cell="f*h+i*g"),
-            2,
-            _LSTM_HINT,
-        ),
-        *each_output(
-            "you added g without the input gate: c_new = f ⊙ c + i ⊙ g.",
-            lambda *a: _lstm(*a, cell="f*c+g"),
-            2,
-            _LSTM_HINT,
-        ),
+        *slip_mistakes(_lstm, _ORDER_SLIPS, _ORDER_HINT, outputs=2),
+        *slip_mistakes(_lstm, _ACT_SLIPS, _LSTM_HINT, outputs=2),
+        *slip_mistakes(_lstm, _H_NEW_SLIPS, _LSTM_HINT, outputs=1),
+        *slip_mistakes(_lstm, _CELL_SLIPS, _LSTM_HINT, outputs=2),
         *each_output(
             "you returned (c_new, h_new): the order is (h_new, c_new), like PyTorch's (h, c).",
-            lambda *a: _lstm(*a, swap=True),
+            lambda *a: _lstm(*a)[::-1],
             2,
             "End with `return h_new, c_new`.",
         ),
@@ -603,7 +455,6 @@ def _clip_reference(grads, max_norm):
 
 
 def _norm(grads) -> float:
-    """The norm of all entries of all arrays together."""
     return float(np.sqrt(sum(np.sum(g * g) for g in grads)))
 
 
@@ -611,30 +462,6 @@ def _shrunk(grads, total: float, max_norm: float) -> list[np.ndarray]:
     """torch's rule with ``total`` as the norm: scale by max_norm / (total + 1e-6) if below 1."""
     coef = max_norm / (total + 1e-6)
     return [g * coef for g in grads] if coef < 1 else [g.copy() for g in grads]
-
-
-def _per_tensor(grads, max_norm):
-    return [_shrunk([g], _norm([g]), max_norm)[0] for g in grads], _norm(grads)
-
-
-def _no_sqrt(grads, max_norm):
-    total = _norm(grads) ** 2
-    return _shrunk(grads, total, max_norm), total
-
-
-def _sum_of_norms(grads, max_norm):
-    total = sum(_norm([g]) for g in grads)
-    return _shrunk(grads, total, max_norm), total
-
-
-def _clip_mistake(explanation: str, fn: Callable[..., Any], hint: str) -> list[Mistake]:
-    """Mistakes about `clipped` (all entries as one vector) and `total_norm`."""
-
-    def flat(*args: Any) -> tuple[np.ndarray, float]:
-        clipped, total = fn(*args)
-        return _flat(clipped), total
-
-    return each_output(explanation, flat, 2, hint)
 
 
 def _flat(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -646,13 +473,23 @@ _CLIP_HINT = (
     "max_norm, multiply every gradient by the same factor max_norm / (total_norm + 1e-6)."
 )
 
+
+def _clip_mistake(explanation: str, fn: Callable[..., Any], hint=_CLIP_HINT) -> list[Mistake]:
+    """Mistakes about `clipped` (all entries as one vector) and `total_norm`."""
+
+    def flat(*args: Any) -> tuple[np.ndarray, float]:
+        clipped, total = fn(*args)
+        return _flat(clipped), total
+
+    return each_output(explanation, flat, 2, hint)
+
+
 CLIP_MISTAKES = [
     *_clip_mistake(
         "you clipped each gradient by its own norm: clipping by the global norm scales all "
         "of them by one factor, max_norm / total_norm, which keeps the direction of the "
         "whole update.",
-        _per_tensor,
-        _CLIP_HINT,
+        lambda grads, m: ([_shrunk([g], _norm([g]), m)[0] for g in grads], _norm(grads)),
     ),
     *_clip_mistake(
         "you scaled the gradients up: their total norm is below max_norm, and clipping only "
@@ -664,18 +501,18 @@ CLIP_MISTAKES = [
         "you clipped each entry into [−max_norm, max_norm] (np.clip): that is clip_grad_value, "
         "which changes the direction of the gradient; clipping by the norm rescales it whole.",
         lambda grads, m: ([np.clip(g, -m, m) for g in grads], _norm(grads)),
-        _CLIP_HINT,
     ),
     *_clip_mistake(
         "your total_norm is the sum of the squares: you forgot the square root.",
-        _no_sqrt,
-        _CLIP_HINT,
+        lambda grads, m: (_shrunk(grads, _norm(grads) ** 2, m), _norm(grads) ** 2),
     ),
     *_clip_mistake(
         "you added up the norms of the gradients, |g1| + |g2| + ...: the global norm is the "
         "norm of all entries together, √(|g1|² + |g2|² + ...).",
-        _sum_of_norms,
-        _CLIP_HINT,
+        lambda grads, m: (
+            _shrunk(grads, sum(_norm([g]) for g in grads), m),
+            sum(_norm([g]) for g in grads),
+        ),
     ),
     *_clip_mistake(
         "you multiplied by total_norm / max_norm, the inverse of the clipping factor: "
@@ -684,7 +521,6 @@ CLIP_MISTAKES = [
             [g * (_norm(grads) / m) for g in grads] if _norm(grads) > m else grads,
             _norm(grads),
         ),
-        _CLIP_HINT,
     ),
     Mistake(
         "you returned the norm after clipping; torch's clip_grad_norm_ returns the norm "
@@ -739,42 +575,32 @@ def _norm_problem(total: Any, n_grads: int) -> Judgement:
     return None
 
 
-def _clip_values_problem(check: JudgedCheck, case: Case, clipped: list, norm: float) -> Judgement:
-    """Compare (clipped, total_norm) with the reference; name a known mistake if one matches."""
+def _judge_clip(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
+    """The structure, then the number, then the values; a known mistake is named if one matches."""
+    grads, _ = case.args
+    problem = _structure_problem(outputs[0], grads) or _norm_problem(outputs[1], len(grads))
+    if problem is not None:
+        return problem
+    clipped, norm = list(outputs[0]), float(as_number(outputs[1]))
     expected, expected_norm = check.reference(*case.args)
-    got = (_flat(clipped), np.asarray(norm))
-    want = (_flat(expected), np.asarray(expected_norm))
-    close = [matches(got[k], want[k], check.rtol, check.atol) for k in (0, 1)]
-    if all(close):
-        return None
-    k = close.index(False)  # `clipped` first, then `total_norm`
-    if k == 0:
-        tol = (check.rtol, check.atol)
+    tol = (check.rtol, check.atol)
+    if not matches(_flat(clipped), _flat(expected), *tol):  # `clipped` first
         j = next(j for j, e in enumerate(expected) if not matches(clipped[j], e, *tol))
         detail = f"In `clipped[{j}]`, " + first_mismatch(clipped[j], expected[j], *tol)
-    else:
+        mistake = check.named_mistake(_flat(clipped), 0, case, view=_flat)
+        wrong = (
+            f"`clipped` has wrong values: the joint norm of your clipped gradients is "
+            f"{_norm(clipped):.6g}, where {_norm(expected):.6g} is expected."
+        )
+    elif not matches(np.asarray(norm), np.asarray(expected_norm), *tol):
         detail = f"You return total_norm = {norm:.6g} where {expected_norm:.6g} is expected"
-    view = _flat if k == 0 else np.asarray
-    mistake = check.named_mistake(got[k], k, case, view=view)
+        mistake = check.named_mistake(np.asarray(norm), 1, case, view=np.asarray)
+        wrong = "`total_norm` is wrong."
+    else:
+        return None
     if mistake is not None:
         return f"{mistake.explanation} {detail}", mistake.hint
-    if k == 1:
-        return f"`total_norm` is wrong. {detail}", _CLIP_HINT
-    return (
-        f"`clipped` has wrong values: the joint norm of your clipped gradients is "
-        f"{_norm(clipped):.6g}, where {_norm(expected):.6g} is expected. {detail}",
-        _CLIP_HINT,
-    )
-
-
-def _judge_clip(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
-    grads, _ = case.args
-    clipped, total = outputs
-    return (
-        _structure_problem(clipped, grads)
-        or _norm_problem(total, len(grads))
-        or _clip_values_problem(check, case, list(clipped), float(as_number(total)))
-    )
+    return f"{wrong} {detail}", _CLIP_HINT
 
 
 def _clip_cases(rng: np.random.Generator) -> list[Case]:
@@ -812,8 +638,7 @@ CLIP_BY_GLOBAL_NORM = JudgedCheck(
 
 
 check_clip_by_global_norm = CLIP_BY_GLOBAL_NORM.checker(
-    "Check ``fn(grads, max_norm) -> (clipped, total_norm)`` against ``clip_grad_norm_``.",
-    name="check_clip_by_global_norm",
+    "Check ``fn(grads, max_norm) -> (clipped, total_norm)`` against ``clip_grad_norm_``."
 )
 
 # ---------------------------------------------------------------------------
@@ -834,25 +659,23 @@ def _nll(logits, targets, axis: int = 1):
 
 
 def _perplexity_cases(rng: np.random.Generator) -> list[Case]:
-    def case(logits: np.ndarray, label: str) -> Case:
+    def case(logits: np.ndarray, label: str, stress: bool = False) -> Case:
         N, V = logits.shape
-        return Case((logits, rng.integers(0, V, size=N)), label=label)
+        return Case((logits, rng.integers(0, V, size=N)), label=label, stress=stress)
 
-    return stressed(
-        [
-            case(rng.normal(size=(6, 5)), "6 tokens, a vocabulary of V = 5"),
-            case(np.zeros((5, 7)), "equal logits, p = 1/7 for every token: the perplexity is 7"),
-            case(3.0 * rng.normal(size=(4, 10)), "a confident model, logits of scale 3, V = 10"),
-            case(1000.0 + 5.0 * rng.normal(size=(3, 4)), "large logits near 1000"),
-        ],
-        3,
-    )
+    return [
+        case(rng.normal(size=(6, 5)), "6 tokens, a vocabulary of V = 5"),
+        case(np.zeros((5, 7)), "equal logits, p = 1/7 for every token: the perplexity is 7"),
+        case(3.0 * rng.normal(size=(4, 10)), "a confident model, logits of scale 3, V = 10"),
+        case(1000.0 + 5.0 * rng.normal(size=(3, 4)), "large logits near 1000", stress=True),
+    ]
 
 
 _PPL_HINT = (
     "Perplexity = exp(mean cross-entropy): log_p = z - logsumexp(z) row by row (subtract "
     "the max first), nll = -log_p[np.arange(N), targets], return np.exp(nll.mean())."
 )
+_ppl_mistake = functools.partial(Mistake, hint=_PPL_HINT)
 _BITS = "(Bits per character = nats / ln 2, and e^nats = 2^bits: one perplexity, two units.)"
 
 PERPLEXITY_FROM_LOGITS = FunctionCheck(
@@ -863,53 +686,45 @@ PERPLEXITY_FROM_LOGITS = FunctionCheck(
     "softmax(logits), one number.",
     nan_hint="exp(1000) overflows: compute log-softmax as z - max - log(sum(exp(z - max))).",
     mistakes=[
-        Mistake(
+        _ppl_mistake(
             "you used the logits as log-probabilities: a logit is a score, and "
             "log p = z − logsumexp(z) (the log-softmax) turns it into a log-probability.",
             lambda z, t: np.exp(-np.mean(z[np.arange(len(t)), t])),
-            hint=_PPL_HINT,
         ),
-        Mistake(
+        _ppl_mistake(
             "you exponentiated the summed loss instead of the mean: perplexity is exp of the "
             "average cross-entropy per token, so it does not grow with the number of tokens.",
             lambda z, t: np.exp(np.sum(_nll(z, t))),
-            hint=_PPL_HINT,
         ),
-        Mistake(
+        _ppl_mistake(
             "you returned the cross-entropy in nats: you forgot to exponentiate.",
             lambda z, t: np.mean(_nll(z, t)),
-            hint=_PPL_HINT,
         ),
-        Mistake(
+        _ppl_mistake(
             "you raised 2 to a cross-entropy measured in nats: 2^H is the perplexity when H "
             "is in bits; with natural logs (np.log) it is e^H. " + _BITS,
             lambda z, t: 2.0 ** np.mean(_nll(z, t)),
-            hint=_PPL_HINT,
         ),
-        Mistake(
+        _ppl_mistake(
             "you returned the cross-entropy in bits per token (nats / ln 2), not the "
             "perplexity. " + _BITS,
             lambda z, t: np.mean(_nll(z, t)) / np.log(2.0),
-            hint=_PPL_HINT,
         ),
-        Mistake(
+        _ppl_mistake(
             "you raised e to a cross-entropy measured in bits: with log2 the perplexity is "
             "2^H. " + _BITS,
             lambda z, t: np.exp(np.mean(_nll(z, t)) / np.log(2.0)),
-            hint=_PPL_HINT,
         ),
-        Mistake(
+        _ppl_mistake(
             "you averaged the per-token perplexities, mean(exp(nll)), instead of "
             "exponentiating the mean loss, exp(mean(nll)): by Jensen's inequality the "
             "first is larger.",
             lambda z, t: np.mean(np.exp(_nll(z, t))),
-            hint=_PPL_HINT,
         ),
-        Mistake(
+        _ppl_mistake(
             "you returned one perplexity per token: average the cross-entropy over the "
             "tokens first, then exponentiate once.",
             lambda z, t: np.exp(_nll(z, t)),
-            hint=_PPL_HINT,
         ),
         Mistake(
             "your log-softmax normalises over the tokens (axis 0) instead of over the "
@@ -959,7 +774,6 @@ check_perplexity_from_logits = PERPLEXITY_FROM_LOGITS.checker(
 # * a sampler that passes on frequencies must give the same tokens again from a
 #   generator in the same state.
 
-Drawn = tuple[np.ndarray | None, bool, Judgement]  # (draws, generator moved, problem)
 DRAWS = 5000  # calls per test case
 REPEAT = 200  # draws repeated to test that the same generator state gives the same tokens
 
@@ -978,48 +792,36 @@ def _p(logits: np.ndarray, T: float) -> np.ndarray:
     return np.asarray(lm_sampling.softmax_with_temperature(logits, T), dtype=float)
 
 
-def _one_hot_max(logits: np.ndarray, T: float) -> np.ndarray:
-    return np.eye(len(logits))[int(np.argmax(logits))]
-
-
-def _power_no_renormalise(logits: np.ndarray, T: float) -> np.ndarray:
-    """An inverse CDF on p ** (1/T) that does not sum to 1: the cumulative sum stops at 1."""
-    cdf = np.minimum(np.cumsum(_p(logits, 1.0) ** (1.0 / T)), 1.0)
-    return np.diff(cdf, prepend=0.0)
-
-
 _SAMPLE_HINT = (
     "z = logits / temperature; p = np.exp(z - z.max()); p = p / p.sum(); "
     "return int(rng.choice(len(logits), p=p))."
 )
+_distribution = functools.partial(DistributionMistake, hint=_SAMPLE_HINT)
 
 SAMPLING_MISTAKES = [
-    DistributionMistake(
+    _distribution(
         "you multiplied the logits by T instead of dividing: T < 1 should sharpen the "
         "distribution and T > 1 flatten it, and multiplying does the opposite.",
         lambda z, T: _p(z * T, 1.0),
-        _SAMPLE_HINT,
     ),
-    DistributionMistake(
+    _distribution(
         "your draws follow softmax(logits): the temperature is missing (logits / T).",
         lambda z, T: _p(z, 1.0),
-        _SAMPLE_HINT,
     ),
-    DistributionMistake(
+    _distribution(
         "you always pick the most likely token (argmax): that is greedy decoding, not sampling.",
-        _one_hot_max,
-        _SAMPLE_HINT,
+        lambda z, T: np.eye(len(z))[int(np.argmax(z))],
     ),
     DistributionMistake(
         "you raised the probabilities to the power 1/T without renormalising: p ** (1/T) "
         "sums to more than 1 when T > 1, so the last tokens are never reached.",
-        _power_no_renormalise,
+        # an inverse CDF on p ** (1/T): the cumulative sum stops at 1
+        lambda z, T: np.diff(np.minimum(np.cumsum(_p(z, 1.0) ** (1.0 / T)), 1.0), prepend=0.0),
         "p ** (1 / T) / (p ** (1 / T)).sum() is exactly softmax(logits / T). " + _SAMPLE_HINT,
     ),
-    DistributionMistake(
+    _distribution(
         "your draws are uniform: every token is equally likely, whatever the logits.",
         lambda z, T: np.full(len(z), 1.0 / len(z)),
-        _SAMPLE_HINT,
     ),
 ]
 
@@ -1070,16 +872,13 @@ class SamplingCheck(JudgedCheck):
     draws: int = DRAWS  # calls per test case
 
     def _call_failure(self, call: Call, budget: float, where: str) -> CheckResult | None:
-        err = call.error
-        if isinstance(err, ValueError):
-            text = str(err)
-            named = [(k, m) for k, m in _CHOICE_ERRORS.items() if k in text]
-            if named:
-                message, hint = named[0][1]
-                return fail(self.name, f"{message} {where}.", hint)
+        if isinstance(call.error, ValueError):
+            for phrase, (message, hint) in _CHOICE_ERRORS.items():
+                if phrase in str(call.error):
+                    return fail(self.name, f"{message} {where}.", hint)
         return super()._call_failure(call, budget, where)
 
-    def draw_many(self, logits: np.ndarray, T: float, seed: int, n: int) -> Drawn:
+    def draw_many(self, logits: np.ndarray, T: float, seed: int, n: int) -> tuple:
         """n tokens from the learner, all drawn with one ``default_rng(seed)``.
 
         Returns (draws (n,), whether the generator moved, None) or (None, False, problem).
@@ -1087,19 +886,13 @@ class SamplingCheck(JudgedCheck):
         rng = np.random.default_rng(seed)
         before = rng.bit_generator.state
         fn, V = self.run_state.fn, len(logits)
-        call = call_student(
-            lambda: [fn(logits.copy(), T, rng) for _ in range(n)],
-            (),
-            {},
-            self.run_state.deadline - time.perf_counter(),
+        budget = self.run_state.deadline - time.perf_counter()
+        call = call_student(lambda: [fn(logits.copy(), T, rng) for _ in range(n)], (), {}, budget)
+        problem = again_problem(call) or next(  # each token must be one integer in 0..V-1
+            filter(None, (_token_problem(value, V) for value in call.value)), None
         )
-        problem = again_problem(call)
         if problem is not None:
             return None, False, problem
-        for value in call.value:  # each must be one integer in 0..V-1
-            problem = _token_problem(value, V)
-            if problem is not None:
-                return None, False, problem
         draws = np.array([int(v) for v in call.value])  # (n,)
         return draws, rng.bit_generator.state != before, None
 
@@ -1180,9 +973,8 @@ def _judge_sampling(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
     assert isinstance(check, SamplingCheck)
     logits, T, rng = case.args
     problem = _token_problem(outputs[0], len(logits))
-    if problem is not None:
-        return problem
-    draws, moved, problem = check.draw_many(logits, T, rng.seed, check.draws)
+    if problem is None:
+        draws, moved, problem = check.draw_many(logits, T, rng.seed, check.draws)
     if problem is not None:
         return problem
     if not moved:
@@ -1200,23 +992,19 @@ def _sampling_reference(logits, temperature, rng):
 
 
 def _sampling_cases(rng: np.random.Generator) -> list[Case]:
-    return stressed(
-        [
-            Case(
-                (np.array([4.0, 2.5, 1.0, 0.0, -1.0, -2.5, 3.0, 0.5]), 2.0, SeededRng(1)),
-                label="8 tokens, T = 2 (flatter than softmax)",
-            ),
-            Case(
-                (np.array([2.0, 1.0, 0.5, 0.0, -1.0]), 0.5, SeededRng(2)),
-                label="5 tokens, T = 0.5 (sharper than softmax)",
-            ),
-            Case(
-                (np.array([3.0, 20.0, -5.0, 17.0, 0.0, 19.0]), 0.01, SeededRng(3)),
-                label="logits up to 20 with T = 0.01, so logits / T reach 2000",
-            ),
-        ],
-        2,
-    )
+    specs = [  # (logits, T, label); case k draws from SeededRng(k + 1); the last one is stress
+        ([4.0, 2.5, 1.0, 0.0, -1.0, -2.5, 3.0, 0.5], 2.0, "8 tokens, T = 2 (flatter than softmax)"),
+        ([2.0, 1.0, 0.5, 0.0, -1.0], 0.5, "5 tokens, T = 0.5 (sharper than softmax)"),
+        (
+            [3.0, 20.0, -5.0, 17.0, 0.0, 19.0],
+            0.01,
+            "logits up to 20 with T = 0.01, so logits / T reach 2000",
+        ),
+    ]
+    return [
+        Case((np.array(z), T, SeededRng(k + 1)), label=label, stress=k == 2)
+        for k, (z, T, label) in enumerate(specs)
+    ]
 
 
 SAMPLE_WITH_TEMPERATURE = SamplingCheck(

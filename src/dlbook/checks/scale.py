@@ -23,30 +23,19 @@ C = width of the residual stream, N = parameters, r = tokens per parameter.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import functools
 
 import numpy as np
 
-from dlbook.checks._core import Case, FunctionCheck, Mistake
-from dlbook.checks._kinds import stressed
+from dlbook.checks._core import Case, FunctionCheck, each_output, on_output
+from dlbook.checks._kinds import slip_mistakes, stressed
 from dlbook.gpt.config import GPTConfig, count_parameters
 from dlbook.scale import memory, scaling
 from dlbook.scale.flops import flops_per_token
 
-
-def _on_output(explanation: str, fn: Callable[..., tuple[Any, ...]], k: int, hint: str) -> Mistake:
-    """A :class:`Mistake` about output ``k`` of a wrong function that returns a tuple."""
-    return Mistake(explanation, lambda *a, **kw: fn(*a, **kw)[k], output=k, hint=hint)
-
-
 # ---------------------------------------------------------------------------
 # 1. training_flops_per_token(vocab_size, block_size, n_layer, n_embd) -> FLOPs
 # ---------------------------------------------------------------------------
-#
-# dlbook.scale.flops: forward = 2 N_mm + 4 L T C (dense attention), backward =
-# 2 forward, total = 3 forward = 6 N_mm + 12 L T C, where N_mm is every parameter
-# but the two embedding tables (a lookup is no matrix product).
 
 
 def _config(V: int, T: int, L: int, C: int) -> GPTConfig:
@@ -60,41 +49,70 @@ def _flops_reference(vocab_size, block_size, n_layer, n_embd):
 
 
 def _flops(V, T, L, C, *, passes=3, per_param=2, embeddings=False, attention=4, per_seq=False):
-    """The count written out, with switches for the classic slips (defaults: right).
-
-    ``passes``: forward + backward in forward-pass units; ``per_param``: FLOPs per
-    weight per token; ``attention``: FLOPs of attention per L·T·C in the forward pass.
-    """
+    """dlbook.scale.flops written out, with switches for the classic slips: forward =
+    per_param · N_mm + attention · L·T·C = 2 N_mm + 4 L T C (dense attention), where N_mm is
+    every parameter but the two embedding tables (a lookup is no matrix product); backward =
+    2 forward; total = passes · forward = 3 forward = 6 N_mm + 12 L T C."""
     counts = count_parameters(_config(V, T, L, C))
     n = counts["total"] - (0 if embeddings else counts["embeddings"])
     context = T * T if per_seq else T
-    forward = per_param * n + attention * L * context * C
-    return passes * forward
-
-
-def _flops_mistake(explanation: str, **switches: Any) -> Mistake:
-    return Mistake(
-        explanation,
-        lambda V, T, L, C: _flops(V, T, L, C, **switches),
-        hint=_FLOPS_HINT,
-    )
+    return passes * (per_param * n + attention * L * context * C)
 
 
 def _flops_cases(rng: np.random.Generator) -> list[Case]:
-    return stressed(
-        [
-            Case((65, 96, 5, 64), label="a character model: V = 65, T = 96, L = 5, C = 64"),
-            Case((50257, 1024, 12, 768), label="GPT-2 small's sizes"),
-            Case((1000, 8, 3, 32), label="a short context, T = 8"),
-        ],
-        1,
-    )
+    return [
+        Case((65, 96, 5, 64), label="a character model: V = 65, T = 96, L = 5, C = 64"),
+        Case((50257, 1024, 12, 768), label="GPT-2 small's sizes", stress=True),
+        Case((1000, 8, 3, 32), label="a short context, T = 8"),
+    ]
 
 
 _FLOPS_HINT = (
     "N = count_parameters minus the embeddings V·C + T·C; forward = 2N + 4·L·T·C "
     "(QKᵀ and AV, 2·T·C each per layer); backward = 2 × forward; return 3 × forward."
 )
+
+_FLOPS_SLIPS = {  # (switch, value) pairs of _flops: what to tell a learner who made that slip
+    (("passes", 1),): (
+        "you counted the forward pass only: the backward pass costs twice the forward "
+        "(one product for the gradient of the input, one for the gradient of the "
+        "weight), so training costs 3 × forward."
+    ),
+    (("passes", 1), ("attention", 0)): (
+        "you returned 2N, the forward pass without attention: training also runs the "
+        "backward pass (2 × forward), and attention adds 4·L·T·C per token forward."
+    ),
+    (("passes", 2),): (
+        "you counted the backward pass as equal to the forward pass (4N in all): it does "
+        "two matrix products for each one of the forward pass, dL/dx = dL/dy Wᵀ and "
+        "dL/dW = xᵀ dL/dy, so it costs 2 × forward."
+    ),
+    (("embeddings", True),): (
+        "you counted the embeddings in N: a lookup in tok_emb or pos_emb is an index, "
+        "not a matrix product, so those V·C + T·C parameters cost no FLOPs."
+    ),
+    (("embeddings", True), ("attention", 0)): (
+        "you used 6N with every parameter, the embeddings included, and no attention: "
+        "N excludes the embedding tables, and attention adds 12·L·T·C per token."
+    ),
+    (("attention", 0),): (
+        "you left out attention: QKᵀ and the product with V have no weights, but they "
+        "cost 4·L·T·C FLOPs per token forward (12·L·T·C with the backward pass)."
+    ),
+    (("attention", 2),): (
+        "your attention term is half of it, 6·L·T·C: either you counted only QKᵀ (the "
+        "product with V costs as much), or you used the causal half. This exercise "
+        "counts dense attention, every one of the T × T scores."
+    ),
+    (("per_seq", True),): (
+        "you counted attention per sequence, not per token: the T queries of a sequence "
+        "each attend over T keys, which is 4·L·T²·C for the sequence and 4·L·T·C per token."
+    ),
+    (("per_param", 1), ("attention", 2)): (
+        "you counted a multiply-add as one FLOP: a weight costs 2 FLOPs per token "
+        "(one multiply, one add), so the forward pass is 2N, not N."
+    ),
+}
 
 TRAINING_FLOPS_PER_TOKEN = FunctionCheck(
     name="training_flops_per_token",
@@ -104,59 +122,7 @@ TRAINING_FLOPS_PER_TOKEN = FunctionCheck(
     "3 × (2·N + 4·L·T·C), with N the parameters outside the embeddings.",
     rtol=1e-9,
     atol=0.5,
-    mistakes=[
-        _flops_mistake(
-            "you counted the forward pass only: the backward pass costs twice the forward "
-            "(one product for the gradient of the input, one for the gradient of the "
-            "weight), so training costs 3 × forward.",
-            passes=1,
-        ),
-        _flops_mistake(
-            "you returned 2N, the forward pass without attention: training also runs the "
-            "backward pass (2 × forward), and attention adds 4·L·T·C per token forward.",
-            passes=1,
-            attention=0,
-        ),
-        _flops_mistake(
-            "you counted the backward pass as equal to the forward pass (4N in all): it does "
-            "two matrix products for each one of the forward pass, dL/dx = dL/dy Wᵀ and "
-            "dL/dW = xᵀ dL/dy, so it costs 2 × forward.",
-            passes=2,
-        ),
-        _flops_mistake(
-            "you counted the embeddings in N: a lookup in tok_emb or pos_emb is an index, "
-            "not a matrix product, so those V·C + T·C parameters cost no FLOPs.",
-            embeddings=True,
-        ),
-        _flops_mistake(
-            "you used 6N with every parameter, the embeddings included, and no attention: "
-            "N excludes the embedding tables, and attention adds 12·L·T·C per token.",
-            embeddings=True,
-            attention=0,
-        ),
-        _flops_mistake(
-            "you left out attention: QKᵀ and the product with V have no weights, but they "
-            "cost 4·L·T·C FLOPs per token forward (12·L·T·C with the backward pass).",
-            attention=0,
-        ),
-        _flops_mistake(
-            "your attention term is half of it, 6·L·T·C: either you counted only QKᵀ (the "
-            "product with V costs as much), or you used the causal half. This exercise "
-            "counts dense attention, every one of the T × T scores.",
-            attention=2,
-        ),
-        _flops_mistake(
-            "you counted attention per sequence, not per token: the T queries of a sequence "
-            "each attend over T keys, which is 4·L·T²·C for the sequence and 4·L·T·C per token.",
-            per_seq=True,
-        ),
-        _flops_mistake(
-            "you counted a multiply-add as one FLOP: a weight costs 2 FLOPs per token "
-            "(one multiply, one add), so the forward pass is 2N, not N.",
-            per_param=1,
-            attention=2,
-        ),
-    ],
+    mistakes=slip_mistakes(_flops, _FLOPS_SLIPS, _FLOPS_HINT),
 )
 
 
@@ -180,43 +146,27 @@ def _memory_reference(n_params, mixed_precision):
     return state["weights"], state["gradients"], state["optimizer"]
 
 
-def _state(
-    N,
-    mixed,
-    *,
-    master="optimizer",
-    moments=2,
-    half_moments=False,
-    grad_bytes=None,
-    ignore_mixed=False,
-    unit=1,
-):
-    """The bytes written out, with switches for the classic slips (defaults: right).
-
-    ``master``: where the fp32 master copy goes ("optimizer", "weights", "always" or
-    "none"); ``half_moments``: m and v in the model's precision; ``unit`` multiplies
-    everything (8 for bits).
-    """
-    mixed = mixed and not ignore_mixed
+def _state(N, mixed, *, master="optimizer", moments=2, half_moments=False, grad_bytes=None, unit=1):
+    """The bytes written out, with switches for the classic slips (defaults: right): where
+    the fp32 master copy goes (``master``: "optimizer", "weights", "always" or "none"), m and
+    v in the model's precision (``half_moments``), the bytes of a gradient (``grad_bytes``),
+    and ``unit``, which multiplies everything (8 for bits)."""
     half = 2 if mixed else 4
     keep_master = master == "always" or (mixed and master in ("optimizer", "weights"))
     weights = half + (4 if keep_master and master == "weights" else 0)
-    grads = half if grad_bytes is None else grad_bytes(mixed)
+    grads = half if grad_bytes is None else grad_bytes
     moment_bytes = half if half_moments else 4
     opt = moments * moment_bytes + (4 if keep_master and master != "weights" else 0)
     return unit * weights * N, unit * grads * N, unit * opt * N
 
 
 def _memory_cases(rng: np.random.Generator) -> list[Case]:
-    return stressed(
-        [
-            Case((1_000_000, False), label="a million parameters in fp32"),
-            Case((124_439_808, True), label="GPT-2 small in mixed precision"),
-            Case((7_000_000_000, True), label="a 7B model in mixed precision"),
-            Case((1_500_000_000, False), label="GPT-2 XL's size in fp32"),
-        ],
-        2,
-    )
+    return [
+        Case((1_000_000, False), label="a million parameters in fp32"),
+        Case((124_439_808, True), label="GPT-2 small in mixed precision"),
+        Case((7_000_000_000, True), label="a 7B model in mixed precision", stress=True),
+        Case((1_500_000_000, False), label="GPT-2 XL's size in fp32"),
+    ]
 
 
 _MEMORY_HINT = (
@@ -224,15 +174,38 @@ _MEMORY_HINT = (
     "master, m, v); fp32 4 + 4 + 8 (m and v). Multiply by n_params."
 )
 
-
-def _state_mistake(explanation: str, k: int, hint: str = _MEMORY_HINT, **switches: Any) -> Mistake:
-    return _on_output(explanation, lambda n, mixed: _state(n, mixed, **switches), k, hint)
-
-
-def _every_output(explanation: str, hint: str = _MEMORY_HINT, **switches: Any) -> list[Mistake]:
-    """The same slip named whichever of the three outputs is the first to differ."""
-    return [_state_mistake(explanation, k, hint, **switches) for k in range(3)]
-
+_MEMORY_SLIPS = {  # (output, then (switch, value) pairs of _state): what to tell the learner
+    (0, ("master", "weights")): (
+        "you put the fp32 master copy with the weights: the model holds fp16 weights "
+        "(2N), and the master copy (4N) is optimizer state, which the optimizer updates."
+    ),
+    (1, ("grad_bytes", 0)): (
+        "you forgot the gradients: the backward pass writes one gradient per parameter, "
+        "in the model's precision (2 bytes in mixed precision, 4 in fp32)."
+    ),
+    (1, ("grad_bytes", 4)): (
+        "your gradients take 4 bytes in mixed precision: the backward pass of an fp16 "
+        "model writes fp16 gradients (2 bytes); only the optimizer's copies are fp32."
+    ),
+    (2, ("master", "always")): (
+        "you added an fp32 master copy in fp32 training: there the weights already are "
+        "fp32, so the optimizer state is just m and v, 8 bytes per parameter."
+    ),
+    (2, ("master", "none")): (
+        "your optimizer state is 8 bytes per parameter in mixed precision instead of 12: "
+        "either the fp32 master copy of the weights is missing (without it, updates "
+        "smaller than fp16's resolution are lost), or you stored m and v in fp16. The "
+        "optimizer keeps three fp32 numbers per parameter: master weight, m and v."
+    ),
+    (2, ("master", "none"), ("half_moments", True)): (
+        "you stored m and v in fp16 and forgot the fp32 master copy: the optimizer keeps "
+        "three fp32 numbers per parameter (master weight, m and v), 12 bytes."
+    ),
+    (2, ("moments", 1)): (
+        "you stored one moment: Adam keeps two per parameter, m (the mean of the "
+        "gradients) and v (the mean of their squares), 4 bytes each in fp32."
+    ),
+}
 
 TRAINING_MEMORY_BYTES = FunctionCheck(
     name="training_memory_bytes",
@@ -244,63 +217,24 @@ TRAINING_MEMORY_BYTES = FunctionCheck(
     rtol=1e-9,
     atol=0.5,
     mistakes=[
-        *_every_output(
+        *each_output(
             "you counted bits, not bytes: an fp16 number takes 16 bits but 2 bytes, an fp32 "
             "number 4 bytes.",
+            functools.partial(_state, unit=8),
+            3,
             "Divide the bits by 8: fp16 → 2 bytes, fp32 → 4 bytes.",
-            unit=8,
         ),
-        _state_mistake(
+        on_output(
             "you ignored mixed_precision: in mixed precision the model's weights are fp16, "
             "2 bytes each, and its gradients too.",
+            lambda n, mixed: _state(n, False),
             0,
-            ignore_mixed=True,
+            _MEMORY_HINT,
         ),
-        _state_mistake(
-            "you put the fp32 master copy with the weights: the model holds fp16 weights "
-            "(2N), and the master copy (4N) is optimizer state, which the optimizer updates.",
-            0,
-            master="weights",
-        ),
-        _state_mistake(
-            "you forgot the gradients: the backward pass writes one gradient per parameter, "
-            "in the model's precision (2 bytes in mixed precision, 4 in fp32).",
-            1,
-            grad_bytes=lambda mixed: 0,
-        ),
-        _state_mistake(
-            "your gradients take 4 bytes in mixed precision: the backward pass of an fp16 "
-            "model writes fp16 gradients (2 bytes); only the optimizer's copies are fp32.",
-            1,
-            grad_bytes=lambda mixed: 4,
-        ),
-        _state_mistake(
-            "you added an fp32 master copy in fp32 training: there the weights already are "
-            "fp32, so the optimizer state is just m and v, 8 bytes per parameter.",
-            2,
-            master="always",
-        ),
-        _state_mistake(
-            "your optimizer state is 8 bytes per parameter in mixed precision instead of 12: "
-            "either the fp32 master copy of the weights is missing (without it, updates "
-            "smaller than fp16's resolution are lost), or you stored m and v in fp16. The "
-            "optimizer keeps three fp32 numbers per parameter: master weight, m and v.",
-            2,
-            master="none",
-        ),
-        _state_mistake(
-            "you stored m and v in fp16 and forgot the fp32 master copy: the optimizer keeps "
-            "three fp32 numbers per parameter (master weight, m and v), 12 bytes.",
-            2,
-            master="none",
-            half_moments=True,
-        ),
-        _state_mistake(
-            "you stored one moment: Adam keeps two per parameter, m (the mean of the "
-            "gradients) and v (the mean of their squares), 4 bytes each in fp32.",
-            2,
-            moments=1,
-        ),
+        *[
+            on_output(text, functools.partial(_state, **dict(slip)), k, _MEMORY_HINT)
+            for (k, *slip), text in _MEMORY_SLIPS.items()
+        ],
     ],
 )
 
@@ -314,15 +248,9 @@ check_training_memory_bytes = TRAINING_MEMORY_BYTES.checker(
 # ---------------------------------------------------------------------------
 
 
-def _fit_reference(x, y):
-    """dlbook.scale.scaling.fit_power_law: a line through (log x, log y)."""
-    return scaling.fit_power_law(x, y)
-
-
 def _loglog(x, y, log=np.log):
-    """(slope, intercept) of the least-squares line through (log x, log y)."""
-    slope, intercept = np.polyfit(log(x), log(y), 1)
-    return slope, intercept
+    """[slope, intercept] of the least-squares line through (log x, log y)."""
+    return np.polyfit(log(x), log(y), 1)
 
 
 def _fit_cases(rng: np.random.Generator) -> list[Case]:
@@ -346,15 +274,11 @@ _FIT_HINT = (
     "b, log_a = np.polyfit(np.log(x), np.log(y), 1) (the slope comes first); "
     "return np.exp(log_a), b."
 )
-
-
-def _fit_mistake(explanation: str, fn: Callable[..., tuple[Any, ...]], k: int = 0) -> Mistake:
-    return _on_output(explanation, fn, k, _FIT_HINT)
-
+_fit_mistake = functools.partial(on_output, hint=_FIT_HINT)
 
 FIT_POWER_LAW = FunctionCheck(
     name="fit_power_law",
-    reference=_fit_reference,
+    reference=scaling.fit_power_law,
     make_cases=_fit_cases,
     output_names=("a", "b"),
     task="Return (a, b) with y ≈ a · x**b: fit a straight line log y = log a + b log x "
@@ -398,15 +322,13 @@ FIT_POWER_LAW = FunctionCheck(
             "ln a, which np.exp undoes, not 10**.",
             lambda x, y: (10 ** _loglog(x, y)[1], _loglog(x, y)[0]),
         ),
-        *[
-            _fit_mistake(
-                "you swapped x and y: you fitted log x against log y, which gives x as a "
-                "power of y (slope 1/b). Regress log y on log x.",
-                lambda x, y: (np.exp(_loglog(y, x)[1]), _loglog(y, x)[0]),
-                k,
-            )
-            for k in (0, 1)
-        ],
+        *each_output(
+            "you swapped x and y: you fitted log x against log y, which gives x as a "
+            "power of y (slope 1/b). Regress log y on log x.",
+            lambda x, y: (np.exp(_loglog(y, x)[1]), _loglog(y, x)[0]),
+            2,
+            _FIT_HINT,
+        ),
         _fit_mistake(
             "b has the wrong sign: y ≈ a · x**b with b < 0 for a loss that falls with x; "
             "return the slope itself, not its negative (a law written a · x**-α has b = -α).",
@@ -431,12 +353,12 @@ def _optimal_reference(compute, tokens_per_param=20.0):
     return scaling.compute_optimal(compute, tokens_per_param)
 
 
-def _optimal(C, r=20.0, *, flops=6.0, ratio=True, root=True, swap=False, d_over_r=False):
-    """(N, D) written out, with switches for the classic slips (defaults: right).
-
-    (Inverting the ratio, N = sqrt(C r / 6) and D = N / r, gives exactly (D, N): ``swap``.)
-    """
-    rr = r if ratio else 1.0
+def _optimal(
+    C, tokens_per_param=20.0, *, flops=6.0, ratio=True, root=True, swap=False, d_over_r=False
+):
+    """(N, D) written out, with switches for the classic slips (defaults: right). Inverting
+    the ratio, N = sqrt(C r / 6) and D = N / r, gives exactly (D, N): ``swap``."""
+    rr = tokens_per_param if ratio else 1.0
     inside = C / (flops * rr)
     N = np.sqrt(inside) if root else inside
     D = N / rr if d_over_r else rr * N
@@ -444,25 +366,39 @@ def _optimal(C, r=20.0, *, flops=6.0, ratio=True, root=True, swap=False, d_over_
 
 
 def _optimal_cases(rng: np.random.Generator) -> list[Case]:
-    return stressed(
-        [
-            Case((5.76e23,), label="Chinchilla's budget, C = 5.76e23 FLOPs, default ratio"),
-            Case((1.0e21,), label="C = 1e21 FLOPs, default ratio"),
-            Case((6.0e18,), {"tokens_per_param": 100.0}, label="C = 6e18 FLOPs, 100 tokens/param"),
-        ],
-        0,
-    )
+    return [
+        Case(
+            (5.76e23,), label="Chinchilla's budget, C = 5.76e23 FLOPs, default ratio", stress=True
+        ),
+        Case((1.0e21,), label="C = 1e21 FLOPs, default ratio"),
+        Case((6.0e18,), {"tokens_per_param": 100.0}, label="C = 6e18 FLOPs, 100 tokens/param"),
+    ]
 
 
 _OPTIMAL_HINT = "C = 6·N·D and D = r·N give C = 6·r·N², so N = sqrt(C / (6 r)) and D = r·N."
 
-
-def _optimal_mistake(explanation: str, k: int = 0, **switches: Any) -> Mistake:
-    def wrong(C, tokens_per_param=20.0):
-        return _optimal(C, tokens_per_param, **switches)
-
-    return _on_output(explanation, wrong, k, _OPTIMAL_HINT)
-
+_OPTIMAL_SLIPS = {  # (output, then (switch, value) pairs of _optimal): what to tell the learner
+    (0, ("flops", 2.0)): (
+        "you used C = 2·N·D: 2ND is the forward pass only. Training costs 6 FLOPs per "
+        "parameter per token (forward and backward), C = 6·N·D."
+    ),
+    (0, ("flops", 1.0)): (
+        "you used C = N·D: training costs 6 FLOPs per parameter per token, C = 6·N·D."
+    ),
+    (0, ("swap", True)): (
+        "you swapped N and D (or inverted the ratio, which gives the same numbers): the "
+        "first value is the number of parameters, the second the number of tokens, r "
+        "times more."
+    ),
+    (0, ("ratio", False)): (
+        "you forgot the ratio: with D = r·N the budget is C = 6·r·N², so r belongs "
+        "under the square root."
+    ),
+    (0, ("root", False)): "you forgot the square root: C = 6·r·N² is quadratic in N.",
+    (1, ("d_over_r", True)): (
+        "you divided by the ratio: D = r·N tokens, more tokens than parameters."
+    ),
+}
 
 COMPUTE_OPTIMAL = FunctionCheck(
     name="compute_optimal",
@@ -473,35 +409,8 @@ COMPUTE_OPTIMAL = FunctionCheck(
     rtol=1e-6,
     atol=0.0,
     mistakes=[
-        _optimal_mistake(
-            "you used C = 2·N·D: 2ND is the forward pass only. Training costs 6 FLOPs per "
-            "parameter per token (forward and backward), C = 6·N·D.",
-            flops=2.0,
-        ),
-        _optimal_mistake(
-            "you used C = N·D: training costs 6 FLOPs per parameter per token, C = 6·N·D.",
-            flops=1.0,
-        ),
-        _optimal_mistake(
-            "you swapped N and D (or inverted the ratio, which gives the same numbers): the "
-            "first value is the number of parameters, the second the number of tokens, r "
-            "times more.",
-            swap=True,
-        ),
-        _optimal_mistake(
-            "you forgot the ratio: with D = r·N the budget is C = 6·r·N², so r belongs "
-            "under the square root.",
-            ratio=False,
-        ),
-        _optimal_mistake(
-            "you forgot the square root: C = 6·r·N² is quadratic in N.",
-            root=False,
-        ),
-        _optimal_mistake(
-            "you divided by the ratio: D = r·N tokens, more tokens than parameters.",
-            1,
-            d_over_r=True,
-        ),
+        on_output(text, functools.partial(_optimal, **dict(slip)), k, _OPTIMAL_HINT)
+        for (k, *slip), text in _OPTIMAL_SLIPS.items()
     ],
 )
 

@@ -30,8 +30,8 @@ import numpy as np
 
 from dlbook import adversarial, privacy
 from dlbook.attribution import numpy_backend as attr_np
-from dlbook.checks._core import Case, FunctionCheck, Mistake
-from dlbook.checks._kinds import stressed
+from dlbook.checks._core import Case, FunctionCheck
+from dlbook.checks._kinds import slip_mistakes, stressed
 from dlbook.privacy import numpy_backend as privacy_np
 
 # ---------------------------------------------------------------------------
@@ -39,13 +39,11 @@ from dlbook.privacy import numpy_backend as privacy_np
 # ---------------------------------------------------------------------------
 
 
-def _clip_reference(grads, max_norm):
-    """dlbook's DP-SGD clipping: row i times min(1, C / ``|g_i|``), a zero row left at zero."""
-    return privacy_np.clip_per_example(grads, max_norm)
+_clip_reference = privacy_np.clip_per_example  # row i times min(1, C / |g_i|), zero rows stay
 
 
-def _clip(g, C, *, how="rows"):
-    """Clipping written out, and the classic ways to get it wrong (``how="rows"``: right)."""
+def _clip(g, C, *, slip="rows"):
+    """Clipping written out, and the classic ways to get it wrong (``slip="rows"``: right)."""
     with np.errstate(all="ignore"):
         rows = np.linalg.norm(g, axis=1, keepdims=True)  # (B, 1)
         safe = np.where(rows > 0, rows, 1.0)
@@ -54,35 +52,30 @@ def _clip(g, C, *, how="rows"):
             "global": lambda: g * min(1.0, C / np.linalg.norm(g)),
             "coordinates": lambda: np.clip(g, -C, C),
             "always": lambda: g * C / rows,
-            "normalise_first": lambda: g / rows * np.minimum(rows, C),
+            "normalised": lambda: g / rows * np.minimum(rows, C),
             "columns": lambda: g * np.minimum(1.0, C / np.linalg.norm(g, axis=0, keepdims=True)),
             "squared": lambda: g * np.minimum(1.0, C / safe**2),
             "max": lambda: g * np.maximum(1.0, C / safe),
-        }[how]()
+        }[slip]()
 
 
-def _with_norms(rng: np.random.Generator, norms: list[float], P: int) -> np.ndarray:
-    """(B, P) gradients in random directions whose rows have the given L2 norms."""
-    g = rng.normal(size=(len(norms), P))  # (B, P)
-    g /= np.linalg.norm(g, axis=1, keepdims=True)
-    return g * np.array(norms)[:, None]
+_ZERO_ROW = "4 examples, the first with a zero gradient (it already fits), C = 2"
 
 
 def _clip_cases(rng: np.random.Generator) -> list[Case]:
+    def case(norms: list[float], P: int, C: float, label: str) -> Case:
+        """(B, P) gradients in random directions whose rows have the given L2 norms."""
+        g = rng.normal(size=(len(norms), P))  # (B, P)
+        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        return Case((g * np.array(norms)[:, None], C), label=label)
+
     return stressed(
         [
-            Case(
-                (_with_norms(rng, [0.3, 2.5, 0.9, 4.0, 1.5], 7), 1.0),
-                label="5 examples with gradient norms 0.3 to 4, C = 1",
+            case(
+                [0.3, 2.5, 0.9, 4.0, 1.5], 7, 1.0, "5 examples with gradient norms 0.3 to 4, C = 1"
             ),
-            Case(
-                (_with_norms(rng, [0.0, 5.0, 1.0, 3.0], 3), 2.0),
-                label="4 examples, the first with a zero gradient (it already fits), C = 2",
-            ),
-            Case(
-                (_with_norms(rng, [0.1, 0.4, 0.2, 0.05, 0.3, 2.0], 10), 0.5),
-                label="6 examples, most below C = 0.5",
-            ),
+            case([0.0, 5.0, 1.0, 3.0], 3, 2.0, _ZERO_ROW),
+            case([0.1, 0.4, 0.2, 0.05, 0.3, 2.0], 10, 0.5, "6 examples, most below C = 0.5"),
         ],
         1,
     )
@@ -93,10 +86,23 @@ _CLIP_HINT = (
     "scale = np.minimum(1, max_norm / norms) with a zero norm left unscaled; grads * scale."
 )
 
-
-def _clip_mistake(explanation: str, how: str) -> Mistake:
-    return Mistake(explanation, lambda g, C: _clip(g, C, how=how), hint=_CLIP_HINT)
-
+_CLIP_SLIPS = {  # slip -> what the learner is told
+    "global": "you clipped the norm of the whole batch (global clipping, as clip_grad_norm_ "
+    "does): DP-SGD bounds each example's own gradient, so that no single example "
+    "can move the sum by more than C.",
+    "coordinates": "you clipped each coordinate to [−C, C]: that bounds the entries, not the L2 "
+    "norm of each example's gradient, which can still reach C·√P.",
+    "always": "you rescaled every gradient to norm C: the short ones were scaled up. Clipping "
+    "only shrinks, min(1, C / ‖g_i‖), and leaves gradients shorter than C alone.",
+    "normalised": "a zero gradient became NaN: g / ‖g‖ is 0/0 there. A zero row must stay zero; "
+    "scale by min(1, C / ‖g‖) with the zero norms left unscaled.",
+    "columns": "you took the norms over the wrong axis (axis 0, one per parameter across the "
+    "batch): each row is one example's gradient, so its norm runs over axis 1.",
+    "squared": "you compared C with the squared norm ‖g‖²: take the square root, "
+    "np.linalg.norm or np.sqrt((g ** 2).sum(axis=1)).",
+    "max": "you used max instead of min: max(1, C / ‖g‖) scales the short gradients up "
+    "to C and leaves the long ones unclipped.",
+}
 
 CLIP_PER_EXAMPLE = FunctionCheck(
     name="clip_per_example",
@@ -104,44 +110,7 @@ CLIP_PER_EXAMPLE = FunctionCheck(
     make_cases=_clip_cases,
     task="Return grads with row i scaled by min(1, max_norm / ‖g_i‖) (a zero row stays zero).",
     nan_hint="A zero gradient has norm 0, and 0/0 is NaN: leave a zero row as it is.",
-    mistakes=[
-        _clip_mistake(
-            "you clipped the norm of the whole batch (global clipping, as clip_grad_norm_ "
-            "does): DP-SGD bounds each example's own gradient, so that no single example "
-            "can move the sum by more than C.",
-            "global",
-        ),
-        _clip_mistake(
-            "you clipped each coordinate to [−C, C]: that bounds the entries, not the L2 "
-            "norm of each example's gradient, which can still reach C·√P.",
-            "coordinates",
-        ),
-        _clip_mistake(
-            "you rescaled every gradient to norm C: the short ones were scaled up. Clipping "
-            "only shrinks, min(1, C / ‖g_i‖), and leaves gradients shorter than C alone.",
-            "always",
-        ),
-        _clip_mistake(
-            "a zero gradient became NaN: g / ‖g‖ is 0/0 there. A zero row must stay zero; "
-            "scale by min(1, C / ‖g‖) with the zero norms left unscaled.",
-            "normalise_first",
-        ),
-        _clip_mistake(
-            "you took the norms over the wrong axis (axis 0, one per parameter across the "
-            "batch): each row is one example's gradient, so its norm runs over axis 1.",
-            "columns",
-        ),
-        _clip_mistake(
-            "you compared C with the squared norm ‖g‖²: take the square root, "
-            "np.linalg.norm or np.sqrt((g ** 2).sum(axis=1)).",
-            "squared",
-        ),
-        _clip_mistake(
-            "you used max instead of min: max(1, C / ‖g‖) scales the short gradients up "
-            "to C and leaves the long ones unclipped.",
-            "max",
-        ),
-    ],
+    mistakes=slip_mistakes(_clip, _CLIP_SLIPS, _CLIP_HINT),
 )
 
 
@@ -192,28 +161,25 @@ class TanhScore:
         return "grad_fn of Σ c·tanh(w·x)"
 
 
-def _ig_reference(grad_fn, x, baseline, steps=50):
-    """dlbook's integrated gradients: the midpoint rule with ``steps`` points."""
-    return attr_np.integrated_gradients(grad_fn, x, baseline, steps)
+_ig_reference = attr_np.integrated_gradients  # the midpoint rule with ``steps`` points
 
 
-def _ig(grad_fn, x, baseline, steps=50, *, alphas="mid", factor="x", at_x=False, reduce="mean"):
-    """Integrated gradients written out, with switches for the classic slips (defaults: right)."""
+def _ig(grad_fn, x, baseline, steps=50, *, slip=None):
+    """Integrated gradients written out; ``slip`` names one classic mistake (None: right)."""
     m = steps
     a = {
-        "mid": (np.arange(m) + 0.5) / m,
         "left": np.arange(m) / m,
         "right": np.arange(1, m + 1) / m,
         "linspace": np.linspace(0.0, 1.0, m),
         "trapezoid": np.linspace(0.0, 1.0, m + 1),  # m intervals, their ends averaged
-    }[alphas]
+    }.get(slip, (np.arange(m) + 0.5) / m)  # the midpoints
     points = baseline + a.reshape(-1, *[1] * x.ndim) * (x - baseline)  # (m, *x.shape)
-    grads = grad_fn(x[None]) if at_x else grad_fn(points)  # (m, *x.shape), or (1, ...)
-    if alphas == "trapezoid":
+    grads = grad_fn(x[None]) if slip == "at_x" else grad_fn(points)  # (m, *x.shape), or (1, ...)
+    if slip == "trapezoid":
         avg = (grads[:-1] + grads[1:]).sum(axis=0) / (2 * m)
     else:
-        avg = grads.sum(axis=0) if reduce == "sum" else grads.mean(axis=0)
-    return {"x": x - baseline, "none": 1.0, "reversed": baseline - x}[factor] * avg
+        avg = grads.sum(axis=0) if slip == "sum" else grads.mean(axis=0)
+    return {"no_factor": 1.0, "reversed": baseline - x}.get(slip, x - baseline) * avg
 
 
 def _ig_cases(rng: np.random.Generator) -> list[Case]:
@@ -240,10 +206,29 @@ _IG_HINT = (
     "grad_fn(points).mean(axis=0)."
 )
 
-
-def _ig_mistake(explanation: str, **switches: Any) -> Mistake:
-    return Mistake(explanation, lambda *a, **kw: _ig(*a, **kw, **switches), hint=_IG_HINT)
-
+_IG_SLIPS = {  # slip -> what the learner is told
+    "no_factor": "you forgot the factor (x − baseline): the mean gradient along the path is a "
+    "rate, and the attribution is that rate times the displacement of each feature.",
+    "at_x": "you took the gradient at x only: (x − baseline) · ∇F(x) (gradient × input, for "
+    "a baseline of 0) ignores how the gradient changes along the path, and a "
+    "saturated score has almost no gradient left at x.",
+    "reversed": "your path runs from x to the baseline, so your attributions have the wrong "
+    "sign: integrate from the baseline to x, with the factor (x − baseline).",
+    "left": "you used a left Riemann sum, α_k = k/steps: it converges to the same integral "
+    "but with an error of order 1/steps, where the midpoint rule's is 1/steps². "
+    "Use α_k = (k + ½)/steps.",
+    "right": "you used a right Riemann sum, α_k = (k + 1)/steps: it converges to the same "
+    "integral but with an error of order 1/steps, where the midpoint rule's is "
+    "1/steps². Use α_k = (k + ½)/steps.",
+    "linspace": "your α come from np.linspace(0, 1, steps): both ends are included and the "
+    "spacing is 1/(steps − 1), so the mean over-weights the ends. Use the midpoints "
+    "α_k = (k + ½)/steps.",
+    "trapezoid": "you used the trapezoid rule on steps + 1 points: as accurate as the midpoint "
+    "rule, but not the sum this exercise (and dlbook) computes. Use the midpoints "
+    "α_k = (k + ½)/steps.",
+    "sum": "you summed the gradients over the steps instead of averaging them: the "
+    "integral over [0, 1] is the mean of the m samples (each has width 1/m).",
+}
 
 INTEGRATED_GRADIENTS = FunctionCheck(
     name="integrated_gradients",
@@ -253,53 +238,7 @@ INTEGRATED_GRADIENTS = FunctionCheck(
     "baseline + (k + 1/2)/steps * (x - baseline), k = 0 .. steps - 1, with grad_fn called "
     "once on the (steps, *x.shape) batch.",
     error_hint="grad_fn wants all the points at once, an array of shape (steps, *x.shape).",
-    mistakes=[
-        _ig_mistake(
-            "you forgot the factor (x − baseline): the mean gradient along the path is a "
-            "rate, and the attribution is that rate times the displacement of each feature.",
-            factor="none",
-        ),
-        _ig_mistake(
-            "you took the gradient at x only: (x − baseline) · ∇F(x) (gradient × input, for "
-            "a baseline of 0) ignores how the gradient changes along the path, and a "
-            "saturated score has almost no gradient left at x.",
-            at_x=True,
-        ),
-        _ig_mistake(
-            "your path runs from x to the baseline, so your attributions have the wrong "
-            "sign: integrate from the baseline to x, with the factor (x − baseline).",
-            factor="reversed",
-        ),
-        _ig_mistake(
-            "you used a left Riemann sum, α_k = k/steps: it converges to the same integral "
-            "but with an error of order 1/steps, where the midpoint rule's is 1/steps². "
-            "Use α_k = (k + ½)/steps.",
-            alphas="left",
-        ),
-        _ig_mistake(
-            "you used a right Riemann sum, α_k = (k + 1)/steps: it converges to the same "
-            "integral but with an error of order 1/steps, where the midpoint rule's is "
-            "1/steps². Use α_k = (k + ½)/steps.",
-            alphas="right",
-        ),
-        _ig_mistake(
-            "your α come from np.linspace(0, 1, steps): both ends are included and the "
-            "spacing is 1/(steps − 1), so the mean over-weights the ends. Use the midpoints "
-            "α_k = (k + ½)/steps.",
-            alphas="linspace",
-        ),
-        _ig_mistake(
-            "you used the trapezoid rule on steps + 1 points: as accurate as the midpoint "
-            "rule, but not the sum this exercise (and dlbook) computes. Use the midpoints "
-            "α_k = (k + ½)/steps.",
-            alphas="trapezoid",
-        ),
-        _ig_mistake(
-            "you summed the gradients over the steps instead of averaging them: the "
-            "integral over [0, 1] is the mean of the m samples (each has width 1/m).",
-            reduce="sum",
-        ),
-    ],
+    mistakes=slip_mistakes(_ig, _IG_SLIPS, _IG_HINT),
 )
 
 
@@ -312,24 +251,22 @@ check_integrated_gradients = INTEGRATED_GRADIENTS.checker(
 # ---------------------------------------------------------------------------
 
 
-def _fgsm_reference(x, grad, epsilon, lo=None, hi=None):
-    """dlbook's FGSM: clip(x + epsilon sign(grad), lo, hi), unclipped without bounds."""
-    return adversarial.fgsm(x, grad, epsilon, lo, hi)
+_fgsm_reference = adversarial.fgsm  # clip(x + epsilon sign(grad), lo, hi), unclipped if no bounds
 
 
-def _fgsm(x, grad, epsilon, lo=None, hi=None, *, step="sign", sign=1.0, clip="given"):
-    """FGSM written out, with switches for the classic slips (defaults: right)."""
+def _fgsm(x, grad, epsilon, lo=None, hi=None, *, slip=None):
+    """FGSM written out; ``slip`` names one classic mistake (None: right)."""
     direction = {
-        "sign": np.sign(grad),
         "grad": grad,
         "zero_up": np.where(grad >= 0, 1.0, -1.0),  # sign(0) taken as +1
         "zero_down": np.where(grad > 0, 1.0, -1.0),  # sign(0) taken as -1
         "l2": grad / np.linalg.norm(grad),
-    }[step]
+    }.get(slip, np.sign(grad))
+    sign = -1.0 if slip == "minus" else 1.0
     x_adv = x + sign * epsilon * direction
-    if clip == "unit":
+    if slip == "unit":
         return np.clip(x_adv, 0.0, 1.0)
-    if clip == "given" and (lo is not None or hi is not None):
+    if slip != "no_clip" and (lo is not None or hi is not None):
         return np.clip(x_adv, lo, hi)
     return x_adv
 
@@ -363,10 +300,24 @@ _FGSM_HINT = (
     "x_adv = x + epsilon * np.sign(grad); then np.clip(x_adv, lo, hi) when lo or hi is given."
 )
 
-
-def _fgsm_mistake(explanation: str, **switches: Any) -> Mistake:
-    return Mistake(explanation, lambda *a: _fgsm(*a, **switches), hint=_FGSM_HINT)
-
+_ZERO_GRAD = (
+    "you moved the features whose gradient is 0: sign(0) = 0, and a feature the "
+    "loss does not depend on should stay where it is. Use np.sign."
+)
+_FGSM_SLIPS = {  # slip -> what the learner is told
+    "grad": "you stepped along grad instead of sign(grad): FGSM moves every feature by "
+    "exactly epsilon, the largest step allowed in the L∞ ball.",
+    "minus": "you subtracted: x − epsilon · sign(grad) descends the loss and makes the input "
+    "easier to classify. The attack ascends, x + epsilon · sign(grad).",
+    "no_clip": "you did not clip: the adversarial input must stay a valid input, in [lo, hi] "
+    "(pixels in [0, 1]).",
+    "unit": "you clipped to [0, 1] instead of [lo, hi]: use the bounds you are given (None "
+    "means no bound).",
+    "zero_up": _ZERO_GRAD,
+    "zero_down": _ZERO_GRAD,
+    "l2": "you normalised the gradient by its L2 norm: that is the L2 'fast gradient' "
+    "step. FGSM's L∞ step is epsilon · sign(grad).",
+}
 
 FGSM = FunctionCheck(
     name="fgsm",
@@ -374,41 +325,7 @@ FGSM = FunctionCheck(
     make_cases=_fgsm_cases,
     task="Return x + epsilon * sign(grad), clipped to [lo, hi] when bounds are given.",
     error_hint="lo and hi may be None, which np.clip reads as 'no bound'.",
-    mistakes=[
-        _fgsm_mistake(
-            "you stepped along grad instead of sign(grad): FGSM moves every feature by "
-            "exactly epsilon, the largest step allowed in the L∞ ball.",
-            step="grad",
-        ),
-        _fgsm_mistake(
-            "you subtracted: x − epsilon · sign(grad) descends the loss and makes the input "
-            "easier to classify. The attack ascends, x + epsilon · sign(grad).",
-            sign=-1.0,
-        ),
-        _fgsm_mistake(
-            "you did not clip: the adversarial input must stay a valid input, in [lo, hi] "
-            "(pixels in [0, 1]).",
-            clip="none",
-        ),
-        _fgsm_mistake(
-            "you clipped to [0, 1] instead of [lo, hi]: use the bounds you are given (None "
-            "means no bound).",
-            clip="unit",
-        ),
-        *[
-            _fgsm_mistake(
-                "you moved the features whose gradient is 0: sign(0) = 0, and a feature the "
-                "loss does not depend on should stay where it is. Use np.sign.",
-                step=step,
-            )
-            for step in ("zero_up", "zero_down")
-        ],
-        _fgsm_mistake(
-            "you normalised the gradient by its L2 norm: that is the L2 'fast gradient' "
-            "step. FGSM's L∞ step is epsilon · sign(grad).",
-            step="l2",
-        ),
-    ],
+    mistakes=slip_mistakes(_fgsm, _FGSM_SLIPS, _FGSM_HINT),
 )
 
 
@@ -419,9 +336,7 @@ check_fgsm = FGSM.checker("Check ``fn(x, grad, epsilon, lo=None, hi=None) -> x_a
 # ---------------------------------------------------------------------------
 
 
-def _advantage_reference(member_scores, nonmember_scores):
-    """dlbook's advantage: max over thresholds tau of TPR - FPR, "member" iff score >= tau."""
-    return privacy.membership_advantage(member_scores, nonmember_scores)
+_advantage_reference = privacy.membership_advantage  # max over tau of TPR - FPR
 
 
 def _rates(m: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -435,8 +350,8 @@ def _at(m: np.ndarray, n: np.ndarray, tau: float) -> float:
     return float(np.mean(m >= tau) - np.mean(n >= tau))
 
 
-def _advantage(m, n, *, how="max"):
-    """The advantage written out, and the classic ways to get it wrong (``how="max"``: right)."""
+def _advantage(m, n, *, slip="max"):
+    """The advantage written out, and the classic ways to get it wrong (``slip="max"``: right)."""
     tpr, fpr = _rates(m, n)
     accuracy = ((tpr * len(m)) + (1 - fpr) * len(n)) / (len(m) + len(n))
     return {
@@ -447,24 +362,18 @@ def _advantage(m, n, *, how="max"):
         "abs": lambda: np.max(np.abs(tpr - fpr)),
         "mean": lambda: _at(m, n, np.mean(np.concatenate([m, n]))),
         "median": lambda: _at(m, n, np.median(np.concatenate([m, n]))),
-    }[how]()
+    }[slip]()
 
 
 def _advantage_cases(rng: np.random.Generator) -> list[Case]:
+    higher = rng.normal(1.0, 1.0, size=8), rng.normal(0.0, 1.0, size=12)  # members, non-members
+    ties = np.array([3.0, 3.0, 2.0, 5.0, 1.0]), np.array([1.0, 2.0, 2.0, 3.0, 0.0, 0.0])
+    lower = rng.normal(-1.0, 0.5, size=6), rng.normal(0.5, 0.5, size=6)
     return stressed(
         [
-            Case(
-                (rng.normal(1.0, 1.0, size=8), rng.normal(0.0, 1.0, size=12)),
-                label="8 members scoring higher on average than 12 non-members",
-            ),
-            Case(
-                (np.array([3.0, 3.0, 2.0, 5.0, 1.0]), np.array([1.0, 2.0, 2.0, 3.0, 0.0, 0.0])),
-                label="integer scores with ties",
-            ),
-            Case(
-                (rng.normal(-1.0, 0.5, size=6), rng.normal(0.5, 0.5, size=6)),
-                label="members scoring lower than non-members (the attack fails)",
-            ),
+            Case(higher, label="8 members scoring higher on average than 12 non-members"),
+            Case(ties, label="integer scores with ties"),
+            Case(lower, label="members scoring lower than non-members (the attack fails)"),
         ],
         1,
     )
@@ -476,10 +385,23 @@ _ADV_HINT = (
     "(tau above every score gives 0 - 0)."
 )
 
-
-def _advantage_mistake(explanation: str, how: str) -> Mistake:
-    return Mistake(explanation, lambda m, n: _advantage(m, n, how=how), hint=_ADV_HINT)
-
+_ONE_TAU = (
+    "you used a single threshold (such as the mean or the median of the scores): "
+    "the advantage is the best gap over every threshold."
+)
+_ADV_SLIPS = {  # slip -> what the learner is told
+    "balanced": "you returned the best balanced accuracy, (TPR + 1 − FPR) / 2 = (1 + advantage) "
+    "/ 2: it is 0.5 for a coin toss, where the advantage is 0.",
+    "accuracy": "you returned the best accuracy of the attack: it depends on how many members "
+    "and non-members there are. The advantage is TPR − FPR, 0 for a coin toss.",
+    "abs": "you took |TPR − FPR|: that credits the attack with the opposite rule "
+    "('member' for low scores). With 'member iff score ≥ tau' the advantage is the "
+    "max of TPR − FPR, which is 0 when members score lower.",
+    "reversed": "you computed FPR − TPR: a higher score means 'member' here, so the advantage "
+    "is TPR − FPR.",
+    "mean": _ONE_TAU,
+    "median": _ONE_TAU,
+}
 
 MEMBERSHIP_ADVANTAGE = FunctionCheck(
     name="membership_advantage",
@@ -487,37 +409,7 @@ MEMBERSHIP_ADVANTAGE = FunctionCheck(
     make_cases=_advantage_cases,
     task="Return the max over thresholds tau of TPR - FPR, where the attack says 'member' "
     "when score >= tau: a number in [0, 1].",
-    mistakes=[
-        _advantage_mistake(
-            "you returned the best balanced accuracy, (TPR + 1 − FPR) / 2 = (1 + advantage) "
-            "/ 2: it is 0.5 for a coin toss, where the advantage is 0.",
-            "balanced",
-        ),
-        _advantage_mistake(
-            "you returned the best accuracy of the attack: it depends on how many members "
-            "and non-members there are. The advantage is TPR − FPR, 0 for a coin toss.",
-            "accuracy",
-        ),
-        _advantage_mistake(
-            "you took |TPR − FPR|: that credits the attack with the opposite rule "
-            "('member' for low scores). With 'member iff score ≥ tau' the advantage is the "
-            "max of TPR − FPR, which is 0 when members score lower.",
-            "abs",
-        ),
-        _advantage_mistake(
-            "you computed FPR − TPR: a higher score means 'member' here, so the advantage "
-            "is TPR − FPR.",
-            "reversed",
-        ),
-        *[
-            _advantage_mistake(
-                "you used a single threshold (such as the mean or the median of the scores): "
-                "the advantage is the best gap over every threshold.",
-                how,
-            )
-            for how in ("mean", "median")
-        ],
-    ],
+    mistakes=slip_mistakes(_advantage, _ADV_SLIPS, _ADV_HINT),
 )
 
 
