@@ -305,3 +305,28 @@ def test_function_check_with_a_scalar_output(fn, words):
     assert LOSS.run(lambda x: float(np.mean(x**2))).passed
     result = LOSS.run(fn)
     assert not result.passed and words in result.text
+
+
+def test_wrong_float32_values_get_a_word_on_precision():
+    result = DOUBLE.run(lambda x: (2.0 * x + 0.25).astype(np.float32))
+    assert not result.passed and "has wrong values" in result.message
+    assert "float32" in result.hint and "float64" in result.hint
+    plain = DOUBLE.run(lambda x: 2.0 * x + 0.25)  # float64: no word on precision
+    assert not plain.passed and "float32" not in plain.hint
+
+
+@pytest.mark.parametrize(
+    "index, words",
+    [
+        (lambda a: a[np.array([0.0, 1.0])], "Indices must be integers"),
+        (lambda a: a[np.array([True, False])], "wrong type or shape"),
+        (lambda a: a[1.5], "wrong type or shape"),
+        (lambda a: a[5], "out of range"),
+    ],
+)
+def test_an_index_error_is_explained_by_its_kind(index, words):
+    from dlbook.checks._core import error_hint
+
+    err = call_student(index, (np.arange(3),), {}, 1.0).error
+    assert isinstance(err, IndexError)
+    assert words in error_hint(err)

@@ -7,6 +7,7 @@ independently of the check's own mistake functions.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -279,3 +280,317 @@ def test_written_out_mistake_functions_are_right_with_no_switch():
         assert np.isclose(llm_checks._sft(*case.args), llm_checks._sft_reference(*case.args))
     for case in llm_checks._dpo_cases(rng):
         assert np.isclose(llm_checks._dpo(*case.args), llm_checks._dpo_reference(*case.args))
+
+
+# ---------------------------------------------------------------------------
+# More wrong answers as learners write them (adversarial round), and correct
+# but unusual solutions that must pass
+# ---------------------------------------------------------------------------
+
+
+def _merge_tie_by(key):
+    """bpe_merge_step that breaks ties by ``key(pair)`` (smallest first) instead of the pair."""
+
+    def student(ids, new_id):
+        counts = {}
+        for p in zip(ids, ids[1:], strict=False):
+            counts[p] = counts.get(p, 0) + 1
+        pair = min(counts, key=lambda p: (-counts[p], key(p)))
+        return np.array(_merge(ids, pair, new_id))
+
+    return student
+
+
+def _merge_last_seen(ids, new_id):
+    counts, best = {}, None
+    for p in zip(ids, ids[1:], strict=False):
+        counts[p] = counts.get(p, 0) + 1
+    for p in counts:
+        if best is None or counts[p] >= counts[best]:
+            best = p
+    return np.array(_merge(ids, best, new_id))
+
+
+def _merge_string_replace(ids, new_id):
+    counts = {}
+    for p in zip(ids, ids[1:], strict=False):
+        counts[p] = counts.get(p, 0) + 1
+    a, b = min(counts, key=lambda p: (-counts[p], p))
+    text = " ".join(map(str, ids)).replace(f"{a} {b}", str(new_id))
+    return np.array([int(t) for t in text.split()])
+
+
+def _merge_no_bounds_check(ids, new_id):
+    counts = {}
+    for p in zip(ids, ids[1:], strict=False):
+        counts[p] = counts.get(p, 0) + 1
+    a, b = min(counts, key=lambda p: (-counts[p], p))
+    out, i = [], 0
+    while i < len(ids):
+        if ids[i] == a and ids[i + 1] == b:  # IndexError when the last id equals a
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return np.array(out)
+
+
+def _merge_right_to_left(ids, new_id):
+    counts = {}
+    for p in zip(ids, ids[1:], strict=False):
+        counts[p] = counts.get(p, 0) + 1
+    pair = min(counts, key=lambda p: (-counts[p], p))
+    out, i = [], len(ids) - 1
+    while i >= 0:
+        if i >= 1 and (ids[i - 1], ids[i]) == pair:
+            out.append(new_id)
+            i -= 2
+        else:
+            out.append(ids[i])
+            i -= 1
+    return np.array(out[::-1])
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_merge_last_seen, "pair seen last"),
+        (_merge_tie_by(lambda p: (p[1], p[0])), "a tie between (7, 8), (2, 4) and (1, 5)"),
+        (_merge_tie_by(lambda p: p[0] + p[1]), "a tie between (7, 8), (2, 4) and (1, 5)"),
+        (_merge_tie_by(lambda p: p[0]), "two with the same first id"),
+        (_merge_tie_by(str), "ids above 9"),
+        (_merge_string_replace, "19, 45 is no (9, 4)"),
+        (_merge_no_bounds_check, "IndexError"),
+        (_merge_right_to_left, "overlapping pairs"),
+        (lambda ids, n: np.array(bpe_merge_step(ids, n), dtype=float), "not integers"),
+        (lambda ids, n: list(bpe_merge_step(ids, n)), "Python list"),
+    ],
+)
+def test_bpe_merge_step_more_mistakes(student, words):
+    result = check_bpe_merge_step(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+    assert "pair seen first" not in result.text, str(result)  # no misdiagnosis
+
+
+def _merge_with_unique(ids, new_id):
+    a = np.asarray(ids)
+    pairs, counts = np.unique(np.stack([a[:-1], a[1:]], axis=1), axis=0, return_counts=True)
+    pair = tuple(int(v) for v in pairs[np.argmax(counts)])  # rows sorted: the first max wins
+    return np.array(_merge(list(ids), pair, new_id))
+
+
+def _merge_max_negated(ids, new_id):
+    counts = {}
+    for p in zip(ids, ids[1:], strict=False):
+        counts[p] = counts.get(p, 0) + 1
+    pair = max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
+    return np.array(_merge(ids, pair, new_id), dtype=np.int32)
+
+
+@pytest.mark.parametrize("student", [_merge_with_unique, _merge_max_negated])
+def test_bpe_merge_step_unusual_correct_solutions_pass(student):
+    result = check_bpe_merge_step(student)
+    assert result.passed, str(result)
+
+
+def _encode_right_to_left(text, merges):
+    ids = list(text.encode("utf-8"))
+    for i, pair in enumerate(merges):
+        out, j = [], len(ids) - 1
+        while j >= 0:
+            if j >= 1 and (ids[j - 1], ids[j]) == tuple(pair):
+                out.append(256 + i)
+                j -= 2
+            else:
+                out.append(ids[j])
+                j -= 1
+        ids = out[::-1]
+    return np.array(ids)
+
+
+def _encode_bytes_merges_only(text, merges):
+    ids = list(text.encode("utf-8"))
+    for i, (a, b) in enumerate(merges):
+        if a < 256 and b < 256:  # merges of merged ids skipped
+            ids = _merge(ids, (a, b), 256 + i)
+    return np.array(ids)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_encode_right_to_left, "runs of 7 and 3"),
+        (_encode_bytes_merges_only, "did nothing"),
+        (lambda t, m: bpe_encode(t, m).astype(np.float64), "not integers"),
+    ],
+)
+def test_bpe_encode_more_mistakes(student, words):
+    result = check_bpe_encode(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _encode_by_rank(text, merges):
+    """tiktoken's way: merge the lowest-ranked pair present, all occurrences, until none."""
+    ids, rank = list(text.encode("utf-8")), {tuple(p): i for i, p in enumerate(merges)}
+    while len(ids) > 1:
+        pair = min(zip(ids, ids[1:], strict=False), key=lambda p: rank.get(p, len(rank)))
+        if pair not in rank:
+            break
+        ids = _merge(ids, pair, 256 + rank[pair])
+    return np.array(ids)
+
+
+def _encode_in_place_scan(text, merges):
+    ids = list(text.encode("utf-8"))
+    for i, pair in enumerate(merges):
+        j = 0
+        while j < len(ids) - 1:
+            if (ids[j], ids[j + 1]) == tuple(pair):
+                ids[j : j + 2] = [256 + i]
+            j += 1
+    return np.array(ids, dtype=np.int32)
+
+
+@pytest.mark.parametrize("student", [_encode_by_rank, _encode_in_place_scan])
+def test_bpe_encode_unusual_correct_solutions_pass(student):
+    result = check_bpe_encode(student)
+    assert result.passed, str(result)
+
+
+def _log_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _picked(logits, targets):
+    return np.take_along_axis(_log_softmax(logits), targets[..., None], axis=-1)[..., 0]
+
+
+def _sft_from_first_response_token(logits, targets, mask):
+    keep = np.zeros_like(mask)
+    for b in range(len(mask)):
+        keep[b, int(np.argmax(mask[b])) :] = 1.0  # assumes the response runs to the end
+    return -(keep * _picked(logits, targets)).sum() / keep.sum()
+
+
+def _sft_global_max(logits, targets, mask):
+    z = logits - logits.max()  # one maximum for the whole batch
+    logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+    return -(mask * picked).sum() / mask.sum()
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_sft_from_first_response_token, "then padding"),
+        (_sft_global_max, "one maximum for the whole array"),
+        (lambda z, y, m: -(m * _picked(z, y)).sum(), "the sum over the response"),
+        (lambda z, y, m: (m * _picked(z, y)).sum() / m.sum(), "minus sign"),
+        (lambda z, y, m: -(m * _picked(z, y)).sum() / m.sum() / np.log(2), "in bits"),
+        (lambda z, y, m: -_picked(z, y)[m].mean(), "boolean index"),
+    ],
+)
+def test_masked_sft_loss_more_mistakes(student, words):
+    with np.errstate(all="ignore"):
+        result = check_masked_sft_loss(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _sft_python_loops(logits, targets, mask):
+    total, count = 0.0, 0
+    for b in range(logits.shape[0]):
+        for t in range(logits.shape[1]):
+            if mask[b, t] == 1:
+                row = logits[b, t] - logits[b, t].max()
+                total -= row[targets[b, t]] - np.log(np.exp(row).sum())
+                count += 1
+    return total / count
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda z, y, m: -_picked(z, y)[m == 1].mean(),
+        lambda z, y, m: np.float32(-(m * _picked(z.astype(np.float32), y)).sum() / m.sum()),
+        lambda z, y, m: -(m * _picked(z, y)).sum(axis=1).mean() / m.sum(axis=1).mean(),
+        _sft_python_loops,
+    ],
+)
+def test_masked_sft_loss_unusual_correct_solutions_pass(student):
+    result = check_masked_sft_loss(student)
+    assert result.passed, str(result)
+
+
+def _dpo_math_loop(pc, pr, rc, rr, beta):
+    total = 0.0
+    for i in range(len(pc)):
+        z = beta * ((pc[i] - rc[i]) - (pr[i] - rr[i]))
+        total += -math.log(1.0 / (1.0 + math.exp(-z)))
+    return total / len(pc)
+
+
+def _z(pc, pr, rc, rr, beta):
+    return beta * ((pc - rc) - (pr - rr))
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda *a: np.mean(np.logaddexp(0.0, _z(*a))), "rewards the rejected"),
+        (lambda pc, pr, rc, rr, b: dpo_loss(rc, rr, pc, pr, b), "wrong sign"),
+        (lambda *a: -np.mean(np.logaddexp(0.0, -_z(*a))), "minus sign"),
+        (lambda *a: np.mean(np.log1p(np.exp(-_z(*a)))), "overflows"),
+        (_dpo_math_loop, "logaddexp"),
+    ],
+)
+def test_dpo_loss_more_mistakes(student, words):
+    with np.errstate(all="ignore"):
+        result = check_dpo_loss(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda pc, pr, rc, rr, b: np.mean(np.logaddexp(0.0, -b * ((pc - pr) - (rc - rr)))),
+        lambda *a: np.float32(np.mean(np.logaddexp(0.0, -_z(*a)))),
+        lambda *a: float(np.mean(np.maximum(-_z(*a), 0) + np.log1p(np.exp(-np.abs(_z(*a)))))),
+    ],
+)
+def test_dpo_loss_unusual_correct_solutions_pass(student):
+    result = check_dpo_loss(student)
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda loss, nt, nc: math.exp(loss) ** (nt / nc), "OverflowError"),
+        (lambda loss, nt, nc: np.exp(np.float32(loss * nt / nc)), "float32 overflows"),
+        (lambda loss, nt, nc: np.exp(loss) ** (nt / nc), "NaN or inf"),
+    ],
+)
+def test_perplexity_per_char_more_mistakes(student, words):
+    with np.errstate(all="ignore"):
+        result = check_perplexity_per_char(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda loss, nt, nc: math.exp(loss * nt / nc),
+        lambda loss, nt, nc: 2.0 ** (loss / math.log(2.0) * nt / nc),
+        lambda loss, nt, nc: np.exp(loss / nc * nt),
+    ],
+)
+def test_perplexity_per_char_unusual_correct_solutions_pass(student):
+    result = check_perplexity_per_char(student)
+    assert result.passed, str(result)

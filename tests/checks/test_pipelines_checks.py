@@ -152,23 +152,25 @@ SLIPS = {
             "norm=none",
             "norm=l1",
             "norm=columns",
+            "n=words",
             "",
         ],
     ),
     "macro_f1": (
         pc._f1_cases,
         lambda s: functools.partial(pc._macro_f1, slip=s),
-        ["micro", "of_means", "weighted", "nanmean", "recall", "macro"],
+        ["micro", "of_means", "weighted", "nanmean", "recall", "present", "in_true", "macro"],
     ),
     "early_stopping": (
         pc._stop_cases,
         lambda s: functools.partial(pc._stopping, slip=s),
-        ["last", "previous", "no_delta", "late", "no_reset", ""],
+        ["last", "previous", "no_delta", "late", "no_reset", "ties", "argmin", "argmin_all", ""],
     ),
     "validation_loss": (
         pc._validation_cases,
         lambda s: pc._probe_validation(functools.partial(pc._validation, slip=s)),
-        ["no_eval", "no_grad", "update", "mean_of_means", "last", ""],
+        ["no_eval", "no_grad", "update", "mean_of_means", "last", "first", "full_batches"]
+        + ["backward", "both", ""],
     ),
     "reload": (
         pc._reload_cases,
@@ -400,4 +402,346 @@ def _reload_params_only(model, make_model, path):
 )
 def test_reload_mistakes_are_named(student, words):
     result = check_reload(student)
+    assert not result.passed and words in result.message, str(result)
+
+
+# ---------------------------------------------------------------------------
+# Wrong answers found by trying the checks as learners do (and unusual right ones)
+# ---------------------------------------------------------------------------
+
+
+def _tfidf_n_from_words(counts):
+    n_docs = counts.shape[1]  # the wrong axis
+    x = counts * (np.log((1 + n_docs) / (1 + (counts > 0).sum(axis=0))) + 1)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def _tfidf_eps(eps):
+    def fn(counts):
+        x = counts * (np.log((1 + len(counts)) / (1 + (counts > 0).sum(axis=0))) + 1)
+        return x / (np.linalg.norm(x, axis=1, keepdims=True) + eps)
+
+    return fn
+
+
+def _tfidf_sklearn(counts):
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    return TfidfTransformer().fit_transform(counts).toarray()
+
+
+def _tfidf_term_frequencies(counts):
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # the row scale cancels
+    x = tf * (np.log((1 + len(counts)) / (1 + (counts > 0).sum(axis=0))) + 1)
+    norms = np.sqrt((x**2).sum(axis=1, keepdims=True))
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_tfidf_n_from_words, "wrong axis"),
+        (_tfidf_eps(1e-5), "epsilon to the norm"),
+        (_tfidf_eps(1e-3), "epsilon to the norm"),
+    ],
+)
+def test_tfidf_more_mistakes_are_named(student, words):
+    result = check_tfidf_weights(student)
+    assert not result.passed and words in result.message, str(result)
+
+
+@pytest.mark.parametrize("student", [_tfidf_eps(1e-9), _tfidf_sklearn, _tfidf_term_frequencies])
+def test_tfidf_unusual_right_answers_pass(student):
+    result = check_tfidf_weights(student)
+    assert result.passed, str(result)
+
+
+def _f1_over(classes_of):
+    def fn(y_true, y_pred, n_classes):
+        return float(
+            np.mean([_per_class(y_true, y_pred, k)[2] for k in classes_of(y_true, y_pred)])
+        )
+
+    return fn
+
+
+def _f1_sklearn_default(y_true, y_pred, n_classes):
+    from sklearn.metrics import f1_score
+
+    return f1_score(y_true, y_pred, average="macro", zero_division=0)
+
+
+def _f1_sklearn_labels(y_true, y_pred, n_classes):
+    from sklearn.metrics import f1_score
+
+    return f1_score(y_true, y_pred, average="macro", labels=range(n_classes), zero_division=0)
+
+
+def _f1_confusion(y_true, y_pred, n_classes):
+    cm = np.zeros((n_classes, n_classes))
+    np.add.at(cm, (y_true, y_pred), 1)
+    tp, denom = np.diag(cm), cm.sum(axis=0) + cm.sum(axis=1)
+    return np.float32(np.mean(np.divide(2 * tp, denom, out=np.zeros(n_classes), where=denom > 0)))
+
+
+def _f1_zero_division_one(y_true, y_pred, n_classes):
+    scores = []
+    for k in range(n_classes):
+        tp, pred, true = (
+            np.sum((y_true == k) & (y_pred == k)),
+            np.sum(y_pred == k),
+            np.sum(y_true == k),
+        )
+        p, r = (tp / pred if pred else 1.0), (tp / true if true else 1.0)
+        scores.append(2 * p * r / (p + r) if p + r else 0.0)
+    return float(np.mean(scores))
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_f1_over(lambda t, p: np.unique(np.concatenate([t, p]))), "occur in the labels"),
+        (_f1_over(lambda t, p: np.unique(t)), "occur in the labels"),
+        (_f1_sklearn_default, "occur in the labels"),
+        (_f1_zero_division_one, "wrong values"),
+    ],
+)
+def test_macro_f1_more_mistakes_are_named(student, words):
+    result = check_macro_f1(student)
+    assert not result.passed and words in result.message, str(result)
+
+
+@pytest.mark.parametrize("student", [_f1_sklearn_labels, _f1_confusion])
+def test_macro_f1_unusual_right_answers_pass(student):
+    result = check_macro_f1(student)
+    assert result.passed, str(result)
+
+
+def _stop_ties(val_losses, patience, min_delta=0.0):
+    best, best_epoch, bad = float("inf"), -1, 0
+    for epoch, loss in enumerate(val_losses):
+        if loss <= best - min_delta:
+            best, best_epoch, bad = loss, epoch, 0
+        else:
+            bad += 1
+            if bad >= patience:
+                break
+    return best_epoch, epoch
+
+
+def _stop_then(best_of=None, stop_when_done=None):
+    def fn(val_losses, patience, min_delta=0.0):
+        best, best_epoch, bad = float("inf"), -1, 0
+        for epoch, loss in enumerate(val_losses):
+            if loss < best - min_delta:
+                best, best_epoch, bad = loss, epoch, 0
+            else:
+                bad += 1
+                if bad >= patience:
+                    break
+        else:
+            epoch = stop_when_done(val_losses) if stop_when_done else epoch
+        if best_of is not None:
+            best_epoch = int(np.argmin(best_of(val_losses, epoch)))
+        return best_epoch, epoch
+
+    return fn
+
+
+def _stop_first_is_best(val_losses, patience, min_delta=0.0):
+    best, best_epoch, bad = val_losses[0], 0, 0
+    for epoch, loss in enumerate(val_losses):  # epoch 0 compared with itself
+        if loss < best - min_delta:
+            best, best_epoch, bad = loss, epoch, 0
+        else:
+            bad += 1
+            if bad >= patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+def _stop_best_plus_patience(val_losses, patience, min_delta=0.0):
+    best_epoch = early_stopping(val_losses, patience, min_delta)[0]
+    return best_epoch, best_epoch + patience
+
+
+def _stop_gain(val_losses, patience, min_delta=0.0):
+    best, best_epoch, wait, epoch = float("inf"), 0, 0, 0
+    while epoch < len(val_losses):
+        if best - val_losses[epoch] > min_delta:
+            best, best_epoch, wait = val_losses[epoch], epoch, 0
+        else:
+            wait += 1
+            if wait == patience:
+                break
+        epoch += 1
+    return np.int64(best_epoch), min(epoch, len(val_losses) - 1)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_stop_ties, "strictly below"),
+        (_stop_then(best_of=lambda v, stop: v[: stop + 1]), "(argmin)"),
+        (_stop_then(best_of=lambda v, stop: v), "after training stopped"),
+        (_stop_then(stop_when_done=len), "`stop_epoch` has wrong values"),
+        (_stop_then(stop_when_done=lambda v: None), "`stop_epoch` is None"),
+        (_stop_first_is_best, "`stop_epoch` has wrong values"),
+        (_stop_best_plus_patience, "never fires"),
+    ],
+)
+def test_early_stopping_more_mistakes_are_named(student, words):
+    result = check_early_stopping(student)
+    assert not result.passed and words in result.message, str(result)
+
+
+def test_early_stopping_unusual_right_answer_passes():
+    assert check_early_stopping(_stop_gain).passed
+
+
+def _val_first_batch(model, loader, loss_fn):
+    model.eval()
+    with torch.no_grad():
+        for xb, yb in loader:
+            return loss_fn(model(xb), yb).item()
+
+
+def _val_full_batches(model, loader, loss_fn):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for xb, yb in loader:
+            total += loss_fn(model(xb), yb).item() * loader.batch_size
+    return total / len(loader.dataset)
+
+
+def _val_backward(model, loader, loss_fn):
+    model.eval()
+    total = 0.0
+    for xb, yb in loader:
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        total += loss.item() * len(xb)
+    return total / len(loader.dataset)
+
+
+def _val_copy_in_train_mode(model, loader, loss_fn):
+    return _val_forgets_eval(copy.deepcopy(model), loader, loss_fn)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_val_first_batch, "first batch only"),
+        (_val_full_batches, "full batch size"),
+        (_val_backward, "loss.backward()"),
+        (_val_copy_in_train_mode, "forgot model.eval()"),
+        (lambda m, lo, f: [validation_loss(m, lo, f)], "returned a Python list"),
+    ],
+)
+def test_validation_more_mistakes_are_named(student, words):
+    result = check_validation_loss(student)
+    assert not result.passed and words in result.message, str(result)
+
+
+def _val_dataset(model, loader, loss_fn):
+    model.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for xb, yb in loader:
+            total += loss_fn(model(xb), yb).item() * xb.shape[0]
+    return total / len(loader.dataset)
+
+
+def _val_on_a_copy(model, loader, loss_fn):
+    return validation_loss(copy.deepcopy(model), loader, loss_fn)
+
+
+def _val_restores_mode(model, loader, loss_fn):
+    was_training = model.training
+    loss = validation_loss(model, loader, loss_fn)
+    model.train(was_training)
+    return np.float64(loss)
+
+
+@pytest.mark.parametrize("student", [_val_dataset, _val_on_a_copy, _val_restores_mode])
+def test_validation_unusual_right_answers_pass(student):
+    result = check_validation_loss(student)
+    assert result.passed, str(result)
+
+
+def _reload_copy(model, make_model, path):
+    return copy.deepcopy(model).eval()
+
+
+def _reload_returns_report(model, make_model, path):
+    torch.save(model.state_dict(), path)
+    return make_model().load_state_dict(torch.load(path, weights_only=True))
+
+
+def _reload_eval_unbound(model, make_model, path):
+    torch.save(model.state_dict(), path)
+    fresh = make_model()
+    fresh.load_state_dict(torch.load(path, weights_only=True))
+    return fresh.eval
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_reload_copy, "saved nothing at `path`"),
+        (_reload_returns_report, "report of load_state_dict"),
+        (_reload_eval_unbound, "with the parentheses"),
+    ],
+)
+def test_reload_more_mistakes_are_named(student, words):
+    result = check_reload(student)
+    assert not result.passed and words in result.message, str(result)
+
+
+def test_reload_with_frozen_weights_passes():
+    assert check_reload(lambda m, mk, path: reload(m, mk, path).requires_grad_(False)).passed
+
+
+def test_reload_to_a_file_of_its_own_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    def own_file(model, make_model, path):
+        return reload(model, make_model, "model.pt")
+
+    result = check_reload(own_file)
+    assert not result.passed and "saved nothing at `path`" in result.message, str(result)
+
+
+def _val_training_loop_without_backward(model, loader, loss_fn):
+    total, count = 0.0, 0
+    for xb, yb in loader:
+        total += loss_fn(model(xb), yb).item() * len(xb)
+        count += len(xb)
+    return total / count
+
+
+def _val_training_step_in_train_mode(model, loader, loss_fn):
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    total = 0.0
+    for xb, yb in loader:
+        opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(xb)
+    return total / len(loader.dataset)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_val_training_loop_without_backward, "forgot both model.eval() and torch.no_grad()"),
+        (_val_training_step_in_train_mode, "changes the weights"),
+    ],
+)
+def test_validation_loops_copied_from_training_are_named(student, words):
+    result = check_validation_loss(student)
     assert not result.passed and words in result.message, str(result)

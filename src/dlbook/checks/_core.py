@@ -571,6 +571,13 @@ def error_hint(err: BaseException) -> str:
         return "Two arrays have incompatible shapes: did you forget keepdims=True on a sum or max?"
     if isinstance(err, NameError):
         return "A name is not defined: run the cells above first, and check the spelling."
+    if isinstance(err, IndexError) and ("valid indices" in text or "boolean index" in text):
+        return (
+            "An index has the wrong type or shape: index with integers, slices, or a boolean "
+            "mask of the indexed axes' shape (convert a 0/1 float mask with mask.astype(bool))."
+        )
+    if isinstance(err, IndexError) and "integer" in text:  # a float array used as indices
+        return "Indices must be integers: convert with .astype(int) (or use a boolean mask)."
     if isinstance(err, IndexError):
         return "An index is out of range: axes and positions count from 0."
     return "Read the error message, then print the shapes of your intermediate arrays."
@@ -1147,6 +1154,10 @@ class FunctionCheck:
             self.name,
             f"{label} has wrong values: "
             f"{first_mismatch(got, expected, self.rtol, self.atol)} {where}.",
+            "Your output is float32, which keeps about 7 significant digits: with large or "
+            "widely spread values that changes the result. Compute in float64."
+            if lower_precision(got, expected)
+            else "",
         )
 
 

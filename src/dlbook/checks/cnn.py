@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.checks._core import Case, FunctionCheck, Mistake
-from dlbook.checks._kinds import stressed
+from dlbook.checks._core import Case, FunctionCheck, Mistake, describe_type
+from dlbook.checks._kinds import TypedCheck, stressed
 from dlbook.cnn import conv_output_size
 from dlbook.cnn import numpy_backend as cnn_np
 from dlbook.normalization import numpy_backend as norm_np
@@ -56,6 +56,12 @@ def _conv_cases(rng: np.random.Generator) -> list[Case]:
 def _pad(x, before, after):
     """Pad the images of x with ``before`` zeros at the top/left, ``after`` at the bottom/right."""
     return np.pad(x, ((0, 0), (0, 0), (before, after), (before, after)))
+
+
+def _conv_bias_last_axis(x, W, b, stride, padding):
+    """``out + b`` without a reshape; None where b cannot broadcast (the learner's code raises)."""
+    out = cnn_np.conv2d(x, W, np.zeros_like(b), stride, padding)  # (B, F, Ho, Wo)
+    return out + b if out.shape[-1] == b.shape[0] else None
 
 
 CONV_FORWARD = FunctionCheck(
@@ -92,6 +98,30 @@ CONV_FORWARD = FunctionCheck(
             "and left).",
             lambda x, W, b, s, p: cnn_np.conv2d(_pad(x, 0, 2 * p), W, b, s, 0),
             hint="Put `padding` zeros on every side: ((p, p), (p, p)) for the last two axes.",
+        ),
+        Mistake(
+            "you added b along the last axis: `out + b` lines b (F,) up with the width Wo, "
+            "not with the filter axis 1.",
+            _conv_bias_last_axis,
+            hint="Reshape b to (1, F, 1, 1): out + b[None, :, None, None].",
+        ),
+        Mistake(
+            "your output is channels last, (B, Ho, Wo, F); this book's layout is (B, F, Ho, Wo).",
+            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, p).transpose(0, 2, 3, 1),
+            hint="Name the output axes in the order b, f, h, w: np.einsum(..., '...->bfhw'), "
+            "or .transpose(0, 3, 1, 2) at the end.",
+        ),
+        Mistake(
+            "you transposed each kernel: you multiply window[c, i, j] by W[f, c, j, i], and "
+            "your windows are KW x KH instead of KH x KW.",
+            lambda x, W, b, s, p: cnn_np.conv2d(x, W.transpose(0, 1, 3, 2), b, s, p),
+            hint="Cut KH x KW windows (W.shape[2:], in that order) and pair the axes i, j of "
+            "the window with W[f, c, i, j].",
+        ),
+        Mistake(
+            "your output's last two axes are swapped: (B, F, Wo, Ho) instead of (B, F, Ho, Wo).",
+            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, p).transpose(0, 1, 3, 2),
+            hint="Keep the window grid's axes in order: '...->bfhw' with h the row, w the column.",
         ),
     ],
     error_hint="Ho = (H + 2 * padding - KH) // stride + 1, and likewise Wo.",
@@ -163,6 +193,12 @@ GRAD_W = FunctionCheck(
             lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p).transpose(1, 0, 2, 3),
             hint="dL/dW has the shape of W, (F, C, KH, KW).",
         ),
+        Mistake(
+            "your gradient has the kernel's row and column axes swapped: (F, C, KW, KH) "
+            "instead of (F, C, KH, KW).",
+            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p).transpose(0, 1, 3, 2),
+            hint="dW[f, c, i, j]: i is the row inside the window (KH of them), j the column.",
+        ),
     ],
 )
 
@@ -189,6 +225,31 @@ def _pool_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+def _pool_backward_flat_reshape(x, grad_out, k):
+    """The classic slip: x.reshape(B, C, Ho, Wo, k, k), which does not cut out windows."""
+    B, C, H, W = x.shape
+    Ho, Wo = H // k, W // k
+    blocks = x[:, :, : Ho * k, : Wo * k].reshape(B, C, Ho, Wo, k, k)  # not the windows
+    mask = blocks == blocks.max(axis=(4, 5), keepdims=True)  # (B, C, Ho, Wo, k, k)
+    dx = np.zeros_like(x)
+    dx[:, :, : Ho * k, : Wo * k] = (mask * grad_out[..., None, None]).reshape(B, C, Ho * k, Wo * k)
+    return dx
+
+
+def _pool_backward_transposed_in_window(x, grad_out, k):
+    """The gradient sent to (column, row) of each window's arg-max instead of (row, column)."""
+    B, C, H, W = x.shape
+    Ho, Wo = H // k, W // k
+    win = x[:, :, : Ho * k, : Wo * k].reshape(B, C, Ho, k, Wo, k)
+    mask = win == win.max(axis=(3, 5), keepdims=True)  # (B, C, Ho, k, Wo, k)
+    mask = mask.transpose(0, 1, 2, 5, 4, 3)  # row and column inside each window swapped
+    dx = np.zeros_like(x)
+    dx[:, :, : Ho * k, : Wo * k] = (mask * grad_out[:, :, :, None, :, None]).reshape(
+        B, C, Ho * k, Wo * k
+    )
+    return dx
+
+
 MAX_POOL_BACKWARD = FunctionCheck(
     name="max_pool_backward",
     reference=lambda x, grad_out, kernel_size: cnn_np.max_pool2d_backward(x, grad_out, kernel_size),
@@ -213,9 +274,23 @@ MAX_POOL_BACKWARD = FunctionCheck(
             hint="dL/dx = grad_out of the window at its arg-max, 0 elsewhere.",
         ),
         Mistake(
+            "you reshaped x to (B, C, Ho, Wo, k, k) without moving the axes: those blocks "
+            "are not the k x k windows (each mixes pixels from several windows).",
+            _pool_backward_flat_reshape,
+            hint="Reshape to (B, C, Ho, k, Wo, k): axis 3 is the row inside the window, axis 5 "
+            "the column; take the max over axes (3, 5).",
+        ),
+        Mistake(
             "you sent the gradient to each window's minimum instead of its maximum.",
             lambda x, g, k: cnn_np.max_pool2d_backward(-x, g, k),
             hint="Use argmax (or x == window max), not argmin.",
+        ),
+        Mistake(
+            "you put each gradient at the transposed place inside its window: the arg-max's "
+            "row and column are swapped (idx // k is the row, idx % k the column).",
+            _pool_backward_transposed_in_window,
+            hint="With a window flattened row by row, np.unravel_index(idx, (k, k)) gives "
+            "(row, column) = divmod(idx, k).",
         ),
     ],
     error_hint="With an odd size, only the first (H // k) * k rows are covered by windows.",
@@ -233,19 +308,30 @@ check_max_pool_backward = MAX_POOL_BACKWARD.checker(
 
 
 def _size_cases(rng: np.random.Generator) -> list[Case]:
+    # chosen so that no two named mistakes coincide on the first case that shows them
+    # (e.g. with 2 * padding == stride, ignoring the padding gives the same as forgetting + 1)
     rows = [
         ((32, 5, 1, 0), "LeNet's first layer"),
-        ((28, 3, 2, 1), "stride 2 with padding"),
-        ((7, 3, 2, 0), "stride 2, windows that fit exactly"),
+        ((23, 4, 2, 1), "stride 2 with padding, one pixel left over"),
+        ((10, 5, 2, 2), "a 5-wide kernel, stride 2, padding 2"),
         ((224, 11, 4, 2), "AlexNet's first layer"),
-        ((5, 2, 2, 0), "a 2x2 pool on 5 pixels"),
-        ((9, 4, 3, 1), "stride 3"),
+        ((21, 5, 4, 1), "stride 4"),
+        ((16, 3, 2, 1), "a 3-wide kernel, stride 2, padding 1"),
         ((1_000_001, 7, 3, 3), "an axis of a million pixels"),
     ]
     return [Case(args, label=label, stress=args[0] > 1000) for args, label in rows]
 
 
-OUTPUT_SIZE = FunctionCheck(
+def _size_kind(got: Any) -> tuple[str, str]:
+    return (
+        f"your count is right but it is {describe_type(got)}: a number of outputs is an "
+        "integer (np.zeros((Ho, Wo)) refuses floats)",
+        "Use floor division `//` rather than true division `/` (which gives a float, and a "
+        "fraction when the windows do not fit), or return int(...).",
+    )
+
+
+OUTPUT_SIZE = TypedCheck(
     name="conv_output_size",
     reference=conv_output_size,
     make_cases=_size_cases,
@@ -262,6 +348,18 @@ OUTPUT_SIZE = FunctionCheck(
             hint="The padded axis has n + 2 * padding cells.",
         ),
         Mistake(
+            "you ignored the padding: the padded axis has n + 2 * padding cells.",
+            lambda n, k, s, p: (n - k) // s + 1,
+            hint="Add 2 * padding to n before subtracting the kernel size.",
+        ),
+        Mistake(
+            "you put the + 1 inside the floor division: (n + 2p - k + 1) // s is not "
+            "(n + 2p - k) // s + 1 when the stride is above 1.",
+            lambda n, k, s, p: (n + 2 * p - k + 1) // s,
+            hint="Divide the span n + 2p - k by the stride first, then add 1 for the window "
+            "at position 0.",
+        ),
+        Mistake(
             "you used true division `/`, which gives a fraction when the windows do not fit "
             "exactly.",
             lambda n, k, s, p: (n + 2 * p - k) / s + 1,
@@ -273,6 +371,12 @@ OUTPUT_SIZE = FunctionCheck(
             hint="Divide the span n + 2p - k by the stride (with //) before adding 1.",
         ),
         Mistake(
+            "you added the padding after dividing by the stride: the 2 * padding zeros "
+            "widen the axis before the windows are counted.",
+            lambda n, k, s, p: (n - k) // s + 1 + 2 * p,
+            hint="(n + 2 * padding - kernel_size) // stride + 1: padding inside the division.",
+        ),
+        Mistake(
             "you rounded up; PyTorch and Keras ('valid') drop a window that does not fit, so round "
             "down.",
             lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
@@ -281,6 +385,8 @@ OUTPUT_SIZE = FunctionCheck(
     ],
     atol=1e-9,
     rtol=0.0,
+    kinds="iu",
+    wrong_kind=_size_kind,
 )
 
 
@@ -340,6 +446,17 @@ BN_EVAL = FunctionCheck(
             hint="Divide by np.sqrt(running_var + eps), as PyTorch does.",
         ),
         Mistake(
+            "you added eps outside the square root: sqrt(var) + eps instead of sqrt(var + eps).",
+            functools.partial(_bn_variant, scale=lambda var, e: 1 / (1 / np.sqrt(var) + e)),
+            hint="Divide by np.sqrt(running_var + eps), as PyTorch does.",
+        ),
+        Mistake(
+            "you left out eps: it keeps the division safe when a running variance is tiny, "
+            "and PyTorch and Keras always add it.",
+            functools.partial(_bn_variant, scale=lambda var, e: np.sqrt(var)),
+            hint="Divide by np.sqrt(running_var + eps).",
+        ),
+        Mistake(
             "you divided by the variance instead of the standard deviation.",
             functools.partial(_bn_variant, scale=lambda var, e: var + e),
             hint="Take the square root: (x - mean) / sqrt(var + eps).",
@@ -348,6 +465,28 @@ BN_EVAL = FunctionCheck(
             "you forgot gamma and beta: the normalised values must be scaled and shifted.",
             functools.partial(_bn_variant, affine=False),
             hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
+        ),
+        Mistake(
+            "you did not subtract running_mean: batch norm centres each channel before it "
+            "divides by the standard deviation.",
+            lambda x, g, b, m, v, eps: _bn_variant(x, g, b, np.zeros_like(m), v, eps),
+            hint="xhat = (x - running_mean) / sqrt(running_var + eps), with running_mean "
+            "reshaped to (1, C) or (1, C, 1, 1).",
+        ),
+        Mistake(
+            "you forgot beta: after scaling by gamma, shift by beta.",
+            lambda x, g, b, m, v, eps: _bn_variant(x, g, np.zeros_like(b), m, v, eps),
+            hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
+        ),
+        Mistake(
+            "you forgot gamma: the normalised values must be scaled by gamma before beta is added.",
+            lambda x, g, b, m, v, eps: _bn_variant(x, np.ones_like(g), b, m, v, eps),
+            hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
+        ),
+        Mistake(
+            "you added beta before scaling: gamma * (xhat + beta) instead of gamma * xhat + beta.",
+            lambda x, g, b, m, v, eps: _bn_variant(x, g, g * b, m, v, eps),
+            hint="Scale first, then shift: y = gamma * xhat + beta.",
         ),
         Mistake(
             "you swapped gamma and beta: gamma scales, beta shifts.",

@@ -4,7 +4,7 @@ Each check compares a learner's function with dlbook's own and names the classic
 mistakes::
 
     from dlbook.checks.llm import check_bpe_merge_step
-    check_bpe_merge_step(bpe_merge_step)   # ✅ bpe_merge_step: correct on 4 test cases.
+    check_bpe_merge_step(bpe_merge_step)   # ✅ bpe_merge_step: correct on 10 test cases.
 
 The references are :mod:`dlbook.tokenizer.bpe` (``pair_counts``,
 ``most_frequent_pair``, ``merge_pair``) and :mod:`dlbook.alignment.numpy_backend`
@@ -18,11 +18,13 @@ Legend: B = sequences or preference pairs, T = positions, V = vocabulary.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
 from dlbook.alignment import numpy_backend as align
-from dlbook.checks._core import Case, FunctionCheck, Mistake
+from dlbook.checks._core import Case, FunctionCheck, Mistake, describe_type
+from dlbook.checks._kinds import TypedCheck
 from dlbook.tokenizer.bpe import merge_pair, most_frequent_pair, pair_counts
 
 # ---------------------------------------------------------------------------
@@ -53,6 +55,8 @@ def _merge_step(ids, new_id, *, slip=""):
         pair = max(counts, key=lambda p: (counts[p], p))
     elif slip == "first":  # dict order = order of first appearance, max keeps the first
         pair = max(counts, key=counts.get)
+    elif slip == "last":  # a loop with `>=`: the last of the most frequent pairs seen wins
+        pair = max(reversed(list(counts)), key=counts.get)
     else:
         pair = most_frequent_pair(counts)
     out, i, done = [], 0, False
@@ -86,19 +90,41 @@ def _merge_cases(rng: np.random.Generator) -> list[Case]:
         Case(([1, 1, 1, 2, 3, 2, 3], 256), label="overlapping pairs: 1, 1, 1"),
         Case(([0, 0, 0, 5, 6, 4, 5, 6], 256), label="overlapping pairs: 0, 0, 0"),
         Case((long.tolist(), 256), label="3,000 random ids from {0, 1, 2, 3}", stress=True),
+        Case(
+            ([7, 8, 2, 4, 1, 5, 0, 7, 8, 3, 2, 4, 9, 1, 5, 1], 260),
+            label="a tie between (7, 8), (2, 4) and (1, 5); the last id is a 1",
+        ),
+        Case(
+            ([6, 1, 3, 7, 5, 3, 4, 6, 1, 0, 3, 7, 2, 3, 4], 500),
+            label="a tie between (6, 1), (3, 7) and (3, 4): two with the same first id",
+        ),
+        Case(
+            ([12, 0, 10, 4, 19, 45, 9, 4, 12, 0, 3, 10, 4, 9, 4, 7], 300),
+            label="ids above 9: a tie between (12, 0), (10, 4) and (9, 4); 19, 45 is no (9, 4)",
+        ),
     ]
+
+
+def _ids_kind(got: Any) -> tuple[str, str]:
+    return (
+        f"your ids have the right values but come as {describe_type(got)}, not integers: "
+        "token ids index the embedding table, and a float index fails there",
+        "Build the result from Python ints: np.array(out), without dtype=float or a "
+        "division on the way.",
+    )
 
 
 _MERGE_HINTS = {
     "largest": "Use min(counts, key=lambda p: (-counts[p], p)).",
     "first": "Use min(counts, key=lambda p: (-counts[p], p)).",
+    "last": "Use min(counts, key=lambda p: (-counts[p], p)).",
     "only_first": "Scan the whole list; after a match, jump over both ids (i += 2).",
     "step_one": "After appending new_id, skip both ids of the pair: i += 2.",
     "no_overlap": "Count zip(ids, ids[1:]) for every position.",
 }
 
 
-BPE_MERGE_STEP = FunctionCheck(
+BPE_MERGE_STEP = TypedCheck(
     name="bpe_merge_step",
     reference=_merge_step_reference,
     make_cases=_merge_cases,
@@ -106,6 +132,8 @@ BPE_MERGE_STEP = FunctionCheck(
     "replace its occurrences left to right by new_id.",
     atol=0.0,
     rtol=0.0,
+    kinds="iu",
+    wrong_kind=_ids_kind,
     mistakes=[
         Mistake(explanation, functools.partial(_merge_step, slip=slip), hint=_MERGE_HINTS[slip])
         for slip, explanation in {
@@ -114,6 +142,9 @@ BPE_MERGE_STEP = FunctionCheck(
             "first": "you broke the tie by the pair seen first (max(counts, key=counts.get)): "
             "this exercise takes the smallest pair (a, b), which does not depend on "
             "the order the text happens to have.",
+            "last": "you broke the tie by the pair seen last (a loop that keeps a pair whose "
+            "count is >= the best so far): this exercise takes the smallest pair (a, b), "
+            "which does not depend on the order the text happens to have.",
             "only_first": "you replaced only the first occurrence of the pair: a merge replaces "
             "every occurrence, left to right.",
             "step_one": "after a match you moved on by one id instead of two, so the second id "
@@ -189,6 +220,10 @@ def _encode_cases(rng: np.random.Generator) -> list[Case]:
             label="one letter 16 times: merges of merges",
         ),
         Case(
+            ("aaaaaaa baaab", _learn("aaaaaaaaaaaaaaaa", 3)),
+            label="runs of 7 and 3 a's: left to right, aaa is (a, a), a",
+        ),
+        Case(
             (mixed(800), _learn(mixed(400), 40)),
             stress=True,
             label="800 words of 7 scripts and emoji (1 to 4 bytes a character), 40 merges",
@@ -205,7 +240,7 @@ _ENCODE_HINTS = {
 }
 
 
-BPE_ENCODE = FunctionCheck(
+BPE_ENCODE = TypedCheck(
     name="bpe_encode",
     reference=_encode_reference,
     make_cases=_encode_cases,
@@ -213,13 +248,16 @@ BPE_ENCODE = FunctionCheck(
     "replace every (a, b) by 256 + i.",
     atol=0.0,
     rtol=0.0,
+    kinds="iu",
+    wrong_kind=_ids_kind,
     mistakes=[
         Mistake(explanation, functools.partial(_encode, slip=slip), hint=_ENCODE_HINTS[slip])
         for slip, explanation in {
             "code_points": "you started from the characters' code points (ord(c)), not from "
             "UTF-8 bytes: a Chinese character is one code point above 255 but three bytes, and "
             "the merges are learned on bytes.",
-            "reverse": "you applied the merges in reverse order: merge i may only run after the "
+            "reverse": "the merges that join ids made by earlier merges (256 and up) did "
+            "nothing: did you apply them in reverse order? Merge i may only run after the "
             "merges that created its two ids, so apply them in the order learned.",
             "first_only": "each merge replaced only the first occurrence of its pair: a merge "
             "applies to every occurrence in the text.",
@@ -260,6 +298,12 @@ def _sft(logits, targets, mask, *, slip=""):
         lp = np.exp(_logp(logits, targets))
     if slip == "per_sequence":
         return float(np.mean(-(m * lp).sum(axis=1) / m.sum(axis=1)))
+    if slip == "sum":
+        return float(-(m * lp).sum())
+    if slip == "bits":
+        return float(-(m * lp).sum() / m.sum() / np.log(2.0))
+    if slip == "sign":
+        return float((m * lp).sum() / m.sum())
     return float(-(m * lp).sum() / (m.size if slip == "all" else m.sum()))
 
 
@@ -267,13 +311,18 @@ _sft_reference = align.masked_cross_entropy
 
 
 def _sft_cases(rng: np.random.Generator) -> list[Case]:
-    def make(B, T, V, scale, offset=0.0):
+    def make(B, T, V, scale, offset=0.0, pad=False):
         z = rng.normal(0.0, scale, (B, T, V)) + offset
         y = rng.integers(0, V, (B, T))
         m = np.zeros((B, T))
         for b in range(B):  # prompt first, then a response of a different length per row
-            m[b, rng.integers(1, T - 1) :] = 1.0
+            start = rng.integers(1, T - 3 if pad else T - 1)
+            end = rng.integers(start + 1, T - 1) if pad else T  # then padding (mask 0)
+            m[b, start:end] = 1.0
         return z, y, m
+
+    far = make(3, 6, 8, 2.0)  # each position's logits near +900 or near -900
+    far = (far[0] + rng.choice([-900.0, 900.0], (3, 6, 1)), *far[1:])
 
     return [
         Case(make(2, 6, 5, 1.0), label="two rows, different prompt lengths"),
@@ -282,6 +331,8 @@ def _sft_cases(rng: np.random.Generator) -> list[Case]:
             make(4, 5, 9, 1.5, offset=800.0), label="logits near 800 (large offsets)", stress=True
         ),
         Case(make(2, 7, 6, 300.0), label="extreme logits, spread about 300", stress=True),
+        Case(make(3, 9, 5, 1.0, pad=True), label="prompt, response, then padding (mask 0 again)"),
+        Case(far, label="positions with logits near +900 and near -900", stress=True),
     ]
 
 
@@ -292,6 +343,9 @@ _SFT_HINTS = {
     "per_sequence": "One sum over every (b, t), divided by one count, mask.sum().",
     "unstable": "z = z - z.max(axis=-1, keepdims=True) before np.exp.",
     "probability": "The loss is the negative log-likelihood: -log softmax(z)[target].",
+    "sum": "Divide the masked sum by mask.sum(), the number of response tokens.",
+    "bits": "Use the natural logarithm, np.log, not np.log2.",
+    "sign": "log p is negative; the loss is its negative, -log p, a positive number.",
 }
 
 
@@ -300,7 +354,11 @@ SFT_LOSS = FunctionCheck(
     reference=_sft_reference,
     make_cases=_sft_cases,
     task="Return -sum(mask * log p(target)) / sum(mask), with a stable log-softmax.",
-    nan_hint="Subtract each row's maximum logit before exp: exp(800) overflows to inf.",
+    nan_hint="Subtract each row's own maximum logit (axis=-1, keepdims=True) before exp: "
+    "exp(800) overflows to inf, and one maximum for the whole array leaves rows far "
+    "below it at exp(-1800) = 0, whose log is -inf.",
+    error_hint="The mask holds floats 0.0 and 1.0: use it as weights (mask * logp) or as "
+    "a boolean index (logp[mask == 1]).",
     mistakes=[
         Mistake(explanation, functools.partial(_sft, slip=slip), hint=_SFT_HINTS[slip])
         for slip, explanation in {
@@ -312,9 +370,15 @@ SFT_LOSS = FunctionCheck(
             "the response (mask = 1).",
             "per_sequence": "you averaged within each sequence, then over sequences: the loss is "
             "the mean over all response tokens, so a long response weighs more than a short one.",
-            "unstable": "your log-softmax overflows: exp of large logits is inf. Subtract each "
-            "row's maximum first (log-sum-exp).",
+            "unstable": "your log-softmax overflows: exp of large logits is inf (or, with one "
+            "maximum for the whole array, rows far below it give exp = 0 and log 0 = -inf). "
+            "Subtract each row's own maximum first (log-sum-exp).",
             "probability": "you averaged -p(target), the probability, not -log p(target).",
+            "sum": "you returned the sum over the response tokens, not their mean.",
+            "bits": "your loss is in bits (log base 2), 1/ln 2 = 1.44 times the loss in nats: "
+            "the cross-entropy of the book is in nats, with the natural logarithm.",
+            "sign": "you forgot the minus sign: the loss is the mean of -log p(target), which "
+            "is positive.",
         }.items()
     ],
 )
@@ -337,6 +401,9 @@ def _dpo(pc, pr, rc, rr, beta, *, slip=""):
     margin = (pc - rc) - (pr - rr)
     if slip == "swap":
         margin = -margin
+    if slip == "sign":  # mean log sigma(z): the minus sign forgotten
+        z = beta * margin
+        return float(-np.mean(np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z)))))
     x = -(1.0 if slip in ("no_beta", "beta_outside") else beta) * margin
     if slip == "unstable":
         with np.errstate(all="ignore"):
@@ -375,19 +442,24 @@ DPO_LOSS = FunctionCheck(
     make_cases=_dpo_cases,
     task="Return -mean(log sigma(beta * ((pc - rc) - (pr - rr)))), computed stably.",
     nan_hint="Write -log sigma(z) as softplus(-z) = max(-z, 0) + log1p(exp(-|z|)).",
+    error_hint="math.exp raises OverflowError past exp(709): write -log sigma(z) as "
+    "np.logaddexp(0, -z), which never overflows, on whole arrays.",
     mistakes=[
         Mistake(explanation, functools.partial(_dpo, slip=slip), hint=_DPO_HINT)
         for slip, explanation in {
             "no_beta": "you left out beta: the margin is multiplied by beta inside the sigmoid.",
             "no_ref": "you left out the reference model: DPO compares log-ratios log pi - log "
             "ref, so the frozen model's log-probabilities must be subtracted.",
-            "swap": "chosen and rejected are swapped: this loss would teach the model to prefer "
-            "the rejected response.",
+            "swap": "your loss rewards the rejected response: chosen and rejected are swapped, "
+            "or the margin has the wrong sign (the log-ratios are log pi - log ref, and "
+            "-log sigma(z) is logaddexp(0, -z), with -z).",
             "sum": "you summed over the pairs instead of averaging.",
             "beta_outside": "you multiplied the loss by beta instead of the margin: beta belongs "
             "inside the sigmoid, -log sigma(beta * margin).",
             "unstable": "your -log sigma(z) overflows for a large negative margin (log of 0 = "
             "-inf): write it as softplus(-z).",
+            "sign": "you forgot the minus sign: the loss is -mean(log sigma(z)), a positive "
+            "number.",
         }.items()
     ],
 )
@@ -430,7 +502,10 @@ PERPLEXITY_PER_CHAR = FunctionCheck(
     "return exp of that.",
     rtol=1e-9,
     nan_hint="exp(mean_token_loss) or exp(total nats) overflows for a large loss: divide "
-    "by n_chars first, then take a single exp of the nats per character.",
+    "by n_chars first, then take a single exp of the nats per character, in float64 "
+    "(float32 overflows above exp(88)).",
+    error_hint="math.exp raises OverflowError past exp(709): take a single exp of the "
+    "nats per character, mean_token_loss * n_tokens / n_chars.",
     mistakes=[
         Mistake(
             "you returned the per-token perplexity exp(mean_token_loss): it cannot compare "

@@ -16,8 +16,8 @@ validation loop that forgets ``model.eval()`` or ``torch.no_grad()``, or that
 updates the weights, may still return a plausible number. Their checks therefore
 run the learner's function under a *probe* that records what happened while it
 ran (was the model in training mode during its forward pass? was autograd on? did
-a weight or a running statistic change?) and compare that record, a small vector,
-with the reference's. PyTorch is imported only when one of these checks runs.
+a weight change? did a backward pass fill the gradients?) and compare that record,
+a small vector, with the reference's. PyTorch is imported only when one of these checks runs.
 
 Shape legend: N = documents or examples, V = vocabulary size, K = classes.
 """
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from dlbook import metrics, pipelines, text
-from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake
+from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake, describe_type
 from dlbook.checks._kinds import slip_mistakes, stressed
 
 # ---------------------------------------------------------------------------
@@ -46,10 +46,10 @@ def _tfidf_reference(counts):
     return text.tfidf(counts, text.idf(counts))
 
 
-def _tfidf(counts, *, idf="smooth", df="docs", norm="l2"):
+def _tfidf(counts, *, idf="smooth", df="docs", norm="l2", n="docs", eps=0.0):
     """TF-IDF written out, with switches for the classic slips (defaults: right)."""
     c = np.asarray(counts, dtype=float)
-    N = c.shape[0]
+    N = c.shape[1 if n == "words" else 0]
     d = (c > 0).sum(axis=0) if df == "docs" else c.sum(axis=0)  # (V,)
     with np.errstate(all="ignore"):
         ratio = N / d if idf == "raw" else (1 + N) / (1 + d)
@@ -61,6 +61,8 @@ def _tfidf(counts, *, idf="smooth", df="docs", norm="l2"):
             n = np.abs(x).sum(axis=1, keepdims=True)
         else:
             n = np.sqrt((x * x).sum(axis=0 if norm == "columns" else 1, keepdims=True))
+        if eps:  # x / (norm + eps): no 0/0, but every value shifts a little
+            return x / (n + eps)
         return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
 
 
@@ -102,7 +104,16 @@ _TFIDF_SLIPS = {
     "sqrt of the sum of squares.",
     ("norm", "columns"): "you normalised the columns (axis 0); each row, one document, gets "
     "unit norm (axis=1, keepdims=True).",
+    ("n", "words"): "you took N from the wrong axis (counts.shape[1], the number of words): N "
+    "is the number of documents, counts.shape[0].",
 }
+
+# x / (norm + eps) with a visible eps (an eps up to about 1e-7 passes: float32 precision)
+_TFIDF_EPS = (
+    "you added an epsilon to the norm, x / (norm + eps): it avoids 0/0 but shifts every "
+    "value; divide only where the norm is positive, np.divide(x, norm, "
+    "out=np.zeros_like(x), where=norm > 0), so zero rows stay zero and the others are exact."
+)
 
 
 TFIDF_WEIGHTS = FunctionCheck(
@@ -114,8 +125,12 @@ TFIDF_WEIGHTS = FunctionCheck(
     mistakes=[
         Mistake(explanation, functools.partial(_tfidf, **{switch: value}), hint=_TFIDF_HINT)
         for (switch, value), explanation in _TFIDF_SLIPS.items()
+    ]
+    + [
+        Mistake(_TFIDF_EPS, functools.partial(_tfidf, eps=eps), hint=_TFIDF_HINT)
+        for eps in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
     ],
-    rtol=1e-10,
+    rtol=1e-7,
     atol=1e-12,
 )
 
@@ -151,6 +166,8 @@ def _macro_f1(y_true, y_pred, n_classes, *, slip="macro"):
         "weighted": lambda: np.sum(F0 * true) / true.sum(),
         "nanmean": lambda: np.nanmean(F),
         "recall": lambda: R0.mean(),
+        "present": lambda: F0[(true + pred) > 0].mean(),
+        "in_true": lambda: F0[true > 0].mean(),
     }[slip]()
 
 
@@ -166,13 +183,15 @@ def _imbalanced(rng: np.random.Generator, n: int, probs: list[float], acc: float
 def _f1_cases(rng: np.random.Generator) -> list[Case]:
     a = _imbalanced(rng, 60, [0.5, 0.3, 0.15, 0.05], 0.7, never=3)
     b = _imbalanced(rng, 200, [0.1] * 10, 0.5, never=7)
-    c = _imbalanced(rng, 40, [0.25] * 4, 0.6, never=-1)
-    d = _imbalanced(rng, 100_000, [0.97, 0.02, 0.01], 0.9, never=-1)
+    c = _imbalanced(rng, 40, [0.25] * 4 + [0.0], 0.6, never=-1)
+    d = _imbalanced(rng, 100_000, [0.97, 0.02, 0.01, 0.0], 0.9, never=3)
+    e = _imbalanced(rng, 30, [0.3, 0.3, 0.2, 0.2, 0.0, 0.0], 0.7, never=4)
     return [
         Case(a, label="60 examples, 4 imbalanced classes, class 3 never predicted"),
         Case(b, label="200 examples, 10 classes, class 7 never predicted"),
-        Case(c, label="40 examples, 4 balanced classes"),
-        Case(d, label="100,000 examples, 97 % of them class 0", stress=True),
+        Case(c, label="40 examples, 5 classes, class 4 predicted but never true"),
+        Case(d, label="100,000 examples, 97 % of them class 0, class 3 absent", stress=True),
+        Case(e, label="30 examples, 6 classes: class 4 absent, class 5 never true"),
     ]
 
 
@@ -180,6 +199,13 @@ _F1_HINT = (
     "For each class k: tp = sum((y_true == k) & (y_pred == k)); precision = tp / (predicted "
     "as k), recall = tp / (truly k), 0 when the denominator is 0; F1_k = 2 P R / (P + R) "
     "(0 when P + R = 0); return the plain mean over all n_classes."
+)
+
+
+_ONLY_PRESENT = (
+    "you averaged over the classes that occur in the labels (np.unique, or scikit-learn's "
+    "f1_score without labels=): average over all n_classes classes; a class that is never "
+    "true has F1 0 (0/0 read as 0), and it still counts."
 )
 
 
@@ -202,6 +228,8 @@ MACRO_F1 = FunctionCheck(
             nanmean="you skipped the classes whose F1 is 0/0 (np.nanmean): a class that is never "
             "predicted has F1 = 0 and must pull the average down.",
             recall="you returned the mean recall (balanced accuracy), not the mean F1.",
+            present=_ONLY_PRESENT,
+            in_true=_ONLY_PRESENT,
         ),
     ),
     rtol=1e-9,
@@ -229,7 +257,7 @@ def _stopping(val_losses, patience, min_delta=0.0, *, slip=""):
     for epoch, loss in enumerate(val_losses):
         delta = 0.0 if slip == "no_delta" else min_delta
         ref = prev if slip == "previous" else best
-        if loss < ref - delta:
+        if loss < ref - delta or (slip == "ties" and loss == ref - delta):
             best, best_epoch = loss, epoch
             bad = bad if slip == "no_reset" else 0
         else:
@@ -237,6 +265,10 @@ def _stopping(val_losses, patience, min_delta=0.0, *, slip=""):
         prev = loss
         if bad >= patience + (slip == "late"):
             break
+    if slip == "argmin":  # the lowest loss trained, improvement or not
+        best_epoch = int(np.argmin(val_losses[: epoch + 1]))
+    if slip == "argmin_all":  # the lowest loss of the list, even after the stop
+        best_epoch = int(np.argmin(val_losses))
     return (epoch if slip == "last" else best_epoch), epoch
 
 
@@ -258,6 +290,14 @@ def _stop_cases(rng: np.random.Generator) -> list[Case]:
             ([1e8 + d for d in (9.0, 3.0, 2.0, 2.5, 1.9, 2.4, 2.6, 2.2, 2.3, 1.0)], 3, 0.5),
             label="losses near 1e8 that differ by less than 10, min_delta = 0.5",
             stress=True,
+        ),
+        Case(
+            ([4.0, 3.0, 3.0, 3.5, 2.5, 2.5, 2.5], 3, 0.0),
+            label="losses that tie with the best, and the rule never fires",
+        ),
+        Case(
+            ([2.0, 1.5, 2.0, 1.6, 1.5, 1.7, 1.0], 3, 0.5),
+            label="the first epoch is the best; 1.5 ties with best - min_delta",
         ),
     ]
 
@@ -290,6 +330,14 @@ EARLY_STOPPING = FunctionCheck(
             "patience (>=), not when it exceeds it.",
             no_reset="your counter never resets: after an improvement the count of epochs without "
             "improvement starts again at 0.",
+            ties="you counted a loss equal to best - min_delta as an improvement (<=): an epoch "
+            "improves only when its loss is strictly below best - min_delta (<).",
+            argmin="your best_epoch is the epoch of the lowest loss (argmin), improvement or not: "
+            "a loss that beats the best by less than min_delta is no improvement, so best and "
+            "best_epoch stay where they were.",
+            argmin_all="your best_epoch is the argmin of all the losses, also of the epochs after "
+            "training stopped: those were never trained. Keep best_epoch as you go, and move it "
+            "only on an improvement.",
         ),
     ),
     rtol=0.0,
@@ -313,21 +361,31 @@ class _Probe:
         import torch
 
         self.torch = torch
-        self.training: list[bool] = []  # model.training at each forward pass
-        self.grad: list[bool] = []  # torch.is_grad_enabled() at each forward pass
-        self.handle = model.register_forward_pre_hook(self._hook)
-        self.before = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        self.model = model
+        training: list[bool] = []  # model.training at each forward pass
+        grad: list[bool] = []  # torch.is_grad_enabled() at each forward pass
+        self.training, self.grad = training, grad
 
-    def _hook(self, module: Any, args: Any) -> None:
-        self.training.append(module.training)
-        self.grad.append(self.torch.is_grad_enabled())
+        def hook(module: Any, args: Any) -> None:
+            # a function, not a method: copy.deepcopy(model) keeps it, so a learner's
+            # copy of the model is watched too (and the probe is never deep-copied)
+            training.append(module.training)
+            grad.append(torch.is_grad_enabled())
+
+        self.handle = model.register_forward_pre_hook(hook)
+        self.before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.grads_before = [p.grad is None for p in model.parameters()]
+        self.model = model
 
     def changed(self, kind: str) -> bool:
         """Whether any of the model's ``kind`` ("parameters" or "buffers") changed."""
         now = self.model.state_dict()
         named = getattr(self.model, f"named_{kind}")()
         return any(not self.torch.equal(self.before[n], now[n]) for n, _ in named)
+
+    def wrote_grads(self) -> bool:
+        """Whether a backward pass filled the ``.grad`` of a parameter that had none."""
+        pairs = zip(self.grads_before, self.model.parameters(), strict=True)
+        return any(none and p.grad is not None for none, p in pairs)
 
     def close(self) -> None:
         self.handle.remove()
@@ -344,12 +402,20 @@ def _as_number(value: Any) -> Any:
     return value
 
 
+def _not_returned(name: str, value: Any, wanted: str, advice: str) -> TypeError:
+    """The error a probe raises when the learner's function returned the wrong kind of thing."""
+    if value is None:
+        advice = "did you forget the `return` statement?"
+    what = value if isinstance(value, str) else describe_type(value)
+    return TypeError(f"{name} returned {what}, not {wanted}: {advice}")
+
+
 def _probe_validation(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn(model, loader, loss_fn)`` -> [loss, trained mode?, autograd on?, weights changed?,
-    running statistics changed?], or ``fn``'s own value when it is not a number.
+    gradients written?]; a TypeError when fn returns no number.
 
-    When the weights changed the loss entry is 0: its value then depends on the
-    learning rate of the learner's accidental update, and the flags say enough."""
+    When the weights changed the loss entry and the mode are 0: the loss then depends
+    on the learning rate of the learner's accidental update, and the flags say enough."""
 
     @functools.wraps(_validation_reference)
     def probed(model, loader, loss_fn):
@@ -359,11 +425,15 @@ def _probe_validation(fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             probe.close()
         if not isinstance(value, float):
-            return value
+            raise _not_returned(
+                "validation_loss", value, "one number", "return the mean loss as a Python float"
+            )
         changed = probe.changed("parameters")
-        flags = [any(probe.training), any(probe.grad), changed, probe.changed("buffers")]
-        # a loop that trains reports no meaningful loss
-        return np.array([0.0 if changed else value, *map(float, flags)])
+        # (running statistics that moved follow from the training mode, also on a copy)
+        flags = [any(probe.training), any(probe.grad), changed, probe.wrote_grads()]
+        if changed:  # a loop that trains reports no meaningful loss, in either mode
+            value, flags[0] = 0.0, False
+        return np.array([value, *map(float, flags)])
 
     return probed
 
@@ -386,13 +456,16 @@ def _validation(model, loader, loss_fn, *, slip=""):
 
     import torch
 
-    if slip != "no_eval":
+    if slip not in ("no_eval", "both"):
         model.eval()
-    guard = contextlib.nullcontext() if slip in ("no_grad", "update") else torch.no_grad()
+    with_grad = slip in ("no_grad", "update", "backward", "both")
+    guard = contextlib.nullcontext() if with_grad else torch.no_grad()
     losses, sizes = [], []
     with guard:
         for xb, yb in loader:
             loss = loss_fn(model(xb), yb)
+            if slip == "backward":
+                loss.backward()
             if slip == "update":  # a training step pasted into the validation loop
                 model.zero_grad()
                 loss.backward()
@@ -405,6 +478,10 @@ def _validation(model, loader, loss_fn, *, slip=""):
         return float(np.mean(losses))
     if slip == "last":
         return losses[-1]
+    if slip == "first":
+        return losses[0]
+    if slip == "full_batches":  # loss * loader.batch_size: as if every batch were full
+        return float(np.sum(losses) * sizes[0] / np.sum(sizes))
     return float(np.dot(losses, sizes) / np.sum(sizes))
 
 
@@ -451,7 +528,20 @@ def _net_class() -> type:
 
 
 class _Loader(list):
-    """A list of (x, y) batches, shown as a short description."""
+    """A list of (x, y) batches, shown as a short description.
+
+    Like a ``DataLoader`` it has ``dataset`` (all the examples) and ``batch_size``."""
+
+    @property
+    def dataset(self) -> Any:
+        import torch
+
+        xs, ys = zip(*self, strict=True)
+        return torch.utils.data.TensorDataset(torch.cat(xs), torch.cat(ys))
+
+    @property
+    def batch_size(self) -> int:
+        return len(self[0][0])
 
     def __repr__(self) -> str:
         sizes = ", ".join(str(len(xb)) for xb, _ in self)
@@ -510,6 +600,8 @@ VALIDATION_LOSS = FunctionCheck(
     reference=_probe_validation(_validation_reference),
     make_cases=_validation_cases,
     task="Return the mean validation loss, in eval mode, under torch.no_grad().",
+    error_hint="The check passes a model, a list of (xb, yb) batches (with .dataset and "
+    ".batch_size, like a DataLoader) and nn.MSELoss(); return one Python float.",
     mistakes=slip_mistakes(
         _validation,
         hint=_VAL_HINT,
@@ -518,6 +610,9 @@ VALIDATION_LOSS = FunctionCheck(
             no_eval="you forgot model.eval(): in training mode batch norm normalises with the "
             "statistics of each validation batch and overwrites its running statistics "
             "(dropout would also drop units), so the loss is not the model's.",
+            both="you forgot both model.eval() and torch.no_grad(): in training mode batch "
+            "norm normalises with each batch's statistics and overwrites its running statistics "
+            "(dropout drops units), and autograd records a graph for every batch.",
             no_grad="you forgot torch.no_grad(): the loss is right, but autograd recorded a graph "
             "for every batch, which costs memory and time for nothing.",
             update="your validation loop changes the weights (backward and a step): validation "
@@ -525,6 +620,13 @@ VALIDATION_LOSS = FunctionCheck(
             mean_of_means="you averaged the batch means: the short last batch then weighs as much "
             "as a full one. Weight each batch's loss by its size.",
             last="you returned the loss of the last batch only: accumulate over all batches.",
+            first="you returned the loss of the first batch only (a `return` inside the loop?): "
+            "accumulate over all batches, and return after the loop.",
+            full_batches="you weighted every batch by the full batch size (loader.batch_size): "
+            "the last batch is shorter, so weight each batch's loss by len(xb).",
+            backward="you called loss.backward() in the validation loop: no weight changed, but "
+            "every weight's .grad now holds gradients of the validation loss, which the next "
+            "optimizer step would apply.",
         ),
     ),
     rtol=1e-5,
@@ -555,10 +657,10 @@ def _reload(model, make_model, path, *, slip=""):
     """The round trip written out, with switches for the classic slips (none: right)."""
     import torch
 
-    if slip == "same_object":
-        return model
     state = dict(model.named_parameters()) if slip == "params_only" else model.state_dict()
     torch.save(state, path)
+    if slip == "same_object":
+        return model
     fresh = make_model()  # a new nn.Module starts in training mode
     fresh.load_state_dict(torch.load(path, weights_only=True), strict=slip != "params_only")
     return fresh if slip == "no_eval" else fresh.eval()
@@ -569,16 +671,30 @@ _PROBE_X = 1.5 + np.random.default_rng(12).normal(size=(6, 4))  # (6, 4) fixed n
 
 def _probe_reload(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn(model, make_model, path)`` -> the returned model's predictions on new inputs
-    *after* the original was changed, and whether it is in training mode (else fn's value)."""
+    *after* the original was changed, and whether it is in training mode; an error when
+    nothing was saved at ``path`` or fn returns no model."""
 
     @functools.wraps(_reload_reference)
     def probed(model, make_model):
         import torch
 
         with tempfile.TemporaryDirectory() as tmp:
-            out = fn(model, make_model, str(Path(tmp) / "weights.pt"))
+            path = Path(tmp) / "weights.pt"
+            out = fn(model, make_model, str(path))
+            saved = path.is_file()
         if not isinstance(out, torch.nn.Module):
-            return out
+            advice = "return the new model alone, `return fresh.eval()`"
+            if hasattr(out, "missing_keys"):  # what load_state_dict returns
+                out = "the report of load_state_dict (missing and unexpected keys)"
+                advice = "load_state_dict changes the new model in place; return the model itself"
+            elif callable(out):
+                advice = "call it: `return fresh.eval()`, with the parentheses"
+            raise _not_returned("reload", out, "the new model (an nn.Module)", advice)
+        if not saved:
+            raise FileNotFoundError(
+                "reload saved nothing at `path`: save the state dict there, "
+                "torch.save(model.state_dict(), path), and load it from there"
+            )
         with torch.no_grad():
             for p in model.parameters():  # the original trains on; the copy must not follow
                 p.add_(1.0)
@@ -616,6 +732,8 @@ RELOAD = FunctionCheck(
     reference=_probe_reload(_reload_reference),
     make_cases=_reload_cases,
     task="Save model's state dict to path, load it into make_model(), return it in eval mode.",
+    error_hint="The check passes a model, make_model (call it for a fresh model) and a path; "
+    "save to that path and return the new model.",
     mistakes=slip_mistakes(
         _reload,
         hint=_RELOAD_HINT,
