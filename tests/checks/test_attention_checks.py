@@ -473,3 +473,326 @@ def test_gpt_count_of_gpt2_small_with_a_tied_head_is_124m():
     """Without the untied head, the count is GPT-2 small's published 124,439,808."""
     untied = attn_checks._gpt_reference(50257, 1024, 12, 768)
     assert untied - 768 * 50257 == 124_439_808
+
+
+# ---------------------------------------------------------------------------
+# More wrong answers, found by trying every check the way learners err
+# ---------------------------------------------------------------------------
+
+
+def _softmax_rows(s, axis=-1):
+    e = np.exp(s - s.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _attention_scaled_by_keys(q, k, v, mask):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(k.shape[-2])  # S, the number of keys
+    return _softmax_rows(np.where(mask, s, -np.inf)) @ v
+
+
+def _attention_times_sqrt_d(q, k, v, mask):
+    s = q @ np.swapaxes(k, -1, -2) * np.sqrt(q.shape[-1])
+    return _softmax_rows(np.where(mask, s, -np.inf)) @ v
+
+
+def _attention_scaled_output(q, k, v, mask):
+    w = _softmax_rows(np.where(mask, q @ np.swapaxes(k, -1, -2), -np.inf))
+    return w @ v / np.sqrt(q.shape[-1])
+
+
+def _attention_mask_added(q, k, v, mask):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    return _softmax_rows(s + mask) @ v
+
+
+def _attention_softmax_axis0(q, k, v, mask):
+    s = np.where(mask, q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), -np.inf)
+    e = np.exp(s - s.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True) @ v
+
+
+def _attention_scipy_softmax(q, k, v, mask):  # scipy.special.softmax normalises everything
+    s = np.where(mask, q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), -np.inf)
+    e = np.exp(s - s.max())
+    return e / e.sum() @ v
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_attention_scaled_by_keys, "number of keys"),
+        (_attention_times_sqrt_d, "multiplied the scores by √D"),
+        (_attention_scaled_output, "after the softmax (the weights or the output)"),
+        (_attention_mask_added, "added the boolean mask"),
+        (_attention_scipy_softmax, "whole array at once"),
+        (lambda q, k, v, m: masked_attention(q, k, v, m).tolist(), "Python list"),
+        (lambda q, k, v, m: (masked_attention(q, k, v, m), None), "Python tuple"),
+    ],
+)
+def test_masked_attention_more_mistakes(student, words):
+    result = check_masked_attention(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _attention_with_big_negative(q, k, v, mask):
+    return _softmax_rows(np.where(mask, q @ np.swapaxes(k, -1, -2) / q.shape[-1] ** 0.5, -1e9)) @ v
+
+
+def _attention_log_mask(q, k, v, mask):
+    with np.errstate(divide="ignore"):
+        return _softmax_rows(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]) + np.log(mask)) @ v
+
+
+def _attention_einsum(q, k, v, mask):
+    s = np.einsum("...td,...sd->...ts", q, k) / np.sqrt(q.shape[-1])
+    return np.einsum("...ts,...sd->...td", _softmax_rows(np.where(mask, s, -np.inf)), v)
+
+
+def _attention_float32(q, k, v, mask):
+    q, k, v = (a.astype(np.float32) for a in (q, k, v))
+    s = q @ np.swapaxes(k, -1, -2) / np.float32(np.sqrt(q.shape[-1]))
+    return _softmax_rows(np.where(mask, s, -np.inf)) @ v
+
+
+@pytest.mark.parametrize(
+    "student",
+    [_attention_with_big_negative, _attention_log_mask, _attention_einsum, _attention_float32],
+)
+def test_masked_attention_unusual_correct_answers_pass(student):
+    result = check_masked_attention(student)
+    assert result.passed, str(result)
+
+
+def test_a_softmax_over_the_batch_axis_gives_nan_and_the_hint_names_the_axis():
+    """Every query's blocked keys are blocked in the whole batch: that slice is all -inf."""
+    result = check_masked_attention(_attention_softmax_axis0)
+    assert not result.passed and "NaN" in result.message and "axis=-1" in result.hint
+
+
+def test_float32_inputs_with_a_float64_scale_are_told_where_precision_went():
+    """np.sqrt(D) is a float64 scalar: the result is float64, with float32's digits."""
+
+    def student(q, k, v, mask):
+        return masked_attention(*(a.astype(np.float32) for a in (q, k, v)), mask)
+
+    result = check_masked_attention(student)
+    assert not result.passed and "only to about float32 precision" in result.message
+    assert "float32 intermediate" in result.hint
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda T: np.tril(np.ones((T, T), dtype=bool), k=1), "t + 1"),
+        (lambda T: np.zeros((T, T), dtype=bool), "blocks everything"),
+        (lambda T: np.eye(T, dtype=bool), "only the diagonal"),
+        (lambda T: np.tril(np.ones((T, T), dtype=np.uint8)), "not bool"),
+        (lambda T: np.tril(np.ones((T, T), dtype=bool)).tolist(), "Python list"),
+        (lambda T: np.tril(np.ones((1, T, T), dtype=bool)), "shape (1, 4, 4)"),
+    ],
+)
+def test_causal_mask_more_mistakes(student, words):
+    result = check_causal_mask(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda T: np.tri(T, dtype=bool),
+        lambda T: np.arange(T)[:, None] >= np.arange(T),
+        lambda T: np.tril(np.ones((T, T))) == 1,
+        lambda T: ~np.triu(np.ones((T, T), dtype=bool), k=1),
+    ],
+)
+def test_causal_mask_unusual_correct_answers_pass(student):
+    assert check_causal_mask(student).passed
+
+
+def test_split_heads_before_the_batch_is_named():
+    result = check_split_heads(lambda x, n: np.stack(np.split(x, n, axis=-1), axis=0))
+    assert not result.passed and "heads before the batch" in result.message
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda x, n: np.stack(np.split(x, n, axis=-1), axis=1),
+        lambda x, n: x.reshape(*x.shape[:2], n, -1).swapaxes(1, 2),
+        lambda x, n: split_heads(x, n).astype(np.float32),
+    ],
+)
+def test_split_heads_unusual_correct_answers_pass(student):
+    assert check_split_heads(student).passed
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda x: np.concatenate([x[:, h] for h in range(x.shape[1])], axis=-1),
+        lambda x: np.dstack([x[:, h] for h in range(x.shape[1])]),
+        lambda x: np.moveaxis(x, 1, 2).reshape(x.shape[0], x.shape[2], -1),
+        lambda x: merge_heads(x).astype(np.float32),
+    ],
+)
+def test_merge_heads_unusual_correct_answers_pass(student):
+    assert check_merge_heads(student).passed
+
+
+def _pe_from_range(T, C, *, power=lambda j, C: 2 * j / C, divide=True):
+    """A learner's encoding with j = 0, 2, 4, ... the index of each pair's first column."""
+    pe = np.zeros((T, C))
+    pos = np.arange(T)[:, None]
+    j = np.arange(0, C, 2)
+    freq = 10000 ** power(j, C)
+    angle = pos / freq if divide else pos * freq
+    pe[:, 0::2], pe[:, 1::2] = np.sin(angle), np.cos(angle)
+    return pe
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_pe_from_range, "4i/C"),
+        (lambda T, C: _pe_from_range(T, C, power=lambda j, C: j // C), "integer division"),
+        (lambda T, C: _pe_from_range(T, C, power=lambda j, C: j / C, divide=False), "multiplied"),
+    ],
+)
+def test_sinusoidal_encoding_more_mistakes(student, words):
+    result = check_sinusoidal_encoding(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _pe_torch_tutorial(T, C):
+    div_term = np.exp(np.arange(0, C, 2) * (-np.log(10000.0) / C))
+    angle = np.arange(T)[:, None] * div_term
+    return np.stack([np.sin(angle), np.cos(angle)], axis=-1).reshape(T, C)
+
+
+def _pe_float32(T, C):
+    pos = np.arange(T, dtype=np.float32)[:, None]
+    angle = pos / np.float32(10000.0) ** (np.arange(0, C, 2, dtype=np.float32) / np.float32(C))
+    pe = np.zeros((T, C), dtype=np.float32)
+    pe[:, 0::2], pe[:, 1::2] = np.sin(angle), np.cos(angle)
+    return pe
+
+
+@pytest.mark.parametrize("student", [_pe_torch_tutorial, _pe_float32])
+def test_sinusoidal_encoding_unusual_correct_answers_pass(student):
+    result = check_sinusoidal_encoding(student)
+    assert result.passed, str(result)
+
+
+def _centred(x):
+    return x - x.mean(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (
+            lambda x, g, b, e: g * _centred(x) / np.sqrt(x.var(-1, keepdims=True)) + b,
+            "left out eps",
+        ),
+        (
+            lambda x, g, b, e: (
+                g * (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + e) + b
+            ),
+            "over axis 1",
+        ),  # fmt: skip
+        (lambda x, g, b, e: g * x / np.sqrt((x**2).mean(-1, keepdims=True) + e) + b, "RMSNorm"),
+        (lambda x, g, b, e: g * _centred(x) + b, "did not divide"),
+        (lambda x, g, b, e: g * (x - x.mean(-1)) / np.sqrt(x.var(-1) + e) + b, "keepdims=True"),
+    ],
+)
+def test_layer_norm_forward_more_mistakes(student, words):
+    result = check_layer_norm_forward(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def test_layer_norm_in_float32_fails_near_1e6_with_a_reason():
+    """Float32 cannot hold features near 1e6 with spread 1: the verdict says so."""
+
+    def student(x, gamma, beta, eps):
+        return layer_norm_forward(x.astype(np.float32), gamma, beta, eps).astype(np.float32)
+
+    result = check_layer_norm_forward(student)
+    assert not result.passed and "near 1e6" in result.message and "float64" in result.hint
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (
+            lambda V, T, L, C, mlp_ratio=4: gpt_parameter_count(V, T, L, C),
+            "whatever mlp_ratio is",
+        ),
+        (_learner_count(ln_size=1, ln_f=2), "one LayerNorm per block"),
+        (lambda V, T, L, C: gpt_parameter_count(V, T, L, C), "keep that signature"),
+    ],
+)
+def test_gpt_parameter_count_more_mistakes(student, words):
+    result = check_gpt_parameter_count(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _count_attention_bias_forgotten(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+    C = n_embd
+    return gpt_parameter_count(vocab_size, block_size, n_layer, C, mlp_ratio) - n_layer * 4 * C
+
+
+def _count_mlp_bias_forgotten(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+    C = n_embd
+    total = gpt_parameter_count(vocab_size, block_size, n_layer, C, mlp_ratio)
+    return total - n_layer * (mlp_ratio * C + C)
+
+
+def _count_one_mlp_layer(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+    C, R = n_embd, mlp_ratio * n_embd
+    block = 2 * 2 * C + 4 * C * C + 4 * C + C * R + R  # the MLP's C -> R only
+    return (vocab_size + block_size) * C + n_layer * block + 2 * C + C * vocab_size
+
+
+def _attention_zero_fill(q, k, v, mask):
+    s = np.where(mask, q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), 0.0)
+    return _softmax_rows(s) @ v
+
+
+def _attention_times_inf_mask(q, k, v, mask):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    return _softmax_rows(s * np.where(mask, 1.0, -np.inf)) @ v
+
+
+def test_zero_fill_and_an_infinite_multiplier_are_explained():
+    result = check_masked_attention(_attention_zero_fill)
+    assert "filled the blocked ones with 0" in result.message
+    result = check_masked_attention(_attention_times_inf_mask)
+    assert "NaN" in result.message and "not by multiplying" in result.hint
+
+
+def test_gpt_count_names_one_mlp_layer():
+    assert "one layer of the MLP" in check_gpt_parameter_count(_count_one_mlp_layer).message
+
+
+def test_gpt_count_names_a_half_forgotten_bias():
+    assert (
+        "attention's four projections"
+        in check_gpt_parameter_count(_count_attention_bias_forgotten).message
+    )
+    assert "MLP's two layers" in check_gpt_parameter_count(_count_mlp_bias_forgotten).message
+
+
+def _count_from_shapes(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+    V, T, C, R = vocab_size, block_size, n_embd, mlp_ratio * n_embd
+    block = [(C,), (C,), (C, 3 * C), (3 * C,), (C, C), (C,), (C,), (C,), (C, R), (R,), (R, C), (C,)]
+    shapes = [(V, C), (T, C), *(n_layer * block), (C,), (C,), (C, V)]
+    return sum(int(np.prod(s)) for s in shapes)
+
+
+def test_gpt_count_from_a_list_of_shapes_passes():
+    assert check_gpt_parameter_count(_count_from_shapes).passed

@@ -84,6 +84,82 @@ def test_sigmoid_backward_mistakes(student, words):
     assert words in result.text
 
 
+# Wrong answers as learners write them (tried before an outside review), and correct
+# answers written another way, which must pass.
+
+
+def _sigmoid_backward_in_place(x, grad_out):
+    grad_out *= s(x) * (1 - s(x))  # changes the caller's array
+    return grad_out
+
+
+def _sigmoid_backward_overwrites_x(x, grad_out):
+    x[:] = 1 / (1 + np.exp(-x))
+    return grad_out * x * (1 - x)
+
+
+def _sigmoid_backward_only_2d(x, grad_out):
+    if x.ndim != 2:
+        return grad_out
+    return grad_out * s(x) * (1 - s(x))
+
+
+def _sig_piecewise(x):
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1 / (1 + np.exp(-x[pos]))
+    e = np.exp(x[~pos])
+    out[~pos] = e / (1 + e)
+    return out
+
+
+def _sigmoid_backward_loop(x, grad_out):
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        sig = 1 / (1 + np.exp(-x[i]))
+        out[i] = grad_out[i] * sig * (1 - sig)
+    return out
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_sigmoid_backward_in_place, "changed its input `grad_out` in place"),
+        (_sigmoid_backward_overwrites_x, "changed its input `x` in place"),
+        (_sigmoid_backward_only_2d, "on test case 2 of 4, a vector of 5"),
+        (lambda x, g: g * np.exp(-x) / (1 + np.exp(-x)) ** 2, "NaN or inf"),
+        (lambda x, g: g, "wrong values"),
+        (lambda x, g: x, "wrong values"),
+        (lambda x, g: g * s(x) * (1 + s(x)), "wrong values"),
+        (lambda x, g: g * (1 - s(x)), "wrong values"),
+        (lambda x, g: g * (1 - np.tanh(x) ** 2), "wrong values"),
+        (lambda x, g: g * s(g) * (1 - s(g)), "wrong values"),
+        (lambda x, g: 0.5 * g * s(x) * (1 - s(x)), "0.5 times the expected values"),
+        (lambda x, g: (g * s(x) * (1 - s(x))).astype(np.float16), "Compute in float64"),
+        (lambda x, g: (g * s(x) * (1 - s(x))).tolist(), "a Python list"),
+    ],
+)
+def test_sigmoid_backward_learners_wrong_answers(student, words):
+    result = check_sigmoid_backward(student)
+    assert not result.passed
+    assert words in result.text
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda x, g: g * _sig_piecewise(x) * (1 - _sig_piecewise(x)),
+        lambda x, g: g * 0.25 * (1 - np.tanh(x / 2) ** 2),  # σ' written with tanh
+        lambda x, g: g * np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))) ** 2,  # even in x
+        lambda x, g: g * s(-x) * (1 - s(-x)),  # σ'(-x) = σ'(x)
+        lambda x, g: (g * s(x) * (1 - s(x))).astype(np.float32),
+        _sigmoid_backward_loop,
+    ],
+)
+def test_sigmoid_backward_unusual_correct_answers_pass(student):
+    assert check_sigmoid_backward(student).passed
+
+
 # ---------------------------------------------------------------------------
 # 2. softmax
 # ---------------------------------------------------------------------------
@@ -124,6 +200,83 @@ def test_softmax_unstable_message_mentions_the_max_trick():
     assert "large logits" in result.message and "max" in result.hint
 
 
+def _softmax_hard_coded_axis_1(x, axis=-1):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _softmax_loop(x, axis=-1):
+    rows = np.moveaxis(x, axis, -1)  # (..., n): the softmax axis last
+    out = np.empty_like(rows)
+    for i in np.ndindex(rows.shape[:-1]):
+        e = np.exp(rows[i] - rows[i].max())
+        out[i] = e / e.sum()
+    return np.moveaxis(out, -1, axis)
+
+
+def _softmax_log_sum_exp(x, axis=-1):
+    m = x.max(axis=axis, keepdims=True)
+    return np.exp(x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True)))
+
+
+def _softmax_as_row(x, axis=-1):
+    x = np.atleast_2d(x)  # a vector becomes one row
+    return _normalise(np.exp(x - x.max(axis=axis, keepdims=True)), axis)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_softmax_hard_coded_axis_1, "AxisError"),
+        (_softmax_as_row, "shape (1, 6) but should have shape (6,)"),
+        (lambda x, axis=0: nn.softmax(x, axis), "over axis 0"),
+        (lambda x: nn.softmax(x), "unexpected keyword argument 'axis'"),
+        (
+            lambda x, axis=-1: np.exp(x - x.max(axis)) / np.exp(x - x.max(axis)).sum(axis),
+            "keepdims",
+        ),
+        (lambda x, axis=-1: x / x.sum(axis=axis, keepdims=True), "wrong values"),
+        (lambda x, axis=-1: s(x), "wrong values"),
+        (lambda x, axis=-1: x, "wrong values"),
+        (lambda x, axis=-1: nn.log_softmax(x, axis), "wrong values"),
+        (
+            lambda x, axis=-1: _normalise(np.exp(np.clip(x, -700, 700)), axis),
+            "large logits near +1000",
+        ),
+        (lambda x, axis=-1: np.nan_to_num(_normalise(np.exp(x), axis)), "large logits"),
+        (
+            lambda x, axis=-1: (
+                np.exp(x - x.max(axis, keepdims=True))
+                / np.exp(x - x.max(axis, keepdims=True)).max(axis, keepdims=True)
+            ),
+            "not normalised",
+        ),
+        (
+            lambda x, axis=-1: _normalise(np.exp(x - np.abs(x).max(axis, keepdims=True)), axis),
+            "max of the whole array",
+        ),
+        (lambda x, axis=-1: _normalise(np.exp(x - np.take(x, [0], axis)), axis), "NaN or inf"),
+        (lambda x, axis=-1: nn.softmax(x, axis).astype(np.float16), "Compute in float64"),
+    ],
+)
+def test_softmax_learners_wrong_answers(student, words):
+    result = check_softmax(student)
+    assert not result.passed
+    assert words in result.text
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        _softmax_loop,
+        _softmax_log_sum_exp,
+        lambda x, axis=-1: nn.softmax(x, axis).astype(np.float32),
+    ],
+)
+def test_softmax_unusual_correct_answers_pass(student):
+    assert check_softmax(student).passed
+
+
 # ---------------------------------------------------------------------------
 # 3. cross_entropy_grad
 # ---------------------------------------------------------------------------
@@ -162,6 +315,79 @@ def test_cross_entropy_grad_mistakes(student, words):
     assert words in result.text
 
 
+def _ce_fancy_index_every_row(logits, labels):
+    p = _p(logits)
+    p[:, labels] -= 1  # every row, at the column of every label
+    return p / len(labels)
+
+
+def _ce_one_hot_too_narrow(logits, labels):
+    Y = np.eye(labels.max() + 1)[labels]  # as many columns as the largest label + 1
+    return (_p(logits) - Y) / len(labels)
+
+
+def _ce_global_max(logits, labels):
+    e = np.exp(logits - logits.max())  # one max for the whole batch
+    return (e / e.sum(axis=1, keepdims=True) - _onehot(logits, labels)) / len(labels)
+
+
+def _ce_in_place(logits, labels):
+    logits -= logits.max(axis=1, keepdims=True)
+    p = _normalise(np.exp(logits), 1)
+    p[np.arange(len(labels)), labels] -= 1
+    return p / len(labels)
+
+
+def _ce_loop(logits, labels):
+    grad = np.zeros_like(logits)
+    for b, (z, y) in enumerate(zip(logits, labels, strict=True)):
+        e = np.exp(z - z.max())
+        grad[b] = e / e.sum()
+        grad[b, y] -= 1
+    return grad / len(labels)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_ce_fancy_index_every_row, "P[:, labels]"),
+        (_ce_one_hot_too_narrow, "not np.eye(labels.max() + 1)[labels]"),
+        (_ce_global_max, "max of the whole logits array"),
+        (_ce_in_place, "changed its input `logits` in place"),
+        (lambda z, y: (_p(z) - _onehot(z, z.argmax(1))) / len(y), "wrong values"),
+        (lambda z, y: (_p(z) - _onehot(z, (y + 1) % z.shape[1])) / len(y), "wrong values"),
+        (lambda z, y: (_p(z) - y[:, None]) / len(y), "wrong values"),
+        (lambda z, y: _p(z) * (_onehot(z, y) - _p(z)) / len(y), "wrong values"),
+        (lambda z, y: (s(z) - _onehot(z, y)) / len(y), "wrong values"),
+        (lambda z, y: (_p(z) - _onehot(z, y)) / np.sqrt(len(y)), "2 times the expected"),
+        (lambda z, y: 2 * (_p(z) - _onehot(z, y)) / len(y), "2 times the expected"),
+        (lambda z, y: -np.log(_p(z)[np.arange(len(y)), y]).mean(), "float64 scalar"),
+        (lambda z, y: ((_p(z) - _onehot(z, y)) / len(y)).tolist(), "a Python list"),
+        (
+            lambda z, y: np.nan_to_num((_normalise(np.exp(z), 1) - _onehot(z, y)) / len(y)),
+            "large logits (hundreds)",
+        ),
+    ],
+)
+def test_cross_entropy_grad_learners_wrong_answers(student, words):
+    result = check_cross_entropy_grad(student)
+    assert not result.passed
+    assert words in result.text
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        _ce_loop,
+        lambda z, y: (_p(z) - np.eye(z.shape[1])[y]) / z.shape[0],
+        lambda z, y: (nn.softmax(z, -1) - _onehot(z, y)) / len(z),
+        lambda z, y: ((_p(z) - _onehot(z, y)) / len(y)).astype(np.float32),
+    ],
+)
+def test_cross_entropy_grad_unusual_correct_answers_pass(student):
+    assert check_cross_entropy_grad(student).passed
+
+
 # ---------------------------------------------------------------------------
 # 4. linear_backward
 # ---------------------------------------------------------------------------
@@ -196,6 +422,54 @@ def test_linear_backward_w_instead_of_w_transposed_is_named_on_a_square_w():
         return g @ W, x.T @ g, g.sum(0)
 
     assert "`dx` uses W instead of W.T" in check_linear_backward(square_only).message
+
+
+def _linear_backward_loop(x, W, grad_out):
+    dx, dW, db = np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[1])
+    for b in range(len(x)):
+        dx[b] = W @ grad_out[b]
+        dW += np.outer(x[b], grad_out[b])
+        db += grad_out[b]
+    return dx, dW, db
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda x, W, g: (W @ g.T, x.T @ g, g.sum(0)), "It looks transposed"),
+        (lambda x, W, g: (x, x.T @ g, g.sum(0)), "`dx` has wrong values"),
+        (lambda x, W, g: (g @ W.T / len(x), x.T @ g, g.sum(0)), "`dx` is 0.25 times"),
+        (lambda x, W, g: (-g @ W.T, x.T @ g, g.sum(0)), "`dx` has the wrong sign"),
+        (lambda x, W, g: ((g @ W.T) * s(x) * (1 - s(x)), x.T @ g, g.sum(0)), "`dx` has wrong"),
+        (lambda x, W, g: (g @ W.T, np.outer(x[0], g[0]), g.sum(0)), "`dW` has wrong values"),
+        (lambda x, W, g: (g @ W.T, x.T @ g + W, g.sum(0)), "`dW` has wrong values"),
+        (lambda x, W, g: (g @ W.T, -x.T @ g, g.sum(0)), "`dW` has the wrong sign"),
+        (lambda x, W, g: (g @ W.T, x @ g.T, g.sum(0)), "dW like W (D, H)"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, g[0]), "`db` has wrong values"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, g.sum()), "`db` is a NumPy float64 scalar"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, list(g.sum(0))), "`db` is a Python list"),
+        (lambda x, W, g: (g @ W.T, g.sum(0), x.T @ g), "`dW` has shape (5,)"),
+        (lambda x, W, g: {"dx": g @ W.T, "dW": x.T @ g, "db": g.sum(0)}, "type dict"),
+    ],
+)
+def test_linear_backward_learners_wrong_answers(student, words):
+    result = check_linear_backward(student)
+    assert not result.passed
+    assert words in result.text
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        _linear_backward_loop,
+        lambda x, W, g: [g @ W.T, x.T @ g, g.sum(0)],  # a list of three
+        lambda x, W, g: (np.einsum("bh,dh->bd", g, W), np.einsum("bd,bh->dh", x, g), g.sum(0)),
+        lambda x, W, g: ((W @ g.T).T, (g.T @ x).T, np.ones(len(g)) @ g),
+        lambda x, W, g: tuple(a.astype(np.float32) for a in (g @ W.T, x.T @ g, g.sum(0))),
+    ],
+)
+def test_linear_backward_unusual_correct_answers_pass(student):
+    assert check_linear_backward(student).passed
 
 
 # ---------------------------------------------------------------------------
@@ -312,3 +586,63 @@ def test_mlp_training_slow_predict_counts_against_the_budget(digits, trained):
         _after_reading(_Wrapper(trained, _runaway)), data=digits, time_budget=0.3
     )
     assert "too slow" in result.message
+
+
+class _Classifier:
+    """A learner's model class; train_mlp below forgets to make one."""
+
+    def predict(self, x):
+        return np.zeros(len(x), dtype=int)
+
+
+def _returns_the_class(data):
+    data.x_train, data.y_train  # noqa: B018
+    return _Classifier
+
+
+class _LooksUpTheAnswers:
+    """A model that keeps the data it was trained on, test labels included."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def predict(self, x):
+        return self.data.y_test
+
+
+def _keeps_the_data(data):
+    data.x_train, data.y_train  # noqa: B018
+    return _LooksUpTheAnswers(data)
+
+
+def test_mlp_training_returning_the_class_says_to_make_a_model(digits):
+    result = check_mlp_training(_returns_the_class, data=digits)
+    assert not result.passed and "the class _Classifier itself" in result.message
+
+
+def test_mlp_training_predict_must_not_read_the_test_labels(digits):
+    result = check_mlp_training(_keeps_the_data, data=digits)
+    assert not result.passed and "read data.y_test" in result.message
+
+
+@pytest.mark.parametrize(
+    "how, words",
+    [
+        (lambda z: z.argmax(0), "shape (10,)"),
+        (lambda z: z.argmax(1)[:, None], "shape (270, 1)"),
+        (lambda z: np.eye(10, dtype=int)[z.argmax(1)], "argmax(axis=1)"),
+        (lambda z: z.argmax(1) > 4, "dtype bool"),
+        (lambda z: (z.argmax(1), z), "a Python tuple"),
+        (lambda z: (z * np.nan).argmax(1), "guessing"),
+    ],
+)
+def test_mlp_training_rejects_learners_predictions(digits, trained, how, words):
+    result = check_mlp_training(_after_reading(_Wrapper(trained, how)), data=digits)
+    assert not result.passed and words in result.text
+
+
+@pytest.mark.parametrize(
+    "how", [lambda z: z.argmax(1).astype(np.int32), lambda z: z.argmax(1).astype(np.uint8)]
+)
+def test_mlp_training_accepts_other_integer_predictions(digits, trained, how):
+    assert check_mlp_training(_after_reading(_Wrapper(trained, how)), data=digits).passed

@@ -330,3 +330,15 @@ def test_an_index_error_is_explained_by_its_kind(index, words):
     err = call_student(index, (np.arange(3),), {}, 1.0).error
     assert isinstance(err, IndexError)
     assert words in error_hint(err)
+
+
+def test_a_complex_answer_is_refused_even_with_zero_imaginary_part():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning may reach the learner
+        result = DOUBLE.run(lambda x: (2.0 * x).astype(complex))
+    assert not result.passed and "complex values" in result.message
+
+
+def test_a_boolean_answer_to_a_numeric_exercise_is_named():
+    result = DOUBLE.run(lambda x: 2.0 * x > 0)
+    assert not result.passed and "True/False" in result.message

@@ -701,3 +701,211 @@ def test_sampling_frequencies_separate_right_from_wrong_over_many_seeds(which):
                     m.probs(z, T), n))
             ]  # fmt: skip
             assert named[0] is mistake
+
+
+# ---------------------------------------------------------------------------
+# Wrong answers found by trying the checks as learners write them (one learner each)
+# ---------------------------------------------------------------------------
+
+
+def _rnn_bias_after_tanh(x, h, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(x @ W_ih + h @ W_hh) + b_ih + b_hh
+
+
+def _rnn_two_tanh(x, h, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(x @ W_ih + b_ih) + np.tanh(h @ W_hh + b_hh)
+
+
+def _learner_bptt_walk(times=(3, 2, 1), dW_hh_of=None, carry_extra=False, db_hh_zero=False,
+                       last=None):  # fmt: skip
+    """A learner's BPTT with one slip: the order of the walk, dW_hh, dh3 again, db_hh, dh0."""
+
+    def fn(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
+        hs = [h0]
+        for x in xs:
+            hs.append(np.tanh(x @ W_ih + b_ih + hs[-1] @ W_hh + b_hh))
+        dW_ih, dW_hh, db = np.zeros_like(W_ih), np.zeros_like(W_hh), np.zeros_like(b_ih)
+        dh = dh3
+        for t in times:
+            da = dh * (1 - hs[t] ** 2)
+            dW_ih += xs[t - 1].T @ da
+            dW_hh += dW_hh_of(hs[t - 1], da) if dW_hh_of else hs[t - 1].T @ da
+            db += da.sum(axis=0)
+            dh = da @ W_hh.T + (dh3 if carry_extra else 0)
+        dh0 = last(da, dh, h0) if last else dh
+        db_hh = np.zeros_like(db) if db_hh_zero else db
+        return {"dW_ih": dW_ih, "dW_hh": dW_hh, "db_ih": db, "db_hh": db_hh, "dh0": dh0}
+
+    return fn
+
+
+def _lstm_returns(make_outputs, c_rule=None, h_rule=None):
+    """A learner's LSTM cell with np.split, c_new by ``c_rule``, h_new by ``h_rule``."""
+
+    def fn(x, h, c, W_ih, W_hh, b_ih, b_hh):
+        i, f, g, o = np.split(x @ W_ih + b_ih + h @ W_hh + b_hh, 4, axis=1)
+        i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+        c_new = c_rule(i, f, g, c) if c_rule else f * c + i * g
+        h_new = h_rule(o, c_new) if h_rule else o * np.tanh(c_new)
+        return make_outputs(h_new, c_new)
+
+    return fn
+
+
+def _clip_norm_in_loop(grads, max_norm):
+    for g in grads:
+        total = np.sqrt(np.sum(g**2))  # overwritten: only the last gradient counts
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [g * scale for g in grads], total
+
+
+def _log_softmax_rows(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _ppl_global_max(z, t):
+    z = z - z.max()  # one max for the whole array, not one per row
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(np.exp(-log_p[np.arange(len(t)), t].mean()))
+
+
+def _sm(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_rnn_step, _rnn_bias_after_tanh, "biases after the tanh"),
+        (check_rnn_step, _rnn_two_tanh, "tanh to each term separately"),
+        (check_bptt_3_steps, _learner_bptt_walk(times=(1, 2, 3)), "walked forward in time"),
+        (
+            check_bptt_3_steps,
+            _learner_bptt_walk(dW_hh_of=lambda hp, da: da.T @ hp),
+            "your dW_hh is transposed",
+        ),
+        (check_bptt_3_steps, _learner_bptt_walk(carry_extra=True), "added dh3 again"),
+        (check_bptt_3_steps, _learner_bptt_walk(db_hh_zero=True), "`db_hh` is zero"),
+        (check_bptt_3_steps, _learner_bptt_walk(last=lambda da, dh, h0: da), "`dh0` is da_1"),
+        (
+            check_bptt_3_steps,
+            _learner_bptt_walk(last=lambda da, dh, h0: dh * (1 - h0**2)),
+            "multiplied by 1 − h0²",
+        ),
+        (check_lstm_cell, _lstm_returns(lambda h, c: (h, h)), "second output is h_new"),
+        (check_lstm_cell, _lstm_returns(lambda h, c: (c, h)), "you returned (c_new, h_new)"),
+        (
+            check_lstm_cell,
+            _lstm_returns(lambda h, c: (h, c), c_rule=lambda i, f, g, c: f * c + (1 - f) * g),
+            "coupled the input gate",
+        ),
+        (
+            check_lstm_cell,
+            _lstm_returns(lambda h, c: (h, c), h_rule=lambda o, c_new: np.tanh(o * c_new)),
+            "tanh(o ⊙ c_new)",
+        ),
+        (check_clip_by_global_norm, _clip_norm_in_loop, "norm of the last gradient only"),
+        (
+            check_perplexity_from_logits,
+            lambda z, t: float(np.exp(_log_softmax_rows(z)[np.arange(len(t)), t].mean())),
+            "1 / perplexity",
+        ),
+        (
+            check_perplexity_from_logits,
+            lambda z, t: float(np.exp(-_log_softmax_rows(z)[:, t].mean())),
+            "log_p[:, targets]",
+        ),
+        (
+            check_perplexity_from_logits,
+            lambda z, t: float(1 / np.exp(_log_softmax_rows(z)[np.arange(len(t)), t]).mean()),
+            "1 / mean(p)",
+        ),
+        (check_perplexity_from_logits, _ppl_global_max, "not each row's"),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: int(rng.choice(len(z), p=_sm(z) ** T / (_sm(z) ** T).sum())),
+            "to the power T",
+        ),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: int(rng.choice(len(z), p=(_sm(z) / T) / (_sm(z) / T).sum())),
+            "has no effect",
+        ),
+    ],
+)
+def test_more_learner_mistakes_are_named(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def test_returning_h_new_twice_is_not_called_a_swap():
+    """(h_new, h_new) has the right first output: it is not the order (c_new, h_new)."""
+    result = check_lstm_cell(_lstm_returns(lambda h, c: (h, h)))
+    assert "(c_new, h_new): the order" not in result.text, str(result)
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: np.tanh(
+                np.concatenate([x, h], axis=1) @ np.vstack([Wi, Wh]) + bi + bh
+            ),
+        ),
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: 2 * _sigmoid(2 * (x @ Wi + bi + h @ Wh + bh)) - 1,
+        ),
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: np.array(
+                [np.tanh(x[b] @ Wi + bi + h[b] @ Wh + bh) for b in range(len(x))]
+            ),
+        ),
+        (check_rnn_step, lambda *a: rnn_step(*a).astype(np.float32)),
+        (
+            check_bptt_3_steps,
+            lambda *a: {k: v.astype(np.float32) for k, v in bptt_3_steps(*a).items()},
+        ),
+        (check_lstm_cell, _lstm_returns(lambda h, c: [h, c])),
+        (check_lstm_cell, lambda *a: tuple(v.astype(np.float32) for v in lstm_cell(*a))),
+        (
+            check_clip_by_global_norm,
+            lambda grads, m: (
+                lambda t: ([g * min(1.0, m / (t + 1e-6)) for g in grads], np.float64(t))
+            )(np.linalg.norm(np.concatenate([g.ravel() for g in grads]))),
+        ),
+        (
+            check_clip_by_global_norm,
+            lambda grads, m: (lambda t: (grads if t <= m else [g * (m / t) for g in grads], t))(
+                float(np.linalg.norm([np.linalg.norm(g) for g in grads]))
+            ),
+        ),
+        (
+            check_perplexity_from_logits,
+            lambda z, t: float(
+                np.prod(np.exp(_log_softmax_rows(z)[np.arange(len(t)), t])) ** (-1 / len(t))
+            ),
+        ),
+        (
+            check_perplexity_from_logits,
+            lambda z, t: np.exp(-(np.eye(z.shape[1])[t] * _log_softmax_rows(z)).sum(axis=1).mean()),
+        ),
+        (check_perplexity_from_logits, lambda z, t: np.float32(perplexity_from_logits(z, t))),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: int(rng.multinomial(1, _sm(z / T)).argmax()),
+        ),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: int(rng.choice(len(z), p=_sm((z / T).astype(np.float32)))),
+        ),
+    ],
+)
+def test_unusual_correct_answers_pass(check, student):
+    result = check(student)
+    assert result.passed, str(result)

@@ -1006,6 +1006,21 @@ class FunctionCheck:
                 f"{label} has dtype {got.dtype}, not numbers {where}.",
                 "Compute with NumPy operations on float arrays.",
             )
+        if got.dtype.kind == "c" and expected.dtype.kind != "c":
+            return fail(
+                self.name,
+                f"{label} has complex values (dtype {got.dtype}), but real numbers were "
+                f"expected {where}.",
+                "Look for where a complex number enters (1j, np.emath, np.fft, a complex "
+                "dtype): the result must be real, not a complex array with zero imaginary part.",
+            )
+        if got.dtype == bool and expected.dtype.kind in "fc":
+            return fail(
+                self.name,
+                f"{label} is True/False (dtype bool), but numbers were expected {where}.",
+                "A comparison (==, <, >) gives booleans: return the numbers themselves (a "
+                "0/1 mask that is multiplied later can be made with .astype(float)).",
+            )
         if matches(got, expected, self.rtol, self.atol):
             if lower_precision(got, expected):
                 self._note_float32()

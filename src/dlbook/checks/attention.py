@@ -47,8 +47,8 @@ from dlbook.normalization import numpy_backend as norm_np
 # a table `slip -> explanation`, turned into Mistakes by `slip_mistakes`.
 
 
-def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
-    """A stable softmax; a slice that is all -inf gives NaN, as a learner's would."""
+def _softmax(s: np.ndarray, axis: int | None = -1) -> np.ndarray:
+    """A stable softmax (over every axis if ``axis`` is None); an all -inf slice gives NaN."""
     z = np.exp(s - s.max(axis=axis, keepdims=True))
     return z / z.sum(axis=axis, keepdims=True)
 
@@ -79,19 +79,26 @@ def _attend(q, k, v, mask, *, slip=""):
     """Attention written out; ``slip`` names the classic mistake to make, if any."""
     D, Dv = q.shape[-1], v.shape[-1]
     s = q @ (k if slip == "k_untransposed" else np.swapaxes(k, -1, -2))  # (..., T, S)
-    s = s * {"unscaled": 1.0, "by_d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv)}.get(slip, 1 / np.sqrt(D))
+    S = k.shape[-2]
+    scales = {"unscaled": 1.0, "by_d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv), "sqrt_s": 1 / np.sqrt(S)}
+    scales.update(times_sqrt_d=np.sqrt(D), scaled_after=1.0)
+    s = s * scales.get(slip, 1 / np.sqrt(D))
     if slip == "inverted":
         s = np.where(mask, -np.inf, s)
     elif slip == "multiplied":
         s = s * mask
     elif slip == "filled":
         s = np.where(mask, s, -100.0)
+    elif slip == "added":  # True counts as +1, False as 0
+        s = s + mask
     elif slip not in ("mask_after", "unmasked"):
         s = np.where(mask, s, -np.inf)
-    w = _softmax(s, -2 if slip == "query_axis" else -1)  # (..., T, S)
+    axis = {"query_axis": -2, "whole_softmax": None}.get(slip, -1)
+    w = _softmax(s, axis)  # (..., T, S)
     if slip == "mask_after":
         w = w * mask
-    return w @ v  # (..., T, Dv)
+    out = w @ v  # (..., T, Dv)
+    return out / np.sqrt(D) if slip == "scaled_after" else out
 
 
 def _attention_cases(rng: np.random.Generator) -> list[Case]:
@@ -139,8 +146,8 @@ _ATTENTION_SLIPS = {
     "inverted": "your mask is inverted: you blocked the positions where mask is True. Here "
     "True means 'may attend' (as in torch's F.scaled_dot_product_attention); "
     "nn.MultiheadAttention's boolean attn_mask uses the opposite convention.",
-    "multiplied": "you multiplied the scores by the mask: a blocked score becomes 0, not −inf, "
-    "and exp(0) = 1 still gives that key a weight.",
+    "multiplied": "you multiplied the scores by the mask (or filled the blocked ones with 0): "
+    "a blocked score becomes 0, not −inf, and exp(0) = 1 still gives that key a weight.",
     "filled": "you filled the blocked scores with −100 instead of −inf: when every allowed "
     "score of a row is far below −100 (here about −690), the blocked keys take the "
     "weight.",
@@ -149,6 +156,17 @@ _ATTENTION_SLIPS = {
     "axis): each query's weights over the keys must sum to 1.",
     "k_untransposed": "you multiplied q by k without transposing it: with D equal to the "
     "number of keys the shapes fit, but q @ k is not the dot products of queries with keys.",
+    "sqrt_s": "you scaled by 1/√S, S the number of keys: the scale belongs to the length of "
+    "each dot product q·k, D = q.shape[-1], not to how many keys there are.",
+    "times_sqrt_d": "you multiplied the scores by √D instead of dividing by it: the scale "
+    "must shrink q·k, whose spread grows like √D.",
+    "scaled_after": "you divided by √D after the softmax (the weights or the output) instead "
+    "of the scores before it: the scale must act inside the softmax, on q kᵀ.",
+    "added": "you added the boolean mask to the scores: True counts as +1 and False as 0, so "
+    "nothing is blocked. Set the blocked scores to −inf with np.where(mask, s, -np.inf).",
+    "whole_softmax": "your softmax normalises over the whole array at once (as "
+    "scipy.special.softmax does without an axis): each query's weights over the keys must "
+    "sum to 1, so use axis=-1.",
 }
 _FILL_HINT = (
     "Fill with -np.inf (np.where(mask, s, -np.inf)): exp(-inf) = 0 exactly, "
@@ -162,7 +180,9 @@ MASKED_ATTENTION = FunctionCheck(
     task="Return softmax(q kᵀ / √D, with the blocked scores set to −inf) @ v, "
     "of shape (..., T, Dv).",
     nan_hint="Did the softmax run? Subtract each row's max before np.exp (scores in the "
-    "hundreds overflow it), and apply it to the masked scores, not to −inf times v.",
+    "hundreds overflow it); block with np.where(mask, s, -np.inf), not by multiplying (−inf "
+    "times a negative score is +inf, times 0 NaN); and normalise over the keys, axis=-1: a "
+    "slice that is all −inf gives NaN.",
     error_hint="For batched arrays k.T reverses every axis: transpose only the last two, "
     "np.swapaxes(k, -1, -2), so that (..., T, D) @ (..., D, S) gives (..., T, S).",
     mistakes=slip_mistakes(
@@ -194,6 +214,9 @@ def _causal(T, *, slip):
         "no_diagonal": np.tril(ones, k=-1),
         "all": ones,
         "additive": np.where(np.tril(ones), 0.0, -np.inf),
+        "one_ahead": np.tril(ones, k=1),
+        "none": ~ones,
+        "diagonal": np.eye(T, dtype=bool),
     }[slip]
 
 
@@ -225,6 +248,12 @@ _CAUSAL_SLIPS = {
     "all": "your mask allows everything: a causal mask must hide the future.",
     "additive": "you returned an additive mask (0 where allowed, −inf where blocked): a valid "
     "way to mask, but this exercise asks for the boolean one.",
+    "one_ahead": "your mask lets query t see key t + 1 too (np.tril with k=1): the future "
+    "starts right after the diagonal, so use k=0, the default.",
+    "none": "your mask blocks everything: every softmax row would be all −inf (NaN). True "
+    "means 'may attend', on and below the diagonal.",
+    "diagonal": "your mask keeps only the diagonal: each token would see itself and nothing "
+    "of its past. Keep everything on and below the diagonal.",
 }
 
 CAUSAL_MASK = TypedCheck(
@@ -265,6 +294,7 @@ def _split(x, n_heads, *, slip):
         "strided": lambda: x.reshape(B, T, D, H).transpose(0, 3, 1, 2),  # head = c % H
         "h_is_width": lambda: x.reshape(B, T, D, H).transpose(0, 2, 1, 3),  # (B, D, T, H)
         "d_last": lambda: x.reshape(B, T, H, D).transpose(0, 2, 3, 1),  # (B, H, D, T)
+        "heads_first": lambda: x.reshape(B, T, H, D).transpose(2, 0, 1, 3),  # (H, B, T, D)
     }[slip]()
 
 
@@ -285,6 +315,8 @@ _SPLIT_SLIPS = {
     "D = C // H features, not into C // H heads of H.",
     "d_last": "you returned (B, H, D, T): the last two axes must be (T, D), positions then "
     "features, so that q @ kᵀ works per head.",
+    "heads_first": "you put the heads before the batch, (H, B, T, D) (np.stack(..., axis=0)?): "
+    "the batch stays first, (B, H, T, D); with B = H the shape even looks right.",
 }
 
 SPLIT_HEADS = FunctionCheck(
@@ -386,8 +418,9 @@ def _sinusoid(T, C, *, slip=""):
         angle = pos / 10000.0 ** (np.arange(C) / C)  # (T, C)
         pe = np.where(np.arange(C) % 2 == 0, sin(angle), cos(angle))
     else:
-        power = two_i // 2 if slip == "pair_exponent" else two_i
-        angle = pos / 10000.0 ** (power / C)  # (T, C/2)
+        power = {"pair_exponent": two_i // 2, "double_two": 2 * two_i}.get(slip, two_i)
+        freq = 10000.0 ** (power // C if slip == "int_division" else power / C)  # (C/2,)
+        angle = pos * freq if slip == "multiplied" else pos / freq  # (T, C/2)
         pe = np.empty((T, C))
         if slip == "halves":
             pe[:, : C // 2], pe[:, C // 2 :] = sin(angle), cos(angle)
@@ -423,6 +456,13 @@ _PE_SLIPS = {
     "that it adds to the (T, C) embeddings.",
     "from_one": "your positions start at 1: the first position is 0, with PE[0] = [0, 1, 0, 1, "
     "...].",
+    "double_two": "your exponent is 4i/C: the column index j = 0, 2, 4, ... (range(0, C, 2)) "
+    "is already 2i, so 10000^(j/C) is the frequency; doubling it again makes them fall twice "
+    "as fast.",
+    "int_division": "your exponent 2i // C is an integer division, 0 for every pair: all "
+    "pairs get frequency 1. Use true division, 2 * i / C.",
+    "multiplied": "you multiplied pos by 10000^(2i/C) instead of dividing: the frequencies must "
+    "fall from 1 to 1/10000, the wavelengths grow.",
 }
 _PE_HINTS = {
     "column_exponent": "Compute one frequency per pair, 10000 ** (-np.arange(0, C, 2) / C). "
@@ -456,15 +496,20 @@ def _layer_norm_reference(x, gamma, beta, eps):
 
 def _ln(x, gamma, beta, eps, *, slip=""):
     """LayerNorm written out; ``slip`` names the classic mistake to make, if any."""
-    axes = {"batch_axis": tuple(range(x.ndim - 1)), "whole_array": None}.get(slip, (-1,))
+    axes = {"batch_axis": tuple(range(x.ndim - 1)), "whole_array": None, "axis_one": (1,)}
+    axes = axes.get(slip, (-1,))
     mu = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True, ddof=1 if slip == "unbiased" else 0)
     if slip == "moments":  # E[x²] − E[x]²: cancels when the mean is large
         var = (x * x).mean(axis=axes, keepdims=True) - mu * mu
+    if slip == "rms":  # RMSNorm's mean square, about 0 instead of about mu
+        mu, var = 0.0, (x * x).mean(axis=axes, keepdims=True)
     spread = {
         "eps_outside": lambda: np.sqrt(var) + eps,
         "by_var": lambda: var + eps,
         "sqrt_std": lambda: np.sqrt(np.sqrt(var) + eps),
+        "no_eps": lambda: np.sqrt(var),
+        "not_divided": lambda: 1.0,
     }.get(slip, lambda: np.sqrt(var + eps))()
     xhat = (x if slip == "uncentred" else x - mu) / spread
     return {
@@ -519,6 +564,15 @@ _LN_SLIPS = {
     "no_beta": "you forgot beta, the learnable shift: add it after scaling.",
     "no_gamma": "you forgot gamma, the learnable scale: multiply by it.",
     "swapped": "you swapped gamma and beta: gamma scales, beta shifts, y = gamma * x̂ + beta.",
+    "no_eps": "you left out eps: divide by √(var + ε), which also keeps a row of equal "
+    "features from dividing by 0.",
+    "axis_one": "you normalised over axis 1: for a 2-D x that is the last axis, but for a batch "
+    "of sequences (B, T, C) it is the time axis. Use axis=-1, the features, whatever the "
+    "number of axes.",
+    "rms": "you divided x by its root mean square without subtracting the mean: that is "
+    "RMSNorm. LayerNorm centres first, (x − mu) / √(var + ε).",
+    "not_divided": "you subtracted the mean but did not divide by the standard deviation "
+    "√(var + ε).",
 }
 _LN_HINTS = {
     "moments": "Compute var = ((x - mu) ** 2).mean(axis=-1, keepdims=True), or x.var(...): "
@@ -561,14 +615,16 @@ def _gpt_reference(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
 
 def _gpt_count(V, T, L, C, mlp_ratio=4, *, slip=""):
     """The count written out; ``slip`` names the classic mistake to make, if any."""
-    r = 1 if slip == "mlp_width_c" else mlp_ratio
+    r = {"mlp_width_c": 1, "fixed_ratio": 4}.get(slip, mlp_ratio)
     linear_bias = slip not in ("no_linear_bias", "no_bias")
     ln_beta = slip not in ("no_beta", "no_bias")
     ln_params = (2 if ln_beta else 1) * C if slip != "no_ln" else 0  # gamma (and beta)
     n_proj = 3 if slip == "no_w_o" else 4  # q, k, v (and the output projection o)
-    attn = n_proj * C * C + linear_bias * n_proj * C
-    mlp = 2 * r * C * C + linear_bias * (r * C + C)
-    block = 2 * ln_params + attn + mlp
+    attn = n_proj * C * C + (linear_bias and slip != "no_attn_bias") * n_proj * C
+    mlp = 2 * r * C * C + (linear_bias and slip != "no_mlp_bias") * (r * C + C)
+    if slip == "one_mlp_layer":  # only C -> rC
+        mlp = r * C * C + r * C
+    block = (1 if slip == "one_ln" else 2) * ln_params + attn + mlp
     total = V * C + (slip != "no_pos") * T * C + (1 if slip == "one_block" else L) * block
     total += 0 if slip == "no_ln_f" else ln_params
     return total + (slip != "no_head") * C * V + (slip == "head_bias") * V
@@ -605,6 +661,15 @@ _GPT_SLIPS = {
     "head_bias": "you gave the output head a bias: dlbook's head has none (the final "
     "LayerNorm's beta already shifts its input).",
     "one_block": "you counted one block: there are n_layer of them, each with its own weights.",
+    "fixed_ratio": "your MLP is 4C wide whatever mlp_ratio is: its hidden width is "
+    "mlp_ratio × n_embd, so use the argument.",
+    "one_ln": "you counted one LayerNorm per block: a pre-LN block has two, one before "
+    "attention and one before the MLP, 2C parameters each.",
+    "no_attn_bias": "you forgot the biases of attention's four projections (q, k, v and W_o), "
+    "4C per block.",
+    "no_mlp_bias": "you forgot the biases of the MLP's two layers, rC + C per block.",
+    "one_mlp_layer": "you counted one layer of the MLP, C → rC: it goes back to C with a "
+    "second one, rC × C weights and C biases more per block.",
 }
 
 
@@ -625,6 +690,8 @@ GPT_PARAMETER_COUNT = TypedCheck(
     atol=0.5,  # counts are exact
     kinds="iu",
     wrong_kind=_int_kind,
+    error_hint="The check calls gpt_parameter_count(vocab_size, block_size, n_layer, n_embd) "
+    "and with mlp_ratio=... as a keyword: keep that signature, with mlp_ratio=4 as default.",
     mistakes=slip_mistakes(_gpt_count, _GPT_SLIPS, _GPT_HINT),
 )
 

@@ -191,12 +191,17 @@ def _ce_cases(rng: np.random.Generator) -> list[Case]:
         logits, labels = scale * rng.normal(size=(B, K)), rng.integers(0, K, size=B)
         return Case((logits, labels), label=label, stress=stress)
 
-    return [
+    cases = [
         case(4, 3, "B = 4 examples, K = 3 classes"),
         case(6, 10, "B = 6, K = 10"),
         case(3, 4, "large logits (hundreds)", scale=500.0, stress=True),
         case(1, 5, "a single example"),
     ]
+    # rows near +1000, -1000 and 0: one max for the whole array underflows a row to 0 / 0;
+    # labels without the classes 3 and 4: a one-hot of width labels.max() + 1 is too narrow
+    apart = rng.normal(size=(3, 5)) + np.array([[1000.0], [-1000.0], [0.0]])  # (3, 5)
+    label = "rows near +1000, -1000 and 0; labels 0 to 2 of K = 5 classes"
+    return [*cases, Case((apart, np.array([1, 0, 2])), label=label, stress=True)]
 
 
 _p = partial(nn_np.softmax, axis=1)  # the softmax probabilities of logits (B, K)
@@ -204,6 +209,12 @@ _p = partial(nn_np.softmax, axis=1)  # the softmax probabilities of logits (B, K
 
 def _y(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return nn_np.one_hot(labels, logits.shape[1])
+
+
+def _minus_one_in_every_row(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    p = _p(logits)  # (B, K)
+    p[:, labels] -= 1.0  # (B, B) entries: every row, at every example's label
+    return p / len(labels)
 
 
 _CE_MISTAKES = {  # explanation: (wrong dL/dlogits, hint)
@@ -243,6 +254,16 @@ _CE_MISTAKES = {  # explanation: (wrong dL/dlogits, hint)
         lambda z, y: (np.exp(z) / np.exp(z).sum(1, keepdims=True) - _y(z, y)) / len(y),
         "Subtract the max of each row before exp.",
     ),
+    "you subtracted the max of the whole logits array, not of each row: a row far below "
+    "it underflows to 0 / 0 = NaN.": (
+        lambda z, y: (_exp_normalise(z, 1, lambda a, **_: a.max()) - _y(z, y)) / len(y),
+        "Subtract each row's own max: logits.max(axis=1, keepdims=True).",
+    ),
+    "you subtracted 1 with P[:, labels], which hits every row at the column of every "
+    "label; each example needs 1 subtracted only at its own label.": (
+        _minus_one_in_every_row,
+        "Index one entry per row: P[np.arange(B), labels] -= 1.",
+    ),
 }
 
 CROSS_ENTROPY_GRAD = FunctionCheck(
@@ -251,6 +272,8 @@ CROSS_ENTROPY_GRAD = FunctionCheck(
     make_cases=_ce_cases,
     task="Return dL/dlogits = (softmax(logits) - onehot(labels)) / B, shape (B, K).",
     nan_hint="Use a numerically stable softmax (subtract the max of each row first).",
+    error_hint="The one-hot rows need K = logits.shape[1] columns even when a batch lacks "
+    "the last classes: np.eye(K)[labels], not np.eye(labels.max() + 1)[labels].",
     mistakes=_mistakes(_CE_MISTAKES),
 )
 
@@ -392,6 +415,12 @@ def _call_problem(call: Call, doing: str, time_budget: float) -> CheckResult | N
 
 def _model_problem(model: Any) -> CheckResult | None:
     """Refuse anything that cannot predict."""
+    if isinstance(model, type):  # the class, where an instance of it was meant
+        return _fail(
+            f"returned the class {model.__name__} itself, not a model made from it.",
+            f"Create the model and return it: `model = {model.__name__}(...)`, then "
+            "`return model`.",
+        )
     if isinstance(model, nn_np.MLP) or callable(getattr(model, "predict", None)):
         return None
     return _fail(
@@ -421,8 +450,9 @@ def _data_problem(read: set[str]) -> CheckResult | None:
     """Refuse training that looked at the test labels, or ignored the training split."""
     if "y_test" in read:
         return _fail(
-            "your train_mlp read data.y_test, the test labels: a model trained or tuned on "
-            "them says nothing about digits it has not seen.",
+            "your train_mlp (or its model's predict) read data.y_test, the test labels: a "
+            "model trained, tuned or predicting with them says nothing about digits it has "
+            "not seen.",
             "Train on data.x_train and data.y_train only; the check measures the test "
             "accuracy itself (to tune, split a validation set off the training data).",
         )
@@ -473,6 +503,8 @@ def check_mlp_training(
     predict = partial(nn_np.predict, model) if isinstance(model, nn_np.MLP) else model.predict
     pred = call_student(predict, (data.x_test.copy(),), {}, deadline - time.perf_counter())
     failure = _call_problem(pred, "training and predicting", time_budget)
+    # the model keeps what train_fn gave it: its predict may read the test labels too
+    failure = failure or _data_problem(watched.read)
     return failure or _accuracy_verdict(pred.value, data, threshold)
 
 

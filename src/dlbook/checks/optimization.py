@@ -38,6 +38,7 @@ from dlbook.checks._core import (
     describe_type,
     first_mismatch,
     isclose,
+    on_output,
     type_hint,
 )
 from dlbook.checks._kinds import (
@@ -139,6 +140,12 @@ MOMENTUM_STEP = FunctionCheck(
             hint="Momentum adds the whole gradient: v_new = mu * v + g.",
         ),
         Mistake(
+            "you took a Nesterov step, w − lr·(g + μ·v_new) (torch's nesterov=True): this "
+            "exercise asks for plain (heavy-ball) momentum, which steps along v_new itself.",
+            lambda w, g, v, lr, mu: w - lr * (g + mu * (mu * v + g)),
+            hint=_CONVENTION,
+        ),
+        Mistake(
             "you forgot the learning rate: w − v.",
             lambda w, g, v, lr, mu: w - (mu * v + g),
             hint="w_new = w - lr * v_new.",
@@ -215,7 +222,9 @@ def _adam_cases(rng: np.random.Generator) -> list[Case]:
         ((5,), 1, 1e-3, 0.9, 0.999, 1e-8, 1.0, "the first step (t = 1, m = v = 0)"),
         ((2, 3, 2), 100, 0.01, 0.8, 0.99, 1e-8, 1.0, "step t = 100, beta1 = 0.8, beta2 = 0.99"),
     ):
-        w, g = rng.normal(size=shape), scale * rng.normal(size=shape)
+        # w of the size of the step lr (or smaller), so that an error in the step is not
+        # hidden below float32's precision of w_new (e.g. v averaging m² instead of g²)
+        w, g = min(lr, 1.0) * rng.normal(size=shape), scale * rng.normal(size=shape)
         m = np.zeros(shape) if t == 1 else scale * rng.normal(size=shape)  # no earlier step
         v = np.zeros(shape) if t == 1 else scale**2 * rng.uniform(0.5, 2.0, size=shape)
         cases.append(Case((w, g, m, v, t, lr, b1, b2, eps), label=label))
@@ -431,6 +440,22 @@ _DECAY_MISTAKES = {  # how -> (explanation, hint, the wrong step)
 }
 _L2_ONLY = {"decoupled", "l2_sign", "twice", "m_only"}  # the others but "ignored" are AdamW's
 
+
+def _l2_state_from_g(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled):
+    """L2's w_new right, but m_new and v_new averaged from g alone (two Adam steps mixed)."""
+    if decoupled:
+        raise ValueError("a mistake of decoupled=False only")
+    w_new = _adam(w, g + lam * w, m, v, t, lr, beta1, beta2, eps)[0]
+    return (w_new, *_adam(w, g, m, v, t, lr, beta1, beta2, eps)[1:])
+
+
+_L2_STATE = (  # explanation, hint
+    "your w_new is right, but the m_new and v_new you return average g alone: with L2 "
+    "the gradient itself is g + λ·w, and the moments that the next step starts from "
+    "must hold it too.",
+    _L2_HINT + " Return the m_new and v_new of that same step.",
+)
+
 ADAM_DECAY_STEP = FunctionCheck(
     name="adam_decay_step",
     reference=_adam_decay_reference,
@@ -442,8 +467,13 @@ ADAM_DECAY_STEP = FunctionCheck(
     mistakes=[
         mistake
         for how, (explanation, hint, step) in _DECAY_MISTAKES.items()
-        for mistake in each_output(explanation, partial(_adam_decay, how=how, step=step), 3, hint)
-    ],
+        # "ignored" and "decoupled" are named on w_new only: with L2 their m_new and v_new
+        # are _L2_STATE's, whose w_new is right (theirs is wrong, and is compared first)
+        for mistake in each_output(explanation, partial(_adam_decay, how=how, step=step), 3, hint)[
+            : 1 if how in ("ignored", "decoupled") else 3
+        ]
+    ]
+    + [on_output(_L2_STATE[0], _l2_state_from_g, k, _L2_STATE[1]) for k in (1, 2)],
 )
 
 
@@ -469,6 +499,35 @@ check_adam_decay_step = ADAM_DECAY_STEP.checker(
 
 
 _dropout_reference = reg_np.dropout  # (x * mask / (1 - p), mask), (x, None) at evaluation
+
+
+def _repeated_axis(a: np.ndarray) -> int | None:
+    """An axis along which every slice of ``a`` equals the first (a draw broadcast along it)."""
+    for axis in range(a.ndim):
+        if a.shape[axis] > 1 and array_equal(np.broadcast_to(a.take([0], axis), a.shape), a):
+            return axis
+    return None
+
+
+def _shared_mask_problem(p: float, y: np.ndarray) -> Judgement:
+    """A mask drawn for part of the shape and broadcast: the units are not dropped independently.
+
+    With independent draws, two slices of 500 or more units agree only with a
+    probability below 0.8**500; a shared mask makes every slice the same.
+    """
+    kept = y != 0
+    if p == 0 or kept.all() or not kept.any():
+        return None  # nothing dropped, or everything: the fraction check says more
+    axis = _repeated_axis(kept)
+    if axis is None:
+        return None
+    return (
+        f"every slice of `y` along axis {axis} drops the same units: one mask is shared "
+        f"across that axis (of length {y.shape[axis]}), so the units are not dropped "
+        "independently",
+        "Draw one random number per unit, with the full shape of x: keep = "
+        "rng.random(x.shape) >= p (not x.shape[1:], which broadcasts one mask over the batch).",
+    )
 
 
 def _dropped_fraction_problem(p: float, y: np.ndarray) -> Judgement:
@@ -592,6 +651,7 @@ def _judge_dropout_forward(check: JudgedCheck, outputs: tuple[Any, ...], case: C
         )
     return (
         array_problem(mask, x.shape, "`mask`")
+        or _shared_mask_problem(p, y)
         or _dropped_fraction_problem(p, y)
         or _mask_problem(p, y, mask)
         or _scale_problem(x, p, y, mask)
@@ -690,9 +750,11 @@ check_dropout_backward = DROPOUT_BACKWARD.checker(
 # with variance s^2 the sample variance has a relative standard deviation of
 # sqrt(2 / N) for a normal and sqrt(0.8 / N) for a uniform; the check accepts
 # |var / (2 / d_in) - 1| <= 6 sqrt(2 / N): 0.017 for the (1000, 250) layer,
-# 0.019 for (300, 700), about 1e-9 to reject a correct draw. The nearest wrong
-# variance in either layer is 0.8 times He's (Xavier's for (1000, 250)), more
-# than 10 tolerances away. The mean must lie within 6 s / sqrt(N) of 0.
+# 0.019 for (300, 700), 0.027 for (4, 25000), about 1e-9 to reject a correct draw.
+# The nearest wrong variance in the two wide layers is 0.8 times He's (Xavier's for
+# (1000, 250)), more than 10 tolerances away; a fan-in off by one (2/5 or 2/3 for
+# 2/4) is 0.8 or 1.33 times He's on the narrow layer, 7 tolerances away or more.
+# The mean must lie within 6 s / sqrt(N) of 0.
 
 
 @dataclass(frozen=True)
@@ -744,6 +806,15 @@ HE_MISTAKES = [
         lambda d_in, d_out: 4.0 / d_in,
         _HE_HINT,
     ),
+    *(
+        VarianceMistake(
+            "your fan-in is off by one (2/(d_in ± 1)): the fan-in is d_in, the number of "
+            "inputs of a unit (a bias is not one of them). It shows on a narrow layer.",
+            lambda d_in, d_out, d=d: 2.0 / (d_in + d),
+            _HE_HINT,
+        )
+        for d in (1, -1)
+    ),
 ]
 
 
@@ -771,6 +842,46 @@ def _he_statistics_problem(W: np.ndarray, d_in: int, d_out: int) -> Judgement:
     )
 
 
+def _independence_problem(W: np.ndarray) -> Judgement:
+    """Weights repeated along an axis, or neighbours correlated: not independent draws.
+
+    For independent draws the correlation of neighbours along an axis has a standard
+    deviation of 1 / sqrt(n) over its n pairs; the check accepts |rho| <= 6 / sqrt(n)
+    (0.012 for the (1000, 250) layer), far below the rho = 1 of a repeated row.
+    """
+    hint = (
+        "Draw every weight independently, in one call with the full shape: "
+        "rng.normal(0.0, np.sqrt(2 / d_in), size=(d_in, d_out)), without sorting, "
+        "repeating or broadcasting it."
+    )
+    if W.size > 1 and bool(np.all(W == W.flat[0])):
+        return f"every weight of W has the same value, {float(W.flat[0]):.4g}", hint
+    axis = _repeated_axis(W)
+    if axis is not None:
+        what = "row" if axis == 0 else "column"
+        return (
+            f"every {what} of W is the same: you drew one {what} and repeated it "
+            "(np.tile, or broadcasting)",
+            hint,
+        )
+    if W.size < 100_000:
+        return None
+    for axis in range(W.ndim):
+        a = np.moveaxis(W, axis, 0)
+        if a.shape[0] < 2:
+            continue
+        first, second = a[:-1].ravel(), a[1:].ravel()
+        rho = float(np.corrcoef(first, second)[0, 1])
+        if np.isfinite(rho) and abs(rho) > 6.0 / np.sqrt(first.size):
+            return (
+                f"neighbouring weights of W are correlated (correlation {rho:.3f} along axis "
+                f"{axis}, where independent draws give about 0 ± {1 / np.sqrt(first.size):.3f}):"
+                " were they sorted or reordered?",
+                hint,
+            )
+    return None
+
+
 def _judge_he_init(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
     d_in, d_out, _ = case.args
     (W,) = outputs
@@ -785,7 +896,8 @@ def _judge_he_init(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> 
         return problem
     if not np.issubdtype(W.dtype, np.floating):
         return f"W has dtype {W.dtype}, not floats", "Draw with rng.normal, which returns floats."
-    if W.size >= 100_000:  # smaller layers are checked for shape and rng use only
+    problem = _independence_problem(W)
+    if problem is None and W.size >= 100_000:  # smaller layers: shape, independence, rng use
         problem = _he_statistics_problem(W, d_in, d_out)
     return problem or rng_problem(check, case, W, rng_index=2)
 
@@ -799,6 +911,8 @@ def _he_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case((1000, 250, SeededRng(1)), label="a (1000, 250) layer"),
         Case((300, 700, SeededRng(2)), label="a (300, 700) layer"),
+        # fan-in 4: a fan-in off by one (d_in + 1 for a bias) changes the variance by 20%
+        Case((4, 25_000, SeededRng(4)), label="a narrow (4, 25000) layer, fan-in 4"),
         Case((3, 5, SeededRng(3)), label="a small (3, 5) layer", stress=True),
     ]
 

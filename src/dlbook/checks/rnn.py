@@ -44,6 +44,7 @@ from dlbook.checks._core import (
     fail,
     first_mismatch,
     matches,
+    on_output,
     type_hint,
 )
 from dlbook.checks._kinds import (
@@ -183,6 +184,21 @@ RNN_STEP = FunctionCheck(
         *slip_mistakes(_rnn, _BIAS_SLIPS, "Add both biases (their sum acts as one): " + _RNN_HINT),
         *slip_mistakes(_rnn, _WEIGHT_SLIPS, _RNN_HINT),
         Mistake(
+            "you added the biases after the tanh: they belong inside, with the two products, "
+            "h_new = tanh(x W_ih + b_ih + h W_hh + b_hh).",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + h @ W_hh) + b_ih + b_hh,
+            hint=_RNN_HINT,
+        ),
+        Mistake(
+            "you applied tanh to each term separately, tanh(x W_ih + b_ih) + tanh(h W_hh + "
+            "b_hh): the input and the state are added first, then squashed once, so that "
+            "h_new stays in (−1, 1).",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: (
+                np.tanh(x @ W_ih + b_ih) + np.tanh(h @ W_hh + b_hh)
+            ),
+            hint=_RNN_HINT,
+        ),
+        Mistake(
             "your h_new is (H, B), one column per example: the column convention of many "
             "textbooks, h = tanh(W x + b). The book keeps one row per example.",
             lambda *a: _rnn(*a).T,
@@ -238,9 +254,36 @@ def _bptt(*args, slope="h", back="W_hh.T", steps=3, accumulate=True, dW_hh_from=
             dW_ih, dW_hh, db = 0.0, 0.0, 0.0
         dW_ih, dW_hh, db = dW_ih + xs[t - 1].T @ da, dW_hh + state.T @ da, db + da.sum(axis=0)
         # dL/dh_{t-1} = da_t W_hh^T, and what is used in its place by mistake
-        carry = {"W_hh.T": da @ W_hh.T, "W_hh": da @ W_hh, "identity": da, "same": dhs[t]}
+        carry = {
+            "W_hh.T": da @ W_hh.T,
+            "W_hh": da @ W_hh,
+            "identity": da,
+            "same": dhs[t],
+            "plus_dh3": da @ W_hh.T + dh3,  # as if the loss also reached h_2 and h_1
+        }
         dhs[t - 1] = dhs[t] @ W_hh.T if back == "no_slope" else carry[back]
     return dW_ih, dW_hh, db, db, dhs[3 - steps]
+
+
+def _bptt_forward_in_time(*args):
+    """BPTT walked t = 1, 2, 3, starting from dh3 at the first step (the wrong direction)."""
+    xs, h0, W_ih, W_hh, b_ih, b_hh, dh3 = args  # the exercise's arguments
+    hs = [h0]  # hs[t] = h_t (B, H)
+    for x in xs:  # x (B, D)
+        hs.append(np.tanh(x @ W_ih + b_ih + hs[-1] @ W_hh + b_hh))
+    dW_ih, dW_hh, db, dh = 0.0, 0.0, 0.0, dh3
+    for t in (1, 2, 3):
+        da = dh * (1 - hs[t] ** 2)  # (B, H)
+        dW_ih, dW_hh, db = dW_ih + xs[t - 1].T @ da, dW_hh + hs[t - 1].T @ da, db + da.sum(axis=0)
+        dh = da @ W_hh.T  # (B, H)
+    return dW_ih, dW_hh, db, db, dh
+
+
+def _bptt_dh0_without_W_hh(*args):
+    """dh0 = da_1 = dL/dh_1 * (1 - h_1^2): the last step back stops before W_hh.T."""
+    xs, h0, W_ih, W_hh, b_ih, b_hh, dh3 = args  # the exercise's arguments
+    h1 = np.tanh(xs[0] @ W_ih + b_ih + h0 @ W_hh + b_hh)  # (B, H)
+    return _bptt(*args, steps=2)[4] * (1 - h1**2)  # dL/dh_1 * tanh'(a_1)
 
 
 def _bptt_cases(rng: np.random.Generator) -> list[Case]:
@@ -287,6 +330,9 @@ _BPTT_SLIPS = {
     "W_hh is square, so the shapes cannot show it.",
     ("back", "no_slope"): "you carried dL/dh_t back through W_hh.T without the tanh derivative: "
     "the road back to h_{t−1} passes through the tanh too, dh_{t−1} = da_t @ W_hh.T.",
+    ("back", "plus_dh3"): "you added dh3 again at every step: the loss reaches only h_3, so "
+    "the gradient reaches h_2 and h_1 only through W_hh, dL/dh_{t−1} = da_t @ W_hh.T. (A loss "
+    "on every output would add that step's own dL/dh_t, not dh3.)",
     ("dW_hh_from", "h_new"): "dW_hh multiplies da_t by h_t, the output of step t; W_hh multiplied "
     "the state that step t read, h_{t−1}: dW_hh += h_{t−1}.T @ da_t.",
     ("dW_hh_from", "skip_h0"): "dW_hh has no contribution from step 1: h0 is multiplied by W_hh "
@@ -305,6 +351,42 @@ BPTT_3_STEPS = DictCheck(
     error_hint=_LAYOUT,
     mistakes=[
         *slip_mistakes(_bptt, _BPTT_SLIPS, _BPTT_HINT, outputs=len(BPTT_KEYS)),
+        *each_output(
+            "you walked forward in time (t = 1, 2, 3), starting from dh3 at the first step: "
+            "dh3 is the gradient of h_3, so the walk back starts at t = 3 and ends at t = 1.",
+            _bptt_forward_in_time,
+            len(BPTT_KEYS),
+            _BPTT_HINT,
+        ),
+        Mistake(
+            "your dW_hh is transposed: you computed da_t.T @ h_{t−1}; W_hh is (H, H) either "
+            "way, so the shapes cannot show it. dW_hh += h_{t−1}.T @ da_t, like "
+            "dW_ih += x_t.T @ da_t.",
+            lambda *a: _bptt(*a)[1].T,
+            output=1,
+            hint=_BPTT_HINT,
+        ),
+        Mistake(
+            "`db_hh` is zero, but b_hh is added at every step just like b_ih, so its gradient "
+            "is the same: db_hh = db_ih.",
+            lambda xs, h0, W_ih, W_hh, b_ih, b_hh, dh3: np.zeros_like(b_hh),
+            output=3,
+            hint=_BPTT_HINT,
+        ),
+        Mistake(
+            "`dh0` is da_1, the gradient of the first pre-activation: h0 enters as "
+            "h0 @ W_hh, so carry it back once more, dh0 = da_1 @ W_hh.T.",
+            _bptt_dh0_without_W_hh,
+            output=4,
+            hint=_BPTT_HINT,
+        ),
+        Mistake(
+            "`dh0` is multiplied by 1 − h0²: the tanh derivative belongs to the steps "
+            "1 to 3, whose outputs are tanh's; h0 is an input, so dh0 = da_1 @ W_hh.T.",
+            lambda *a: _bptt(*a)[4] * (1 - a[1] ** 2),
+            output=4,
+            hint=_BPTT_HINT,
+        ),
         Mistake(
             "`dh0` is the gradient of h_1, one step short: carry it back once more, "
             "dh0 = da_1 @ W_hh.T.",
@@ -352,7 +434,10 @@ def _lstm(*args, order="ifgo", acts="sigmoid/tanh", cell="f*c+i*g", h_of="c_new"
         "c+i*g": c + i * g,
         "f*h+i*g": f * h + i * g,
         "f*c+g": f * c + g,
+        "f*c+(1-f)*g": f * c + (1 - f) * g,
     }[cell]
+    if h_of == "tanh(o*c_new)":  # the gate applied before the squashing
+        return np.tanh(o * c_new), c_new
     h_new = o * {"c_new": np.tanh(c_new), "no_tanh": c_new, "old_c": np.tanh(c)}[h_of]
     return h_new, c_new
 
@@ -399,6 +484,8 @@ _H_NEW_SLIPS = {
     ("h_of", "no_tanh"): "h_new = o ⊙ c_new: you forgot the tanh, h_new = o ⊙ tanh(c_new).",
     ("h_of", "old_c"): "h_new uses the old cell c: it shows the cell just updated, "
     "h_new = o ⊙ tanh(c_new).",
+    ("h_of", "tanh(o*c_new)"): "h_new = tanh(o ⊙ c_new): the output gate acts after the "
+    "squashing, h_new = o ⊙ tanh(c_new).",
 }
 # slips in c_new
 _CELL_SLIPS = {
@@ -409,6 +496,9 @@ _CELL_SLIPS = {
     ("cell", "f*h+i*g"): "you used h instead of c in c_new: the cell carries its own state, "
     "c_new = f ⊙ c + i ⊙ g.",
     ("cell", "f*c+g"): "you added g without the input gate: c_new = f ⊙ c + i ⊙ g.",
+    ("cell", "f*c+(1-f)*g"): "you coupled the input gate to the forget gate, (1 − f) ⊙ g (a "
+    "variant of the LSTM, and the GRU's way): this cell has its own input gate, "
+    "c_new = f ⊙ c + i ⊙ g.",
 }
 
 LSTM_CELL = FunctionCheck(
@@ -426,10 +516,18 @@ LSTM_CELL = FunctionCheck(
         *slip_mistakes(_lstm, _ACT_SLIPS, _LSTM_HINT, outputs=2),
         *slip_mistakes(_lstm, _H_NEW_SLIPS, _LSTM_HINT, outputs=1),
         *slip_mistakes(_lstm, _CELL_SLIPS, _LSTM_HINT, outputs=2),
-        *each_output(
+        # named on h_new only: a second output equal to h_new may follow a right h_new
+        on_output(
             "you returned (c_new, h_new): the order is (h_new, c_new), like PyTorch's (h, c).",
             lambda *a: _lstm(*a)[::-1],
-            2,
+            0,
+            "End with `return h_new, c_new`.",
+        ),
+        on_output(
+            "your second output is h_new, where the cell state c_new belongs: the cell returns "
+            "(h_new, c_new), like PyTorch's (h, c).",
+            lambda *a: _lstm(*a)[::-1],
+            1,
             "End with `return h_new, c_new`.",
         ),
     ],
@@ -513,6 +611,12 @@ CLIP_MISTAKES = [
             _shrunk(grads, sum(_norm([g]) for g in grads), m),
             sum(_norm([g]) for g in grads),
         ),
+    ),
+    *_clip_mistake(
+        "your total_norm is the norm of the last gradient only: in the loop you overwrote it "
+        "(total = ...) instead of adding up the squares of every gradient (total += ...), "
+        "then took one square root at the end.",
+        lambda grads, m: (_shrunk(grads, _norm(grads[-1:]), m), _norm(grads[-1:])),
     ),
     *_clip_mistake(
         "you multiplied by total_norm / max_norm, the inverse of the clipping factor: "
@@ -658,6 +762,12 @@ def _nll(logits, targets, axis: int = 1):
     return -log_p[np.arange(len(targets)), targets]
 
 
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log softmax(logits) row by row (N, V), stable."""
+    z = logits - logits.max(axis=1, keepdims=True)  # (N, V)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def _perplexity_cases(rng: np.random.Generator) -> list[Case]:
     def case(logits: np.ndarray, label: str, stress: bool = False) -> Case:
         N, V = logits.shape
@@ -668,6 +778,11 @@ def _perplexity_cases(rng: np.random.Generator) -> list[Case]:
         case(np.zeros((5, 7)), "equal logits, p = 1/7 for every token: the perplexity is 7"),
         case(3.0 * rng.normal(size=(4, 10)), "a confident model, logits of scale 3, V = 10"),
         case(1000.0 + 5.0 * rng.normal(size=(3, 4)), "large logits near 1000", stress=True),
+        case(
+            np.array([[1000.0], [0.0], [-1000.0], [500.0]]) + 5.0 * rng.normal(size=(4, 6)),
+            "rows near 1000, 0, -1000 and 500: each row needs its own max",
+            stress=True,
+        ),
     ]
 
 
@@ -684,7 +799,8 @@ PERPLEXITY_FROM_LOGITS = FunctionCheck(
     make_cases=_perplexity_cases,
     task="Return exp of the mean cross-entropy (in nats) of the targets under "
     "softmax(logits), one number.",
-    nan_hint="exp(1000) overflows: compute log-softmax as z - max - log(sum(exp(z - max))).",
+    nan_hint="exp(1000) overflows and exp(-1000) underflows to 0: compute log-softmax as "
+    "z - m - log(sum(exp(z - m))) with m = each row's own max (axis=1, keepdims=True).",
     mistakes=[
         _ppl_mistake(
             "you used the logits as log-probabilities: a logit is a score, and "
@@ -695,6 +811,30 @@ PERPLEXITY_FROM_LOGITS = FunctionCheck(
             "you exponentiated the summed loss instead of the mean: perplexity is exp of the "
             "average cross-entropy per token, so it does not grow with the number of tokens.",
             lambda z, t: np.exp(np.sum(_nll(z, t))),
+        ),
+        _ppl_mistake(
+            "you returned exp(mean log p), which is 1 / perplexity: the cross-entropy is "
+            "−log p, so perplexity = exp(−mean log p) ≥ 1.",
+            lambda z, t: np.exp(-np.mean(_nll(z, t))),
+        ),
+        _ppl_mistake(
+            "you indexed log_p[:, targets], an (N, N) array (every token's row at every "
+            "target), and averaged all of it: pick one entry per row, "
+            "log_p[np.arange(N), targets].",
+            lambda z, t: np.exp(np.mean(-_log_softmax(z)[:, t])),
+        ),
+        _ppl_mistake(
+            "you returned 1 / mean(p), the inverse of the average probability of the "
+            "targets: perplexity is the inverse of their geometric mean, exp(−mean log p).",
+            lambda z, t: 1.0 / np.mean(np.exp(-_nll(z, t))),
+        ),
+        Mistake(
+            "you subtracted the largest logit of the whole array, not each row's: a row far "
+            "below it gets exp(−1000) = 0 everywhere, and log 0 = −inf.",
+            lambda z, t: np.exp(
+                np.mean(np.log(np.exp(z - z.max()).sum(1)) - (z - z.max())[np.arange(len(t)), t])
+            ),
+            hint="m = logits.max(axis=1, keepdims=True): one max per row. " + _PPL_HINT,
         ),
         _ppl_mistake(
             "you returned the cross-entropy in nats: you forgot to exponentiate.",
@@ -800,12 +940,15 @@ _distribution = functools.partial(DistributionMistake, hint=_SAMPLE_HINT)
 
 SAMPLING_MISTAKES = [
     _distribution(
-        "you multiplied the logits by T instead of dividing: T < 1 should sharpen the "
-        "distribution and T > 1 flatten it, and multiplying does the opposite.",
+        "you multiplied the logits by T instead of dividing (or raised the probabilities "
+        "to the power T, which is the same): T < 1 should sharpen the distribution and "
+        "T > 1 flatten it, and multiplying does the opposite.",
         lambda z, T: _p(z * T, 1.0),
     ),
     _distribution(
-        "your draws follow softmax(logits): the temperature is missing (logits / T).",
+        "your draws follow softmax(logits): the temperature is missing or has no effect "
+        "(subtracting T, or dividing p by T and renormalising, changes nothing): divide the "
+        "logits, logits / T.",
         lambda z, T: _p(z, 1.0),
     ),
     _distribution(
