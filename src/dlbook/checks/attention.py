@@ -29,11 +29,7 @@ import numpy as np
 
 from dlbook.attention import numpy_backend as attn_np
 from dlbook.attention import positional
-from dlbook.checks._core import (
-    Case,
-    FunctionCheck,
-    describe_type,
-)
+from dlbook.checks._core import Case, FunctionCheck, describe_type
 from dlbook.checks._kinds import TypedCheck, slip_mistakes, stressed
 from dlbook.gpt.config import GPTConfig, count_parameters
 from dlbook.normalization import numpy_backend as norm_np
@@ -77,56 +73,42 @@ def _attention_reference(q, k, v, mask):
 
 def _attend(q, k, v, mask, *, slip=""):
     """Attention written out; ``slip`` names the classic mistake to make, if any."""
-    D, Dv = q.shape[-1], v.shape[-1]
+    D, Dv, S = q.shape[-1], v.shape[-1], k.shape[-2]
     s = q @ (k if slip == "k_untransposed" else np.swapaxes(k, -1, -2))  # (..., T, S)
-    S = k.shape[-2]
     scales = {"unscaled": 1.0, "by_d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv), "sqrt_s": 1 / np.sqrt(S)}
     scales.update(times_sqrt_d=np.sqrt(D), scaled_after=1.0)
     s = s * scales.get(slip, 1 / np.sqrt(D))
-    if slip == "inverted":
-        s = np.where(mask, -np.inf, s)
-    elif slip == "multiplied":
-        s = s * mask
-    elif slip == "filled":
-        s = np.where(mask, s, -100.0)
-    elif slip == "added":  # True counts as +1, False as 0
-        s = s + mask
-    elif slip not in ("mask_after", "unmasked"):
-        s = np.where(mask, s, -np.inf)
-    axis = {"query_axis": -2, "whole_softmax": None}.get(slip, -1)
-    w = _softmax(s, axis)  # (..., T, S)
-    if slip == "mask_after":
-        w = w * mask
+    s = {
+        "inverted": np.where(mask, -np.inf, s),
+        "multiplied": s * mask,
+        "filled": np.where(mask, s, -100.0),
+        "added": s + mask,  # True counts as +1, False as 0
+        "mask_after": s,
+        "unmasked": s,
+    }.get(slip, np.where(mask, s, -np.inf))
+    w = _softmax(s, {"query_axis": -2, "whole_softmax": None}.get(slip, -1))  # (..., T, S)
+    w = w * mask if slip == "mask_after" else w
     out = w @ v  # (..., T, Dv)
     return out / np.sqrt(D) if slip == "scaled_after" else out
 
 
 def _attention_cases(rng: np.random.Generator) -> list[Case]:
-    def case(lead, T, S, D, Dv, mask, label, size=1.0) -> Case:
-        q = size * rng.normal(size=(*lead, T, D))  # (..., T, D)
-        k = size * rng.normal(size=(*lead, S, D))  # (..., S, D)
+    def case(lead, T, S, D, Dv, mask, label, size=1.0, shift=0.0) -> Case:
+        q = shift + size * rng.normal(size=(*lead, T, D))  # (..., T, D)
+        k = -shift + size * rng.normal(size=(*lead, S, D))  # (..., S, D)
         v = rng.normal(size=(*lead, S, Dv))  # (..., S, Dv)
         return Case((q, k, v, mask), label=label)
 
     causal = np.tril(np.ones((5, 5), dtype=bool))  # (5, 5)
+    # every score of a row about -690, far below -100: a mask filled with -100 lets blocked keys win
+    far = np.array([[1, 0, 1, 0], [1, 1, 0, 0], [0, 1, 1, 1]], dtype=bool)  # (3, 4)
     cases = [
         case((2,), 3, 5, 5, 4, _random_mask(rng, 3, 5), "3 queries, 5 keys, a random mask"),
         case((2, 2), 5, 5, 8, 8, causal, "2 heads of self-attention with a causal mask"),
         case((1,), 4, 6, 6, 3, _random_mask(rng, 4, 6), "scores in the hundreds", size=30.0),
-        _far_below(rng),
+        case((1,), 3, 4, 3, 2, far, "every score about -690", size=0.1, shift=20.0),
     ]
-    return stressed(cases, 2)
-
-
-def _far_below(rng: np.random.Generator) -> Case:
-    """Every score of a row far below -100: a mask filled with -100 lets the blocked keys win."""
-    q = 20.0 + 0.1 * rng.normal(size=(1, 3, 3))  # (1, T, D)
-    k = -20.0 + 0.1 * rng.normal(size=(1, 4, 3))  # (1, S, D): scores about -690
-    v = rng.normal(size=(1, 4, 2))  # (1, S, Dv)
-    mask = np.array(
-        [[True, False, True, False], [True, True, False, False], [False, True, True, True]]
-    )
-    return Case((q, k, v, mask), label="every score about -690", stress=True)
+    return stressed(cases, 2, 3)
 
 
 _ATTENTION_HINT = (
@@ -148,9 +130,8 @@ _ATTENTION_SLIPS = {
     "nn.MultiheadAttention's boolean attn_mask uses the opposite convention.",
     "multiplied": "you multiplied the scores by the mask (or filled the blocked ones with 0): "
     "a blocked score becomes 0, not −inf, and exp(0) = 1 still gives that key a weight.",
-    "filled": "you filled the blocked scores with −100 instead of −inf: when every allowed "
-    "score of a row is far below −100 (here about −690), the blocked keys take the "
-    "weight.",
+    "filled": "you filled the blocked scores with −100 instead of −inf: when every allowed score "
+    "of a row is far below −100 (here about −690), the blocked keys take the weight.",
     "unmasked": "you ignored the mask: every query attends to every key.",
     "query_axis": "your softmax runs over the queries (axis −2) instead of the keys (the last "
     "axis): each query's weights over the keys must sum to 1.",
@@ -168,10 +149,10 @@ _ATTENTION_SLIPS = {
     "scipy.special.softmax does without an axis): each query's weights over the keys must "
     "sum to 1, so use axis=-1.",
 }
-_FILL_HINT = (
-    "Fill with -np.inf (np.where(mask, s, -np.inf)): exp(-inf) = 0 exactly, "
+_ATTENTION_HINTS = {
+    "filled": "Fill with -np.inf (np.where(mask, s, -np.inf)): exp(-inf) = 0 exactly, "
     "whatever the other scores are."
-)
+}
 
 MASKED_ATTENTION = FunctionCheck(
     name="masked_attention",
@@ -185,9 +166,7 @@ MASKED_ATTENTION = FunctionCheck(
     "slice that is all −inf gives NaN.",
     error_hint="For batched arrays k.T reverses every axis: transpose only the last two, "
     "np.swapaxes(k, -1, -2), so that (..., T, D) @ (..., D, S) gives (..., T, S).",
-    mistakes=slip_mistakes(
-        _attend, _ATTENTION_SLIPS, _ATTENTION_HINT, hints={"filled": _FILL_HINT}
-    ),
+    mistakes=slip_mistakes(_attend, _ATTENTION_SLIPS, _ATTENTION_HINT, hints=_ATTENTION_HINTS),
 )
 
 
@@ -198,11 +177,6 @@ check_masked_attention = MASKED_ATTENTION.checker(
 # ---------------------------------------------------------------------------
 # 2. causal_mask(T) -> bool (T, T), lower triangular
 # ---------------------------------------------------------------------------
-#
-# A mask of 0.0 and 1.0 in the right places is refused: it reads like a boolean
-# one in np.where, but ~mask raises TypeError on floats, s[mask] takes rows 0 and
-# 1 instead of selecting, and torch's masked_fill and F.scaled_dot_product_attention
-# read a float mask as numbers to *add* to the scores.
 
 
 def _causal(T, *, slip):
@@ -221,11 +195,8 @@ def _causal(T, *, slip):
 
 
 def _causal_cases(rng: np.random.Generator) -> list[Case]:
-    return [
-        Case((4,), label="T = 4"),
-        Case((7,), label="T = 7"),
-        Case((1,), label="a single position, T = 1", stress=True),
-    ]
+    labels = {4: "T = 4", 7: "T = 7", 1: "a single position, T = 1"}
+    return stressed([Case((T,), label=label) for T, label in labels.items()], 2)
 
 
 def _bool_kind(got: Any) -> tuple[str, str]:
@@ -308,9 +279,8 @@ _SPLIT_SLIPS = {
     "straight": "you reshaped straight to (B, H, T, D): the shape is right, but a reshape "
     "keeps NumPy's memory order, so each 'head' holds whole positions (the first T / H "
     "positions' features) instead of one block of features of every position.",
-    "strided": "you swapped the head and head-width axes in the reshape, (B, T, D, H): head h "
-    "then gets the features h, h + H, h + 2H, ... (every H-th one) instead of a "
-    "contiguous block.",
+    "strided": "you swapped the head and head-width axes in the reshape, (B, T, D, H): head h then "
+    "gets the features h, h + H, h + 2H, ... (every H-th one) instead of a contiguous block.",
     "h_is_width": "you used n_heads as the width of each head: C must be cut into H heads of "
     "D = C // H features, not into C // H heads of H.",
     "d_last": "you returned (B, H, D, T): the last two axes must be (T, D), positions then "
@@ -336,14 +306,10 @@ check_split_heads = SPLIT_HEADS.checker("Check ``fn(x (B, T, C), n_heads) -> (B,
 
 def _merge_cases(rng: np.random.Generator) -> list[Case]:
     """The same shapes as split's, each given already split: (B, H, T, D)."""
-    return [
-        Case(
-            (attn_np.split_heads(*c.args),),
-            label=c.label.replace(" in ", " split into "),
-            stress=c.stress,
-        )
-        for c in _heads_cases(rng)
-    ]
+    cases = _heads_cases(rng)
+    for c in cases:
+        c.args, c.label = (attn_np.split_heads(*c.args),), c.label.replace(" in ", " split into ")
+    return cases
 
 
 def _merge(x, *, slip):
@@ -396,11 +362,6 @@ check_merge_heads = MERGE_HEADS.checker(
 # ---------------------------------------------------------------------------
 # 4. sinusoidal_encoding(T, C) -> (T, C), interleaved sin and cos
 # ---------------------------------------------------------------------------
-#
-# PE[pos, 2i] = sin(pos / 10000^(2i/C)) and PE[pos, 2i+1] = cos(pos / 10000^(2i/C)):
-# the columns 2i and 2i+1 form a pair with one frequency. Putting all the sines
-# first and all the cosines after is a permutation of the same columns, as valid
-# for a model, but not the layout asked for.
 
 
 def _sinusoidal_reference(T, C):
@@ -410,8 +371,7 @@ def _sinusoidal_reference(T, C):
 
 def _sinusoid(T, C, *, slip=""):
     """The encoding written out; ``slip`` names the classic mistake to make, if any."""
-    first = 1 if slip == "from_one" else 0
-    pos = np.arange(first, first + T)[:, None]  # (T, 1)
+    pos = np.arange(T)[:, None] + (slip == "from_one")  # (T, 1)
     two_i = np.arange(0, C, 2)  # (C/2,): 2i for each pair
     sin, cos = (np.cos, np.sin) if slip == "swapped" else (np.sin, np.cos)
     if slip == "column_exponent":  # every column its own frequency 10000^(j/C)
@@ -456,9 +416,8 @@ _PE_SLIPS = {
     "that it adds to the (T, C) embeddings.",
     "from_one": "your positions start at 1: the first position is 0, with PE[0] = [0, 1, 0, 1, "
     "...].",
-    "double_two": "your exponent is 4i/C: the column index j = 0, 2, 4, ... (range(0, C, 2)) "
-    "is already 2i, so 10000^(j/C) is the frequency; doubling it again makes them fall twice "
-    "as fast.",
+    "double_two": "your exponent is 4i/C: the column index j = 0, 2, 4, ... (range(0, C, 2)) is "
+    "already 2i, so 10000^(j/C) is the frequency; doubling it again makes them fall twice as fast.",
     "int_division": "your exponent 2i // C is an integer division, 0 for every pair: all "
     "pairs get frequency 1. Use true division, 2 * i / C.",
     "multiplied": "you multiplied pos by 10000^(2i/C) instead of dividing: the frequencies must "
@@ -523,8 +482,7 @@ def _ln(x, gamma, beta, eps, *, slip=""):
 def _layer_norm_cases(rng: np.random.Generator) -> list[Case]:
     def case(shape, eps, label, shift=0.0, scale=1.0) -> Case:
         x = shift + scale * rng.normal(size=shape)
-        C = shape[-1]
-        gamma, beta = rng.uniform(0.5, 2.0, size=C), rng.normal(size=C)  # (C,), (C,)
+        gamma, beta = rng.uniform(0.5, 2.0, size=shape[-1]), rng.normal(size=shape[-1])  # (C,)
         return Case((x, gamma, beta, eps), label=label)
 
     cases = [
@@ -543,9 +501,8 @@ _LN_HINT = (
     "y = gamma * (x - mu) / np.sqrt(var + eps) + beta."
 )
 _LN_SLIPS = {
-    "moments": "you computed the variance as E[x²] − E[x]²: for features near 1e6 the two "
-    "terms are about 1e12 and their difference loses its digits (catastrophic "
-    "cancellation).",
+    "moments": "you computed the variance as E[x²] − E[x]²: for features near 1e6 the two terms "
+    "are about 1e12 and their difference loses its digits (catastrophic cancellation).",
     "batch_axis": "you normalised over the batch axis: that is BatchNorm. LayerNorm normalises "
     "each row (each token) over its own features, the last axis.",
     "whole_array": "you normalised over the whole array at once: LayerNorm takes one mean and "
@@ -577,8 +534,7 @@ _LN_SLIPS = {
 _LN_HINTS = {
     "moments": "Compute var = ((x - mu) ** 2).mean(axis=-1, keepdims=True), or x.var(...): "
     "centre first, then square.",
-    "batch_axis": "Use axis=-1 with keepdims=True. " + _LN_HINT,
-    "whole_array": "Use axis=-1 with keepdims=True. " + _LN_HINT,
+    **dict.fromkeys(("batch_axis", "whole_array"), "Use axis=-1 with keepdims=True. " + _LN_HINT),
     "unbiased": "np.var's default ddof=0 is the one: " + _LN_HINT,
 }
 
@@ -601,10 +557,8 @@ check_layer_norm_forward = LAYER_NORM_FORWARD.checker(
 # 6. gpt_parameter_count(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4) -> int
 # ---------------------------------------------------------------------------
 #
-# dlbook's GPT (dlbook.gpt.config): token and position embeddings; per block two
-# LayerNorms (gamma and beta), attention with W_q, W_k, W_v, W_o (C, C) and their
-# biases, an MLP C -> rC -> C with biases; a final LayerNorm; an output head (C, V)
-# untied from the token embedding and without a bias.
+# dlbook's GPT: embeddings; per block two LayerNorms, attention W_q, W_k, W_v, W_o with
+# biases, an MLP C -> rC -> C with biases; a final LayerNorm; an untied head, no bias.
 
 
 def _gpt_reference(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):

@@ -30,60 +30,47 @@ from dlbook.checks._core import (
     fail,
     type_hint,
 )
+from dlbook.checks._kinds import slip_mistakes
 from dlbook.nn import numpy_backend as nn_np
-
-
-def _mistakes(table: dict[str, tuple[Callable[..., Any], str]], output: int = 0) -> list[Mistake]:
-    """One mistake per ``explanation: (wrong function, hint)`` of ``table``, in its order."""
-    return [Mistake(text, fn, output=output, hint=hint) for text, (fn, hint) in table.items()]
-
 
 # ---------------------------------------------------------------------------
 # 1. sigmoid_backward(x, grad_out) -> dL/dx
 # ---------------------------------------------------------------------------
 
 
-def _naive_sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.exp(x) / (1.0 + np.exp(x))  # inf / inf = NaN for x around 800
-
-
 def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
     big = np.array([[-800.0, -40.0, -3.0, 0.0, 3.0, 40.0, 800.0]])  # (1, 7)
-    return [
-        Case((rng.normal(size=(3, 4)), rng.normal(size=(3, 4))), label="a (3, 4) batch"),
-        Case((rng.normal(size=5), rng.normal(size=5)), label="a vector of 5"),
-        Case((rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4))), label="a 3-d array"),
-        Case((big, rng.normal(size=big.shape)), label="large inputs up to |x| = 800", stress=True),
-    ]
+    labels = {(3, 4): "a (3, 4) batch", (5,): "a vector of 5", (2, 3, 4): "a 3-d array"}
+    cases = [Case((rng.normal(size=s), rng.normal(size=s)), label=labels[s]) for s in labels]
+    label = "large inputs up to |x| = 800"
+    return [*cases, Case((big, rng.normal(size=big.shape)), label=label, stress=True)]
 
 
-_s = nn_np.sigmoid  # the reference sigmoid, used to build the wrong answers below
+def _sigmoid_grad(x, g, *, slip=""):
+    """dL/dx written out; ``slip`` names the classic mistake to make, if any."""
+    s = x if slip == "x_for_s" else nn_np.sigmoid(x)
+    if slip == "naive":  # inf / inf = NaN for x around 800
+        s = np.exp(x) / (1.0 + np.exp(x))
+    grad = {"sign": -g, "no_grad_out": 1}.get(slip, g) * s * (1 - s)
+    return {"itself": s, "s_as_derivative": g * s}.get(slip, grad)
 
-_SIGMOID_MISTAKES = {  # explanation: (wrong dL/dx, hint)
-    "your gradient has the wrong sign.": (
-        lambda x, g: -g * _s(x) * (1 - _s(x)),
-        "σ is increasing, so σ'(x) = σ(x)(1 - σ(x)) is positive.",
-    ),
-    "you forgot to multiply by grad_out (the chain rule).": (
-        lambda x, g: _s(x) * (1 - _s(x)),
-        "dL/dx = dL/dy * dy/dx: multiply the local derivative by grad_out.",
-    ),
-    "you used σ(x) as the derivative instead of σ(x)(1 - σ(x)).": (
-        lambda x, g: g * _s(x),
-        "d σ/dx = σ(x) (1 - σ(x)).",
-    ),
-    "you returned the sigmoid itself, not its gradient.": (
-        lambda x, g: _s(x),
-        "The backward pass returns dL/dx = grad_out * σ(x)(1 - σ(x)).",
-    ),
-    "you used x instead of σ(x) in x(1 - x).": (
-        lambda x, g: g * x * (1 - x),
-        "The derivative is σ(x)(1 - σ(x)): apply the sigmoid first.",
-    ),
-    "your sigmoid is not numerically stable: e^x / (1 + e^x) is inf / inf = NaN for large x.": (
-        lambda x, g: g * _naive_sigmoid(x) * (1 - _naive_sigmoid(x)),
-        "Use 1 / (1 + np.exp(-x)), which never divides inf by inf.",
-    ),
+
+_SIGMOID_SLIPS = {
+    "sign": "your gradient has the wrong sign.",
+    "no_grad_out": "you forgot to multiply by grad_out (the chain rule).",
+    "s_as_derivative": "you used σ(x) as the derivative instead of σ(x)(1 - σ(x)).",
+    "itself": "you returned the sigmoid itself, not its gradient.",
+    "x_for_s": "you used x instead of σ(x) in x(1 - x).",
+    "naive": "your sigmoid is not numerically stable: e^x / (1 + e^x) is inf / inf = NaN for "
+    "large x.",
+}
+_SIGMOID_HINTS = {
+    "sign": "σ is increasing, so σ'(x) = σ(x)(1 - σ(x)) is positive.",
+    "no_grad_out": "dL/dx = dL/dy * dy/dx: multiply the local derivative by grad_out.",
+    "s_as_derivative": "d σ/dx = σ(x) (1 - σ(x)).",
+    "itself": "The backward pass returns dL/dx = grad_out * σ(x)(1 - σ(x)).",
+    "x_for_s": "The derivative is σ(x)(1 - σ(x)): apply the sigmoid first.",
+    "naive": "Use 1 / (1 + np.exp(-x)), which never divides inf by inf.",
 }
 
 SIGMOID_BACKWARD = FunctionCheck(
@@ -93,7 +80,7 @@ SIGMOID_BACKWARD = FunctionCheck(
     task="Return dL/dx = grad_out * σ(x) * (1 - σ(x)), an array shaped like x.",
     nan_hint="Compute σ(x) as 1 / (1 + np.exp(-x)): exp(x) / (1 + exp(x)) is inf / inf "
     "for large x.",
-    mistakes=_mistakes(_SIGMOID_MISTAKES),
+    mistakes=slip_mistakes(_sigmoid_grad, _SIGMOID_SLIPS, hints=_SIGMOID_HINTS),
 )
 
 
@@ -121,49 +108,39 @@ def _softmax_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _exp_normalise(x: np.ndarray, axis: int | None, shift: Callable = np.max) -> np.ndarray:
-    e = np.exp(x - shift(x, axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+def _softmax(x, axis=-1, *, slip=""):
+    """The softmax written out; ``slip`` names the classic mistake to make, if any."""
+    axis = {"axis_0": 0, "last_axis": -1, "whole": None}.get(slip, axis)
+    shift = {"min": np.min, "mean": np.mean}.get(slip, np.max)(x, axis=axis, keepdims=True)
+    shift = {"naive": 0.0, "global_max": x.max()}.get(slip, shift)  # no shift; one for all
+    e = np.exp(x - shift)
+    return e if slip == "unnormalised" else e / e.sum(axis=axis, keepdims=True)
 
 
-_SHIFT_BY_MAX = "Subtract the max: every exponent is then ≤ 0, so exp never overflows."
-_SOFTMAX_MISTAKES = {  # explanation: (wrong softmax, hint)
-    "your softmax is not numerically stable: exp(1000) overflows to inf, and "
-    "inf / inf (or 0 / 0) is NaN.": (
-        lambda x, axis=-1: np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True),
-        "Subtract the max along the axis first: softmax(x) = softmax(x - max).",
+_SOFTMAX_SLIPS = {
+    "naive": "your softmax is not numerically stable: exp(1000) overflows to inf, and "
+    "inf / inf (or 0 / 0) is NaN.",
+    "global_max": "you subtracted the max of the whole array, not of each slice: a slice far "
+    "below that max underflows to 0 / 0 = NaN.",
+    "min": "you subtracted the minimum of each slice instead of its maximum: exp(max − min) "
+    "overflows to inf when a slice spreads over more than about 709.",
+    "mean": "you subtracted the mean of each slice instead of its maximum: exp(max − mean) "
+    "overflows to inf when a slice spreads widely.",
+    "axis_0": "you normalised over axis 0 instead of the axis you were given.",
+    "last_axis": "you ignored the `axis` argument and always normalised over the last axis.",
+    "unnormalised": "your output is not normalised: each slice must sum to 1.",
+    "whole": "you normalised over the whole array instead of along the axis.",
+}
+_SOFTMAX_HINTS = {
+    "naive": "Subtract the max along the axis first: softmax(x) = softmax(x - max).",
+    "global_max": "Take the max along the axis: x.max(axis=axis, keepdims=True).",
+    **dict.fromkeys(
+        ("min", "mean"), "Subtract the max: every exponent is then ≤ 0, so exp never overflows."
     ),
-    "you subtracted the max of the whole array, not of each slice: a slice far "
-    "below that max underflows to 0 / 0 = NaN.": (
-        lambda x, axis=-1: np.exp(x - x.max()) / np.exp(x - x.max()).sum(axis=axis, keepdims=True),
-        "Take the max along the axis: x.max(axis=axis, keepdims=True).",
-    ),
-    "you subtracted the minimum of each slice instead of its maximum: exp(max − min) "
-    "overflows to inf when a slice spreads over more than about 709.": (
-        lambda x, axis=-1: _exp_normalise(x, axis, np.min),
-        _SHIFT_BY_MAX,
-    ),
-    "you subtracted the mean of each slice instead of its maximum: exp(max − mean) "
-    "overflows to inf when a slice spreads widely.": (
-        lambda x, axis=-1: _exp_normalise(x, axis, np.mean),
-        _SHIFT_BY_MAX,
-    ),
-    "you normalised over axis 0 instead of the axis you were given.": (
-        lambda x, axis=-1: _exp_normalise(x, 0),
-        "Use axis=axis in both the max and the sum.",
-    ),
-    "you ignored the `axis` argument and always normalised over the last axis.": (
-        lambda x, axis=-1: _exp_normalise(x, -1),
-        "Pass axis=axis to max and sum.",
-    ),
-    "your output is not normalised: each slice must sum to 1.": (
-        lambda x, axis=-1: np.exp(x - np.max(x, axis=axis, keepdims=True)),
-        "Divide by the sum of the exponentials along the axis.",
-    ),
-    "you normalised over the whole array instead of along the axis.": (
-        lambda x, axis=-1: _exp_normalise(x, None),
-        "Sum along `axis` with keepdims=True, not over every element.",
-    ),
+    "axis_0": "Use axis=axis in both the max and the sum.",
+    "last_axis": "Pass axis=axis to max and sum.",
+    "unnormalised": "Divide by the sum of the exponentials along the axis.",
+    "whole": "Sum along `axis` with keepdims=True, not over every element.",
 }
 
 SOFTMAX = FunctionCheck(
@@ -173,7 +150,7 @@ SOFTMAX = FunctionCheck(
     task="Return exp(x - max) / sum(exp(x - max)) along `axis`, an array shaped like x.",
     nan_hint="Your softmax is not numerically stable: subtract the max along the axis first "
     "(x - x.max(axis=axis, keepdims=True)); exp then never overflows.",
-    mistakes=_mistakes(_SOFTMAX_MISTAKES),
+    mistakes=slip_mistakes(_softmax, _SOFTMAX_SLIPS, hints=_SOFTMAX_HINTS),
 )
 
 
@@ -204,66 +181,46 @@ def _ce_cases(rng: np.random.Generator) -> list[Case]:
     return [*cases, Case((apart, np.array([1, 0, 2])), label=label, stress=True)]
 
 
-_p = partial(nn_np.softmax, axis=1)  # the softmax probabilities of logits (B, K)
+def _ce_grad(z, y, *, slip=""):
+    """dL/dlogits written out; ``slip`` names the classic mistake to make, if any."""
+    # (B, K); the slips "naive" and "global_max" are the softmax's own
+    p = _softmax(z, 0 if slip == "batch_axis" else 1, slip=slip)
+    p = {"logits": z, "log_softmax": nn_np.log_softmax(z, axis=1)}.get(slip, p)
+    if slip == "every_row":
+        p[:, y] -= 1.0  # (B, B) entries: every row, at every example's label
+        return p / len(y)
+    onehot = nn_np.one_hot(y, z.shape[1])  # (B, K)
+    d = {"sign": onehot - p, "no_onehot": p}.get(slip, p - onehot)
+    return d / {"no_mean": 1, "by_k": z.shape[1], "by_bk": z.size}.get(slip, len(y))
 
 
-def _y(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return nn_np.one_hot(labels, logits.shape[1])
-
-
-def _minus_one_in_every_row(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    p = _p(logits)  # (B, K)
-    p[:, labels] -= 1.0  # (B, B) entries: every row, at every example's label
-    return p / len(labels)
-
-
-_CE_MISTAKES = {  # explanation: (wrong dL/dlogits, hint)
-    "you forgot to divide by the batch size B: the loss is a mean over the batch.": (
-        lambda z, y: _p(z) - _y(z, y),
-        "Divide by B = logits.shape[0].",
-    ),
-    "your gradient has the wrong sign: it is prediction minus truth.": (
-        lambda z, y: (_y(z, y) - _p(z)) / len(y),
-        "dL/dlogits = (softmax(logits) - onehot) / B.",
-    ),
-    "you used the raw logits where the softmax probabilities belong.": (
-        lambda z, y: (z - _y(z, y)) / len(y),
-        "Turn logits into probabilities with softmax along axis 1 first.",
-    ),
-    "you used log-softmax where the softmax probabilities belong.": (
-        lambda z, y: (nn_np.log_softmax(z, axis=1) - _y(z, y)) / len(y),
-        "The gradient of -log softmax(z)[y] is softmax(z) - onehot(y).",
-    ),
-    "you forgot to subtract the one-hot labels.": (
-        lambda z, y: _p(z) / len(y),
-        "Subtract 1 at each example's true class: prediction minus truth.",
-    ),
-    "you divided by the number of classes K instead of the batch size B.": (
-        lambda z, y: (_p(z) - _y(z, y)) / z.shape[1],
-        "The mean runs over the B examples: divide by logits.shape[0].",
-    ),
-    "you divided by B * K (np.mean over every entry) instead of by B.": (
-        lambda z, y: (_p(z) - _y(z, y)) / z.size,
-        "Divide by B only.",
-    ),
-    "your softmax normalised over the batch (axis 0) instead of the classes.": (
-        lambda z, y: (_p(z, axis=0) - _y(z, y)) / len(y),
-        "Each row of logits is one example: softmax along axis=1.",
-    ),
-    "your softmax is not numerically stable: exp overflows for large logits.": (
-        lambda z, y: (np.exp(z) / np.exp(z).sum(1, keepdims=True) - _y(z, y)) / len(y),
-        "Subtract the max of each row before exp.",
-    ),
-    "you subtracted the max of the whole logits array, not of each row: a row far below "
-    "it underflows to 0 / 0 = NaN.": (
-        lambda z, y: (_exp_normalise(z, 1, lambda a, **_: a.max()) - _y(z, y)) / len(y),
-        "Subtract each row's own max: logits.max(axis=1, keepdims=True).",
-    ),
-    "you subtracted 1 with P[:, labels], which hits every row at the column of every "
-    "label; each example needs 1 subtracted only at its own label.": (
-        _minus_one_in_every_row,
-        "Index one entry per row: P[np.arange(B), labels] -= 1.",
-    ),
+_CE_SLIPS = {
+    "no_mean": "you forgot to divide by the batch size B: the loss is a mean over the batch.",
+    "sign": "your gradient has the wrong sign: it is prediction minus truth.",
+    "logits": "you used the raw logits where the softmax probabilities belong.",
+    "log_softmax": "you used log-softmax where the softmax probabilities belong.",
+    "no_onehot": "you forgot to subtract the one-hot labels.",
+    "by_k": "you divided by the number of classes K instead of the batch size B.",
+    "by_bk": "you divided by B * K (np.mean over every entry) instead of by B.",
+    "batch_axis": "your softmax normalised over the batch (axis 0) instead of the classes.",
+    "naive": "your softmax is not numerically stable: exp overflows for large logits.",
+    "global_max": "you subtracted the max of the whole logits array, not of each row: a row far "
+    "below it underflows to 0 / 0 = NaN.",
+    "every_row": "you subtracted 1 with P[:, labels], which hits every row at the column of "
+    "every label; each example needs 1 subtracted only at its own label.",
+}
+_CE_HINTS = {
+    "no_mean": "Divide by B = logits.shape[0].",
+    "sign": "dL/dlogits = (softmax(logits) - onehot) / B.",
+    "logits": "Turn logits into probabilities with softmax along axis 1 first.",
+    "log_softmax": "The gradient of -log softmax(z)[y] is softmax(z) - onehot(y).",
+    "no_onehot": "Subtract 1 at each example's true class: prediction minus truth.",
+    "by_k": "The mean runs over the B examples: divide by logits.shape[0].",
+    "by_bk": "Divide by B only.",
+    "batch_axis": "Each row of logits is one example: softmax along axis=1.",
+    "naive": "Subtract the max of each row before exp.",
+    "global_max": "Subtract each row's own max: logits.max(axis=1, keepdims=True).",
+    "every_row": "Index one entry per row: P[np.arange(B), labels] -= 1.",
 }
 
 CROSS_ENTROPY_GRAD = FunctionCheck(
@@ -274,7 +231,7 @@ CROSS_ENTROPY_GRAD = FunctionCheck(
     nan_hint="Use a numerically stable softmax (subtract the max of each row first).",
     error_hint="The one-hot rows need K = logits.shape[1] columns even when a batch lacks "
     "the last classes: np.eye(K)[labels], not np.eye(labels.max() + 1)[labels].",
-    mistakes=_mistakes(_CE_MISTAKES),
+    mistakes=slip_mistakes(_ce_grad, _CE_SLIPS, hints=_CE_HINTS),
 )
 
 
@@ -348,7 +305,11 @@ LINEAR_BACKWARD = FunctionCheck(
     task="Return (dx, dW, db) with shapes (B, D), (D, H) and (H,) for y = x @ W + b.",
     error_hint="Each gradient has the shape of what it differentiates: dx like x (B, D), "
     "dW like W (D, H), db like b (H,); for dx, (B, H) @ (H, D) needs W.T.",
-    mistakes=[*_mistakes(_DX_MISTAKES), *_mistakes(_DW_MISTAKES, 1), *_mistakes(_DB_MISTAKES, 2)],
+    mistakes=[
+        Mistake(text, fn, output=k, hint=hint)
+        for k, table in enumerate((_DX_MISTAKES, _DW_MISTAKES, _DB_MISTAKES))
+        for text, (fn, hint) in table.items()
+    ],
 )
 
 
@@ -450,9 +411,8 @@ def _data_problem(read: set[str]) -> CheckResult | None:
     """Refuse training that looked at the test labels, or ignored the training split."""
     if "y_test" in read:
         return _fail(
-            "your train_mlp (or its model's predict) read data.y_test, the test labels: a "
-            "model trained, tuned or predicting with them says nothing about digits it has "
-            "not seen.",
+            "your train_mlp (or its model's predict) read data.y_test, the test labels: a model "
+            "trained, tuned or predicting with them says nothing about digits it has not seen.",
             "Train on data.x_train and data.y_train only; the check measures the test "
             "accuracy itself (to tune, split a validation set off the training data).",
         )

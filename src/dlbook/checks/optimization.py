@@ -49,6 +49,7 @@ from dlbook.checks._kinds import (
     as_number,
     each_output,
     rng_problem,
+    slip_mistakes,
     stressed,
 )
 from dlbook.nn.init import init_weights
@@ -950,95 +951,69 @@ def _warmup_cosine_reference(step, base_lr, warmup_steps, total_steps, eta_min):
     return schedule.lr_at(step)
 
 
-def _cosine(t: float, period: float, base_lr: float, eta_min: float, half: float = 0.5):
-    return eta_min + (base_lr - eta_min) * half * (1 + np.cos(np.pi * t / period))
+def _schedule(step, b, W, T, eta, *, slip=""):
+    """The schedule written out, with one of the slips of SCHEDULE_MISTAKES."""
+    start = {"at_base_lr": 1.0, "from_zero": 0.0, "ahead": 0.0}.get(slip, START_FACTOR)
+    if step < W and slip != "no_warmup":
+        ahead = 1 if slip == "ahead" else 0
+        return b * (start + (1 - start) * (step + ahead) / W)
+    t = step - (0 if slip in ("no_warmup", "from_0", "from_0_over_T") else W)
+    t += {"late": 1, "early": -1}.get(slip, 0)
+    period = T - (0 if slip in ("no_warmup", "over_T", "from_0_over_T") else W)
+    period += {"shorter": -1, "longer": 1}.get(slip, 0)
+    low = 0.0 if slip in ("no_eta", "eta_on_top") else eta
+    lr = low + (b - low) * (1.0 if slip == "no_half" else 0.5) * (1 + np.cos(np.pi * t / period))
+    return eta + lr if slip == "eta_on_top" else lr
 
 
-def _schedule(cosine=None, warmup=None) -> Callable[..., float]:
-    """The schedule with a wrong ``cosine(step, b, W, T, eta)`` or ``warmup(step, b, W)``."""
+_FROM_ZERO = "your cosine counts its steps from 0 instead of from the end of the warm-up."
+_BOUNDARY = (
+    "off by one at the boundary: your cosine starts one step late or early, so the "
+    "step warmup_steps is not exactly base_lr."
+)
+_AT_END = "off by one at the end: your cosine reaches eta_min one step early or late."
+_AT_W = "At step = warmup_steps the cosine is at its own step 0: cos(0) = 1, lr = base_lr."
+_LASTS = "The cosine lasts total_steps - warmup_steps steps: lr = eta_min at total_steps."
+_WARMUP = "lr = base_lr * (1/3 + (2/3) * step / warmup_steps)"
 
-    def lr(step, b, W, T, eta):
-        if step >= W:
-            return cosine(step, b, W, T, eta) if cosine else _cosine(step - W, T - W, b, eta)
-        return warmup(step, b, W) if warmup else b * (START_FACTOR + (1 - START_FACTOR) * step / W)
-
-    return lr
-
-
-SCHEDULE_MISTAKES = [
-    Mistake(
-        "your schedule has no warm-up: it starts at base_lr.",
-        _schedule(warmup=lambda t, b, W: b),
-        hint="Climb linearly from base_lr / 3 at step 0 to base_lr at step warmup_steps.",
-    ),
-    Mistake(
-        "your schedule has no warm-up: one cosine over all total_steps.",
-        lambda t, b, W, T, eta: _cosine(t, T, b, eta),
-        hint="Climb linearly for warmup_steps steps, then half a cosine over the remaining "
-        "total_steps - warmup_steps.",
-    ),
-    Mistake(
-        "your warm-up starts at 0; torch's LinearLR (and this exercise) starts at base_lr / 3.",
-        _schedule(warmup=lambda t, b, W: b * (t / W)),
-        hint="lr = base_lr * (1/3 + (2/3) * step / warmup_steps) for step < warmup_steps.",
-    ),
-    Mistake(
-        "your warm-up is one step ahead: (step + 1) / warmup_steps.",
-        _schedule(warmup=lambda t, b, W: b * ((t + 1) / W)),
-        hint="lr = base_lr * (1/3 + (2/3) * step / warmup_steps): base_lr / 3 at step 0.",
-    ),
-    Mistake(
-        "your cosine is missing the factor 1/2: (1 + cos) runs from 2 to 0, so the "
+SCHEDULE_MISTAKES = slip_mistakes(
+    _schedule,
+    {
+        "at_base_lr": "your schedule has no warm-up: it starts at base_lr.",
+        "no_warmup": "your schedule has no warm-up: one cosine over all total_steps.",
+        "from_zero": "your warm-up starts at 0; torch's LinearLR (and this exercise) starts at "
+        "base_lr / 3.",
+        "ahead": "your warm-up is one step ahead: (step + 1) / warmup_steps.",
+        "no_half": "your cosine is missing the factor 1/2: (1 + cos) runs from 2 to 0, so the "
         "schedule jumps to twice base_lr.",
-        _schedule(lambda t, b, W, T, eta: _cosine(t - W, T - W, b, eta, half=1.0)),
-        hint="eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T)) / 2.",
-    ),
-    Mistake(
-        "your cosine runs over total_steps instead of total_steps − warmup_steps: it has "
-        "not reached eta_min at the last step.",
-        _schedule(lambda t, b, W, T, eta: _cosine(t - W, T, b, eta)),
-        hint="The cosine starts after the warm-up: its length is total_steps - warmup_steps.",
-    ),
-    Mistake(
-        "your cosine counts its steps from 0 instead of from the end of the warm-up.",
-        _schedule(lambda t, b, W, T, eta: _cosine(t, T - W, b, eta)),
-        hint="Use t = step - warmup_steps inside the cosine: it must start at base_lr.",
-    ),
-    Mistake(
-        "your cosine counts its steps from 0 instead of from the end of the warm-up.",
-        _schedule(lambda t, b, W, T, eta: _cosine(t, T, b, eta)),
-        hint="Use step - warmup_steps inside the cosine, over total_steps - warmup_steps.",
-    ),
-    *(
-        Mistake(
-            "off by one at the boundary: your cosine starts one step late or early, so the "
-            "step warmup_steps is not exactly base_lr.",
-            _schedule(lambda t, b, W, T, eta, d=d: _cosine(t - W + d, T - W, b, eta)),
-            hint="At step = warmup_steps the cosine is at its own step 0: cos(0) = 1, "
-            "lr = base_lr.",
-        )
-        for d in (1, -1)
-    ),
-    *(
-        Mistake(
-            "off by one at the end: your cosine reaches eta_min one step early or late.",
-            _schedule(lambda t, b, W, T, eta, d=d: _cosine(t - W, T - W + d, b, eta)),
-            hint="The cosine lasts total_steps - warmup_steps steps: lr = eta_min at total_steps.",
-        )
-        for d in (-1, 1)
-    ),
-    Mistake(
-        "your cosine ignores eta_min: it decays to 0.",
-        _schedule(lambda t, b, W, T, eta: _cosine(t - W, T - W, b, 0.0)),
-        hint="eta_min + (base_lr - eta_min) * (1 + cos(...)) / 2.",
-    ),
-    Mistake(
-        "you added eta_min without taking it off base_lr: the cosine must run from "
-        "base_lr down to eta_min.",
-        _schedule(lambda t, b, W, T, eta: eta + _cosine(t - W, T - W, b, 0.0)),
-        hint="eta_min + (base_lr - eta_min) * (1 + cos(...)) / 2.",
-    ),
-]
+        "over_T": "your cosine runs over total_steps instead of total_steps − warmup_steps: it "
+        "has not reached eta_min at the last step.",
+        "from_0": _FROM_ZERO,
+        "from_0_over_T": _FROM_ZERO,
+        "late": _BOUNDARY,
+        "early": _BOUNDARY,
+        "shorter": _AT_END,
+        "longer": _AT_END,
+        "no_eta": "your cosine ignores eta_min: it decays to 0.",
+        "eta_on_top": "you added eta_min without taking it off base_lr: the cosine must run "
+        "from base_lr down to eta_min.",
+    },
+    "eta_min + (base_lr - eta_min) * (1 + cos(...)) / 2.",
+    hints={
+        "at_base_lr": "Climb linearly from base_lr / 3 at step 0 to base_lr at step warmup_steps.",
+        "no_warmup": "Climb linearly for warmup_steps steps, then half a cosine over the "
+        "remaining total_steps - warmup_steps.",
+        "from_zero": _WARMUP + " for step < warmup_steps.",
+        "ahead": _WARMUP + ": base_lr / 3 at step 0.",
+        "no_half": "eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T)) / 2.",
+        "over_T": "The cosine starts after the warm-up: its length is total_steps - warmup_steps.",
+        "from_0": "Use t = step - warmup_steps inside the cosine: it must start at base_lr.",
+        "from_0_over_T": "Use step - warmup_steps inside the cosine, over total_steps - "
+        "warmup_steps.",
+        **dict.fromkeys(("late", "early"), _AT_W),
+        **dict.fromkeys(("shorter", "longer"), _LASTS),
+    },
+)
 
 
 def _sweep(check: JudgedCheck, case: Case) -> np.ndarray | None:

@@ -56,7 +56,6 @@ from dlbook.checks._kinds import (
     again_problem,
     array_problem,
     as_number,
-    each_output,
     slip_mistakes,
     stressed,
 )
@@ -120,26 +119,35 @@ def _rnn_step_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _exp_tanh(a: np.ndarray) -> np.ndarray:
-    """tanh written with exp, as a learner might: NaN for |a| > 710."""
-    return (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))
-
-
-def _rnn(*args, act="tanh", drop=(), transpose=(), swap=False):
+def _rnn(*args, act="tanh", drop=(), transpose=(), swap=False, squash="once"):
     """A vanilla RNN step written out, with switches for the classic slips (defaults: right)."""
     x, h, W_ih, W_hh, b_ih, b_hh = args  # the exercise's arguments
     if swap:  # x with W_hh, h with W_ih
         W_ih, W_hh = W_hh, W_ih
     W_ih = W_ih.T if "W_ih" in transpose else W_ih  # PyTorch's layout
     W_hh = W_hh.T if "W_hh" in transpose else W_hh
+    if squash == "each":  # the input and the state squashed apart
+        return np.tanh(x @ W_ih + b_ih) + np.tanh(h @ W_hh + b_hh)
+    if squash == "before_biases":
+        return np.tanh(x @ W_ih + h @ W_hh) + b_ih + b_hh
     terms = {"x W_ih": x @ W_ih, "b_ih": b_ih, "h W_hh": h @ W_hh, "b_hh": b_hh}
     a = sum(term for name, term in terms.items() if name not in drop)  # (B, H)
-    acts = {"tanh": np.tanh, "exp_tanh": _exp_tanh, "sigmoid": sigmoid, "none": np.asarray}
-    return np.maximum(a, 0.0) if act == "relu" else acts[act](a)
+    acts = {  # tanh, and what is used in its place by mistake
+        "tanh": np.tanh,
+        "exp_tanh": lambda a: (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a)),  # NaN past 710
+        "sigmoid": sigmoid,
+        "relu": lambda a: np.maximum(a, 0.0),
+        "none": np.asarray,
+    }
+    h_new = acts[act](a)
+    return h_new.T if "h_new" in transpose else h_new  # (H, B): one column per example
 
 
 _RNN_HINT = "h_new = np.tanh(x @ W_ih + b_ih + h @ W_hh + b_hh)."
+_BIASES = ("b_hh", "b_ih")
 _RNN_SLIPS = {  # (switch of _rnn, its value) -> what the learner did
+    ("act", "exp_tanh"): "your tanh overflows: written with np.exp, (e^a − e^−a) / (e^a + e^−a) "
+    "is inf / inf = NaN once |a| passes about 710.",
     ("act", "none"): "you forgot the tanh: h_new is the pre-activation, which nothing keeps from "
     "growing step after step.",
     ("act", "sigmoid"): "you used the sigmoid instead of tanh: a vanilla RNN's state lies in "
@@ -148,13 +156,11 @@ _RNN_SLIPS = {  # (switch of _rnn, its value) -> what the learner did
     "multiplication by W_hh can make it explode.",
     ("drop", ("h W_hh",)): "you forgot the recurrent term h @ W_hh: without it the new state does "
     "not depend on the previous one, so the network has no memory.",
-}
-_BIAS_SLIPS = {
-    ("drop", (bias,)): f"you forgot the bias {bias}: PyTorch's RNN (and this book's) adds two "
-    "biases, b_ih and b_hh."
-    for bias in ("b_hh", "b_ih")
-}
-_WEIGHT_SLIPS = {  # both biases left out, or the weights misused
+    **{
+        ("drop", (bias,)): f"you forgot the bias {bias}: PyTorch's RNN (and this book's) adds "
+        "two biases, b_ih and b_hh."
+        for bias in _BIASES
+    },
     ("drop", ("b_ih", "b_hh")): "you forgot both biases b_ih and b_hh.",
     ("transpose", ("W_hh",)): "you multiplied h by W_hh.T: W_hh is square, so the shapes cannot "
     "show it, but the transpose gives other values. " + _LAYOUT,
@@ -164,6 +170,21 @@ _WEIGHT_SLIPS = {  # both biases left out, or the weights misused
     "shapes cannot show it when the matrices are square, but the values differ. " + _LAYOUT,
     ("swap", True): "you swapped the weight matrices: x goes with W_ih (input to hidden), h with "
     "W_hh (hidden to hidden).",
+    ("squash", "before_biases"): "you added the biases after the tanh: they belong inside, with "
+    "the two products, h_new = tanh(x W_ih + b_ih + h W_hh + b_hh).",
+    ("squash", "each"): "you applied tanh to each term separately, tanh(x W_ih + b_ih) + "
+    "tanh(h W_hh + b_hh): the input and the state are added first, then squashed once, so "
+    "that h_new stays in (−1, 1).",
+    ("transpose", ("h_new",)): "your h_new is (H, B), one column per example: the column "
+    "convention of many textbooks, h = tanh(W x + b). The book keeps one row per example.",
+}
+_RNN_HINTS = {
+    ("act", "exp_tanh"): "Use np.tanh, which is exact for every input. " + _RNN_HINT,
+    **{
+        ("drop", (bias,)): "Add both biases (their sum acts as one): " + _RNN_HINT
+        for bias in _BIASES
+    },
+    ("transpose", ("h_new",)): _LAYOUT,
 }
 
 RNN_STEP = FunctionCheck(
@@ -173,38 +194,7 @@ RNN_STEP = FunctionCheck(
     task="Return h_new = tanh(x @ W_ih + b_ih + h @ W_hh + b_hh), of shape (B, H).",
     nan_hint="np.tanh never overflows: if you wrote tanh with np.exp, use np.tanh.",
     error_hint=_LAYOUT,
-    mistakes=[
-        Mistake(
-            "your tanh overflows: written with np.exp, (e^a − e^−a) / (e^a + e^−a) is "
-            "inf / inf = NaN once |a| passes about 710.",
-            functools.partial(_rnn, act="exp_tanh"),
-            hint="Use np.tanh, which is exact for every input. " + _RNN_HINT,
-        ),
-        *slip_mistakes(_rnn, _RNN_SLIPS, _RNN_HINT),
-        *slip_mistakes(_rnn, _BIAS_SLIPS, "Add both biases (their sum acts as one): " + _RNN_HINT),
-        *slip_mistakes(_rnn, _WEIGHT_SLIPS, _RNN_HINT),
-        Mistake(
-            "you added the biases after the tanh: they belong inside, with the two products, "
-            "h_new = tanh(x W_ih + b_ih + h W_hh + b_hh).",
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + h @ W_hh) + b_ih + b_hh,
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "you applied tanh to each term separately, tanh(x W_ih + b_ih) + tanh(h W_hh + "
-            "b_hh): the input and the state are added first, then squashed once, so that "
-            "h_new stays in (−1, 1).",
-            lambda x, h, W_ih, W_hh, b_ih, b_hh: (
-                np.tanh(x @ W_ih + b_ih) + np.tanh(h @ W_hh + b_hh)
-            ),
-            hint=_RNN_HINT,
-        ),
-        Mistake(
-            "your h_new is (H, B), one column per example: the column convention of many "
-            "textbooks, h = tanh(W x + b). The book keeps one row per example.",
-            lambda *a: _rnn(*a).T,
-            hint=_LAYOUT,
-        ),
-    ],
+    mistakes=slip_mistakes(_rnn, _RNN_SLIPS, _RNN_HINT, hints=_RNN_HINTS),
 )
 
 
@@ -236,19 +226,24 @@ def _bptt_reference(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
     return grads["W_ih"], grads["W_hh"], grads["b_ih"], grads["b_hh"], dh0
 
 
-def _bptt(*args, slope="h", back="W_hh.T", steps=3, accumulate=True, dW_hh_from="h_prev"):
-    """Three steps of BPTT written out, with switches for the classic slips (defaults: right)."""
+def _bptt(
+    *args, slope="h", back="W_hh.T", walk=(3, 2, 1), accumulate=True, dW_hh_from="h_prev", end=""
+):
+    """Three steps of BPTT written out, with switches for the classic slips (defaults: right).
+
+    ``walk`` lists the steps t in the order walked; ``end`` spoils one output at the end.
+    """
     xs, h0, W_ih, W_hh, b_ih, b_hh, dh3 = args  # the exercise's arguments
     hs, pre = [h0], [None]  # hs[t] = h_t (B, H) for t = 0..3; pre[t] = a_t (B, H)
     for x in xs:  # x (B, D)
         pre.append(x @ W_ih + b_ih + hs[-1] @ W_hh + b_hh)
         hs.append(np.tanh(pre[-1]))
     dW_ih, dW_hh, db = 0.0, 0.0, 0.0
-    dhs = {3: dh3}  # dhs[t] = dL/dh_t (B, H)
-    for t in range(3, 3 - steps, -1):  # t = 3, 2, 1
+    dhs = [dh3]  # dL/dh_t (B, H) for the steps walked so far, the last one current
+    for t in walk:  # t = 3, 2, 1
         # tanh'(a_t) = 1 - tanh(a_t)^2 = 1 - h_t^2, and what is used in its place by mistake
         tanh_of = {"h": hs[t], "a": pre[t], "tanh_h": np.tanh(hs[t]), "h_prev": hs[t - 1]}
-        da = dhs[t] * (1.0 if slope == "none" else 1 - tanh_of[slope] ** 2)  # (B, H)
+        da = dhs[-1] * (1.0 if slope == "none" else 1 - tanh_of[slope] ** 2)  # (B, H)
         state = {"h_prev": hs[t - 1], "h_new": hs[t], "skip_h0": hs[t - 1] * (t > 1)}[dW_hh_from]
         if not accumulate:  # dW = ... at every step instead of dW += ...
             dW_ih, dW_hh, db = 0.0, 0.0, 0.0
@@ -258,32 +253,18 @@ def _bptt(*args, slope="h", back="W_hh.T", steps=3, accumulate=True, dW_hh_from=
             "W_hh.T": da @ W_hh.T,
             "W_hh": da @ W_hh,
             "identity": da,
-            "same": dhs[t],
+            "same": dhs[-1],
             "plus_dh3": da @ W_hh.T + dh3,  # as if the loss also reached h_2 and h_1
         }
-        dhs[t - 1] = dhs[t] @ W_hh.T if back == "no_slope" else carry[back]
-    return dW_ih, dW_hh, db, db, dhs[3 - steps]
-
-
-def _bptt_forward_in_time(*args):
-    """BPTT walked t = 1, 2, 3, starting from dh3 at the first step (the wrong direction)."""
-    xs, h0, W_ih, W_hh, b_ih, b_hh, dh3 = args  # the exercise's arguments
-    hs = [h0]  # hs[t] = h_t (B, H)
-    for x in xs:  # x (B, D)
-        hs.append(np.tanh(x @ W_ih + b_ih + hs[-1] @ W_hh + b_hh))
-    dW_ih, dW_hh, db, dh = 0.0, 0.0, 0.0, dh3
-    for t in (1, 2, 3):
-        da = dh * (1 - hs[t] ** 2)  # (B, H)
-        dW_ih, dW_hh, db = dW_ih + xs[t - 1].T @ da, dW_hh + hs[t - 1].T @ da, db + da.sum(axis=0)
-        dh = da @ W_hh.T  # (B, H)
-    return dW_ih, dW_hh, db, db, dh
-
-
-def _bptt_dh0_without_W_hh(*args):
-    """dh0 = da_1 = dL/dh_1 * (1 - h_1^2): the last step back stops before W_hh.T."""
-    xs, h0, W_ih, W_hh, b_ih, b_hh, dh3 = args  # the exercise's arguments
-    h1 = np.tanh(xs[0] @ W_ih + b_ih + h0 @ W_hh + b_hh)  # (B, H)
-    return _bptt(*args, steps=2)[4] * (1 - h1**2)  # dL/dh_1 * tanh'(a_1)
+        dhs.append(dhs[-1] @ W_hh.T if back == "no_slope" else carry[back])
+    dh0 = {  # dL/dh0, and what is returned in its place by mistake
+        "dh0=da_1": da,
+        "dh0*(1-h0²)": dhs[-1] * (1 - h0**2),
+        "dh0=dh_1": dhs[-2],
+        "dh0=0": np.zeros_like(h0),
+    }.get(end, dhs[-1])
+    db_hh = np.zeros_like(db) if end == "db_hh=0" else db
+    return dW_ih, dW_hh.T if end == "dW_hh.T" else dW_hh, db, db_hh, dh0
 
 
 def _bptt_cases(rng: np.random.Generator) -> list[Case]:
@@ -309,7 +290,7 @@ _BPTT_HINT = (
 
 # (switch of _bptt, its value) -> what the learner did
 _BPTT_SLIPS = {
-    ("steps", 1): "your gradients hold only the last step's contribution: W is shared by the "
+    ("walk", (3,)): "your gradients hold only the last step's contribution: W is shared by the "
     "three steps, so its gradient sums all three, and dL/dh must be carried back "
     "to h_2 and h_1 through W_hh.",
     ("accumulate", False): "your gradients hold only the first step's contribution: you overwrote "
@@ -337,6 +318,28 @@ _BPTT_SLIPS = {
     "the state that step t read, h_{t−1}: dW_hh += h_{t−1}.T @ da_t.",
     ("dW_hh_from", "skip_h0"): "dW_hh has no contribution from step 1: h0 is multiplied by W_hh "
     "at the first step too, so dW_hh += h0.T @ da_1.",
+    ("walk", (1, 2, 3)): "you walked forward in time (t = 1, 2, 3), starting from dh3 at the first "
+    "step: dh3 is the gradient of h_3, so the walk back starts at t = 3 and ends at t = 1.",
+}
+
+# (the output, the `end` of _bptt that spoils it) -> what the learner did
+_BPTT_ENDS = {
+    (1, "dW_hh.T"): "your dW_hh is transposed: you computed da_t.T @ h_{t−1}; W_hh is (H, H) "
+    "either way, so the shapes cannot show it. dW_hh += h_{t−1}.T @ da_t, like "
+    "dW_ih += x_t.T @ da_t.",
+    (3, "db_hh=0"): "`db_hh` is zero, but b_hh is added at every step just like b_ih, so its "
+    "gradient is the same: db_hh = db_ih.",
+    (4, "dh0=da_1"): "`dh0` is da_1, the gradient of the first pre-activation: h0 enters as "
+    "h0 @ W_hh, so carry it back once more, dh0 = da_1 @ W_hh.T.",
+    (4, "dh0*(1-h0²)"): "`dh0` is multiplied by 1 − h0²: the tanh derivative belongs to the "
+    "steps 1 to 3, whose outputs are tanh's; h0 is an input, so dh0 = da_1 @ W_hh.T.",
+    (4, "dh0=dh_1"): "`dh0` is the gradient of h_1, one step short: carry it back once more, "
+    "dh0 = da_1 @ W_hh.T.",
+    (4, "dh0=0"): "`dh0` is zero, but h0 feeds the first step, so the loss depends on it: "
+    "dh0 = da_1 @ W_hh.T.",
+}
+_BPTT_END_HINTS = {
+    "dh0=0": "dh0 is what truncated BPTT would pass to the segment before. " + _BPTT_HINT
 }
 
 BPTT_3_STEPS = DictCheck(
@@ -351,55 +354,11 @@ BPTT_3_STEPS = DictCheck(
     error_hint=_LAYOUT,
     mistakes=[
         *slip_mistakes(_bptt, _BPTT_SLIPS, _BPTT_HINT, outputs=len(BPTT_KEYS)),
-        *each_output(
-            "you walked forward in time (t = 1, 2, 3), starting from dh3 at the first step: "
-            "dh3 is the gradient of h_3, so the walk back starts at t = 3 and ends at t = 1.",
-            _bptt_forward_in_time,
-            len(BPTT_KEYS),
-            _BPTT_HINT,
-        ),
-        Mistake(
-            "your dW_hh is transposed: you computed da_t.T @ h_{t−1}; W_hh is (H, H) either "
-            "way, so the shapes cannot show it. dW_hh += h_{t−1}.T @ da_t, like "
-            "dW_ih += x_t.T @ da_t.",
-            lambda *a: _bptt(*a)[1].T,
-            output=1,
-            hint=_BPTT_HINT,
-        ),
-        Mistake(
-            "`db_hh` is zero, but b_hh is added at every step just like b_ih, so its gradient "
-            "is the same: db_hh = db_ih.",
-            lambda xs, h0, W_ih, W_hh, b_ih, b_hh, dh3: np.zeros_like(b_hh),
-            output=3,
-            hint=_BPTT_HINT,
-        ),
-        Mistake(
-            "`dh0` is da_1, the gradient of the first pre-activation: h0 enters as "
-            "h0 @ W_hh, so carry it back once more, dh0 = da_1 @ W_hh.T.",
-            _bptt_dh0_without_W_hh,
-            output=4,
-            hint=_BPTT_HINT,
-        ),
-        Mistake(
-            "`dh0` is multiplied by 1 − h0²: the tanh derivative belongs to the steps "
-            "1 to 3, whose outputs are tanh's; h0 is an input, so dh0 = da_1 @ W_hh.T.",
-            lambda *a: _bptt(*a)[4] * (1 - a[1] ** 2),
-            output=4,
-            hint=_BPTT_HINT,
-        ),
-        Mistake(
-            "`dh0` is the gradient of h_1, one step short: carry it back once more, "
-            "dh0 = da_1 @ W_hh.T.",
-            lambda *a: _bptt(*a, steps=2)[4],  # the walk back stops at h_1
-            output=4,
-            hint=_BPTT_HINT,
-        ),
-        Mistake(
-            "`dh0` is zero, but h0 feeds the first step, so the loss depends on it: "
-            "dh0 = da_1 @ W_hh.T.",
-            lambda xs, h0, *rest: np.zeros_like(h0),
-            output=4,
-            hint="dh0 is what truncated BPTT would pass to the segment before. " + _BPTT_HINT,
+        *(
+            on_output(
+                text, functools.partial(_bptt, end=end), k, _BPTT_END_HINTS.get(end, _BPTT_HINT)
+            )
+            for (k, end), text in _BPTT_ENDS.items()
         ),
     ],
 )
@@ -501,6 +460,12 @@ _CELL_SLIPS = {
     "c_new = f ⊙ c + i ⊙ g.",
 }
 
+_SWAPPED = (  # (h_new, c_new) returned the wrong way round: the text for each output
+    "you returned (c_new, h_new): the order is (h_new, c_new), like PyTorch's (h, c).",
+    "your second output is h_new, where the cell state c_new belongs: the cell returns "
+    "(h_new, c_new), like PyTorch's (h, c).",
+)
+
 LSTM_CELL = FunctionCheck(
     name="lstm_cell",
     reference=_lstm_reference,
@@ -517,18 +482,9 @@ LSTM_CELL = FunctionCheck(
         *slip_mistakes(_lstm, _H_NEW_SLIPS, _LSTM_HINT, outputs=1),
         *slip_mistakes(_lstm, _CELL_SLIPS, _LSTM_HINT, outputs=2),
         # named on h_new only: a second output equal to h_new may follow a right h_new
-        on_output(
-            "you returned (c_new, h_new): the order is (h_new, c_new), like PyTorch's (h, c).",
-            lambda *a: _lstm(*a)[::-1],
-            0,
-            "End with `return h_new, c_new`.",
-        ),
-        on_output(
-            "your second output is h_new, where the cell state c_new belongs: the cell returns "
-            "(h_new, c_new), like PyTorch's (h, c).",
-            lambda *a: _lstm(*a)[::-1],
-            1,
-            "End with `return h_new, c_new`.",
+        *(
+            on_output(text, lambda *a: _lstm(*a)[::-1], k, "End with `return h_new, c_new`.")
+            for k, text in enumerate(_SWAPPED)
         ),
     ],
 )
@@ -572,60 +528,47 @@ _CLIP_HINT = (
 )
 
 
-def _clip_mistake(explanation: str, fn: Callable[..., Any], hint=_CLIP_HINT) -> list[Mistake]:
-    """Mistakes about `clipped` (all entries as one vector) and `total_norm`."""
+def _clip(grads, m, slip=""):
+    """Clipping by the global norm written out, with switches for the classic slips.
 
-    def flat(*args: Any) -> tuple[np.ndarray, float]:
-        clipped, total = fn(*args)
-        return _flat(clipped), total
+    Returns `clipped` as one vector of all its entries, as the check judges it.
+    """
+    total = {  # the global norm, and what is used in its place by mistake
+        "no_sqrt": _norm(grads) ** 2,
+        "sum_of_norms": sum(_norm([g]) for g in grads),
+        "last_only": _norm(grads[-1:]),
+    }.get(slip, _norm(grads))
+    clipped = {  # the gradients, scaled otherwise than by _shrunk by mistake
+        "each_own": lambda: [_shrunk([g], _norm([g]), m)[0] for g in grads],
+        "always": lambda: [g * (m / (total + 1e-6)) for g in grads],
+        "np_clip": lambda: [np.clip(g, -m, m) for g in grads],
+        "inverse": lambda: [g * (total / m) for g in grads] if total > m else grads,
+    }.get(slip, lambda: _shrunk(grads, total, m))()
+    return _flat(clipped), total
 
-    return each_output(explanation, flat, 2, hint)
 
-
+# (slip of _clip) -> what the learner did
+_CLIP_SLIPS = {
+    "each_own": "you clipped each gradient by its own norm: clipping by the global norm scales "
+    "all of them by one factor, max_norm / total_norm, which keeps the direction of the "
+    "whole update.",
+    "always": "you scaled the gradients up: their total norm is below max_norm, and clipping "
+    "only ever shrinks.",
+    "np_clip": "you clipped each entry into [−max_norm, max_norm] (np.clip): that is "
+    "clip_grad_value, which changes the direction of the gradient; clipping by the norm "
+    "rescales it whole.",
+    "no_sqrt": "your total_norm is the sum of the squares: you forgot the square root.",
+    "sum_of_norms": "you added up the norms of the gradients, |g1| + |g2| + ...: the global norm "
+    "is the norm of all entries together, √(|g1|² + |g2|² + ...).",
+    "last_only": "your total_norm is the norm of the last gradient only: in the loop you "
+    "overwrote it (total = ...) instead of adding up the squares of every gradient "
+    "(total += ...), then took one square root at the end.",
+    "inverse": "you multiplied by total_norm / max_norm, the inverse of the clipping factor: "
+    "the gradients grew.",
+}
+_ALWAYS_HINT = "Scale only when total_norm > max_norm; otherwise return copies of the gradients."
 CLIP_MISTAKES = [
-    *_clip_mistake(
-        "you clipped each gradient by its own norm: clipping by the global norm scales all "
-        "of them by one factor, max_norm / total_norm, which keeps the direction of the "
-        "whole update.",
-        lambda grads, m: ([_shrunk([g], _norm([g]), m)[0] for g in grads], _norm(grads)),
-    ),
-    *_clip_mistake(
-        "you scaled the gradients up: their total norm is below max_norm, and clipping only "
-        "ever shrinks.",
-        lambda grads, m: ([g * (m / (_norm(grads) + 1e-6)) for g in grads], _norm(grads)),
-        "Scale only when total_norm > max_norm; otherwise return copies of the gradients.",
-    ),
-    *_clip_mistake(
-        "you clipped each entry into [−max_norm, max_norm] (np.clip): that is clip_grad_value, "
-        "which changes the direction of the gradient; clipping by the norm rescales it whole.",
-        lambda grads, m: ([np.clip(g, -m, m) for g in grads], _norm(grads)),
-    ),
-    *_clip_mistake(
-        "your total_norm is the sum of the squares: you forgot the square root.",
-        lambda grads, m: (_shrunk(grads, _norm(grads) ** 2, m), _norm(grads) ** 2),
-    ),
-    *_clip_mistake(
-        "you added up the norms of the gradients, |g1| + |g2| + ...: the global norm is the "
-        "norm of all entries together, √(|g1|² + |g2|² + ...).",
-        lambda grads, m: (
-            _shrunk(grads, sum(_norm([g]) for g in grads), m),
-            sum(_norm([g]) for g in grads),
-        ),
-    ),
-    *_clip_mistake(
-        "your total_norm is the norm of the last gradient only: in the loop you overwrote it "
-        "(total = ...) instead of adding up the squares of every gradient (total += ...), "
-        "then took one square root at the end.",
-        lambda grads, m: (_shrunk(grads, _norm(grads[-1:]), m), _norm(grads[-1:])),
-    ),
-    *_clip_mistake(
-        "you multiplied by total_norm / max_norm, the inverse of the clipping factor: "
-        "the gradients grew.",
-        lambda grads, m: (
-            [g * (_norm(grads) / m) for g in grads] if _norm(grads) > m else grads,
-            _norm(grads),
-        ),
-    ),
+    *slip_mistakes(_clip, _CLIP_SLIPS, _CLIP_HINT, hints={"always": _ALWAYS_HINT}, outputs=2),
     Mistake(
         "you returned the norm after clipping; torch's clip_grad_norm_ returns the norm "
         "before clipping, the one compared with max_norm (and the one worth logging to "
@@ -755,17 +698,40 @@ def _perplexity_reference(logits, targets):
     return lm_metrics.perplexity(lm_metrics.cross_entropy_from_logits(logits, targets))
 
 
-def _nll(logits, targets, axis: int = 1):
-    """-log softmax(logits)[n, targets[n]] per token (N,), stable: logsumexp - z[target]."""
-    z = logits - logits.max(axis=axis, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))  # (N, V)
-    return -log_p[np.arange(len(targets)), targets]
+def _log_softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
+    """log softmax(logits) row by row (N, V) (column by column for axis 0), stable."""
+    z = logits - logits.max(axis=axis, keepdims=True)  # (N, V)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    """log softmax(logits) row by row (N, V), stable."""
-    z = logits - logits.max(axis=1, keepdims=True)  # (N, V)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+def _perplexity(z, t, nll="stable", then="exp_mean"):
+    """Perplexity written out, with switches for the classic slips (defaults: right).
+
+    ``nll`` picks how the loss of each token is computed, ``then`` what is made of the losses.
+    """
+    rows = np.arange(len(t))
+    losses = {  # -log p of each target (N,), and what is used in its place by mistake
+        "stable": lambda: -_log_softmax(z)[rows, t],
+        "logits": lambda: -z[rows, t],
+        "columns": lambda: -_log_softmax(z)[:, t],  # (N, N)
+        "global_max": lambda: np.log(np.exp(z - z.max()).sum(1)) - (z - z.max())[rows, t],
+        "axis0": lambda: -_log_softmax(z, axis=0)[rows, t],
+        "softmax": lambda: -np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))[rows, t],
+        "logsumexp": lambda: np.log(np.exp(z).sum(1)) - z[rows, t],
+    }[nll]()
+    made = {  # exp of the mean loss, and what is made of the losses in its place by mistake
+        "exp_mean": lambda nats: np.exp(np.mean(nats)),
+        "exp_sum": lambda nats: np.exp(np.sum(nats)),
+        "exp_minus_mean": lambda nats: np.exp(-np.mean(nats)),
+        "inverse_mean_p": lambda nats: 1.0 / np.mean(np.exp(-nats)),
+        "mean": np.mean,
+        "two_to_mean": lambda nats: 2.0 ** np.mean(nats),
+        "bits": lambda nats: np.mean(nats) / np.log(2.0),
+        "exp_bits": lambda nats: np.exp(np.mean(nats) / np.log(2.0)),
+        "mean_exp": lambda nats: np.mean(np.exp(nats)),
+        "exp_each": np.exp,
+    }
+    return made[then](losses)
 
 
 def _perplexity_cases(rng: np.random.Generator) -> list[Case]:
@@ -790,8 +756,47 @@ _PPL_HINT = (
     "Perplexity = exp(mean cross-entropy): log_p = z - logsumexp(z) row by row (subtract "
     "the max first), nll = -log_p[np.arange(N), targets], return np.exp(nll.mean())."
 )
-_ppl_mistake = functools.partial(Mistake, hint=_PPL_HINT)
 _BITS = "(Bits per character = nats / ln 2, and e^nats = 2^bits: one perplexity, two units.)"
+
+# (switch of _perplexity, its value) -> what the learner did
+_PPL_SLIPS = {
+    ("nll", "logits"): "you used the logits as log-probabilities: a logit is a score, and "
+    "log p = z − logsumexp(z) (the log-softmax) turns it into a log-probability.",
+    ("then", "exp_sum"): "you exponentiated the summed loss instead of the mean: perplexity is exp "
+    "of the average cross-entropy per token, so it does not grow with the number of tokens.",
+    ("then", "exp_minus_mean"): "you returned exp(mean log p), which is 1 / perplexity: the "
+    "cross-entropy is −log p, so perplexity = exp(−mean log p) ≥ 1.",
+    ("nll", "columns"): "you indexed log_p[:, targets], an (N, N) array (every token's row at "
+    "every target), and averaged all of it: pick one entry per row, "
+    "log_p[np.arange(N), targets].",
+    ("then", "inverse_mean_p"): "you returned 1 / mean(p), the inverse of the average probability "
+    "of the targets: perplexity is the inverse of their geometric mean, exp(−mean log p).",
+    ("nll", "global_max"): "you subtracted the largest logit of the whole array, not each row's: "
+    "a row far below it gets exp(−1000) = 0 everywhere, and log 0 = −inf.",
+    ("then", "mean"): "you returned the cross-entropy in nats: you forgot to exponentiate.",
+    ("then", "two_to_mean"): "you raised 2 to a cross-entropy measured in nats: 2^H is the "
+    "perplexity when H is in bits; with natural logs (np.log) it is e^H. " + _BITS,
+    ("then", "bits"): "you returned the cross-entropy in bits per token (nats / ln 2), not the "
+    "perplexity. " + _BITS,
+    ("then", "exp_bits"): "you raised e to a cross-entropy measured in bits: with log2 the "
+    "perplexity is 2^H. " + _BITS,
+    ("then", "mean_exp"): "you averaged the per-token perplexities, mean(exp(nll)), instead of "
+    "exponentiating the mean loss, exp(mean(nll)): by Jensen's inequality the first is larger.",
+    ("then", "exp_each"): "you returned one perplexity per token: average the cross-entropy over "
+    "the tokens first, then exponentiate once.",
+    ("nll", "axis0"): "your log-softmax normalises over the tokens (axis 0) instead of over the "
+    "vocabulary (axis 1).",
+    ("nll", "softmax"): "your softmax is not numerically stable: exp(1000) overflows to inf, "
+    "and inf / inf is NaN.",
+    ("nll", "logsumexp"): "your log-sum-exp is not numerically stable: log(sum(exp(z))) is "
+    "log(inf) for logits near 1000.",
+}
+_PPL_HINTS = {
+    ("nll", "global_max"): "m = logits.max(axis=1, keepdims=True): one max per row. " + _PPL_HINT,
+    ("nll", "axis0"): "Each row of logits is one token's scores over the V words: axis=1.",
+    ("nll", "softmax"): "Subtract each row's max before np.exp: softmax(z) = softmax(z - max).",
+    ("nll", "logsumexp"): "logsumexp(z) = m + log(sum(exp(z - m))) with m = the row's max.",
+}
 
 PERPLEXITY_FROM_LOGITS = FunctionCheck(
     name="perplexity_from_logits",
@@ -801,92 +806,7 @@ PERPLEXITY_FROM_LOGITS = FunctionCheck(
     "softmax(logits), one number.",
     nan_hint="exp(1000) overflows and exp(-1000) underflows to 0: compute log-softmax as "
     "z - m - log(sum(exp(z - m))) with m = each row's own max (axis=1, keepdims=True).",
-    mistakes=[
-        _ppl_mistake(
-            "you used the logits as log-probabilities: a logit is a score, and "
-            "log p = z − logsumexp(z) (the log-softmax) turns it into a log-probability.",
-            lambda z, t: np.exp(-np.mean(z[np.arange(len(t)), t])),
-        ),
-        _ppl_mistake(
-            "you exponentiated the summed loss instead of the mean: perplexity is exp of the "
-            "average cross-entropy per token, so it does not grow with the number of tokens.",
-            lambda z, t: np.exp(np.sum(_nll(z, t))),
-        ),
-        _ppl_mistake(
-            "you returned exp(mean log p), which is 1 / perplexity: the cross-entropy is "
-            "−log p, so perplexity = exp(−mean log p) ≥ 1.",
-            lambda z, t: np.exp(-np.mean(_nll(z, t))),
-        ),
-        _ppl_mistake(
-            "you indexed log_p[:, targets], an (N, N) array (every token's row at every "
-            "target), and averaged all of it: pick one entry per row, "
-            "log_p[np.arange(N), targets].",
-            lambda z, t: np.exp(np.mean(-_log_softmax(z)[:, t])),
-        ),
-        _ppl_mistake(
-            "you returned 1 / mean(p), the inverse of the average probability of the "
-            "targets: perplexity is the inverse of their geometric mean, exp(−mean log p).",
-            lambda z, t: 1.0 / np.mean(np.exp(-_nll(z, t))),
-        ),
-        Mistake(
-            "you subtracted the largest logit of the whole array, not each row's: a row far "
-            "below it gets exp(−1000) = 0 everywhere, and log 0 = −inf.",
-            lambda z, t: np.exp(
-                np.mean(np.log(np.exp(z - z.max()).sum(1)) - (z - z.max())[np.arange(len(t)), t])
-            ),
-            hint="m = logits.max(axis=1, keepdims=True): one max per row. " + _PPL_HINT,
-        ),
-        _ppl_mistake(
-            "you returned the cross-entropy in nats: you forgot to exponentiate.",
-            lambda z, t: np.mean(_nll(z, t)),
-        ),
-        _ppl_mistake(
-            "you raised 2 to a cross-entropy measured in nats: 2^H is the perplexity when H "
-            "is in bits; with natural logs (np.log) it is e^H. " + _BITS,
-            lambda z, t: 2.0 ** np.mean(_nll(z, t)),
-        ),
-        _ppl_mistake(
-            "you returned the cross-entropy in bits per token (nats / ln 2), not the "
-            "perplexity. " + _BITS,
-            lambda z, t: np.mean(_nll(z, t)) / np.log(2.0),
-        ),
-        _ppl_mistake(
-            "you raised e to a cross-entropy measured in bits: with log2 the perplexity is "
-            "2^H. " + _BITS,
-            lambda z, t: np.exp(np.mean(_nll(z, t)) / np.log(2.0)),
-        ),
-        _ppl_mistake(
-            "you averaged the per-token perplexities, mean(exp(nll)), instead of "
-            "exponentiating the mean loss, exp(mean(nll)): by Jensen's inequality the "
-            "first is larger.",
-            lambda z, t: np.mean(np.exp(_nll(z, t))),
-        ),
-        _ppl_mistake(
-            "you returned one perplexity per token: average the cross-entropy over the "
-            "tokens first, then exponentiate once.",
-            lambda z, t: np.exp(_nll(z, t)),
-        ),
-        Mistake(
-            "your log-softmax normalises over the tokens (axis 0) instead of over the "
-            "vocabulary (axis 1).",
-            lambda z, t: np.exp(np.mean(_nll(z, t, axis=0))),
-            hint="Each row of logits is one token's scores over the V words: axis=1.",
-        ),
-        Mistake(
-            "your softmax is not numerically stable: exp(1000) overflows to inf, and "
-            "inf / inf is NaN.",
-            lambda z, t: np.exp(
-                -np.mean(np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))[np.arange(len(t)), t])
-            ),
-            hint="Subtract each row's max before np.exp: softmax(z) = softmax(z - max).",
-        ),
-        Mistake(
-            "your log-sum-exp is not numerically stable: log(sum(exp(z))) is log(inf) for "
-            "logits near 1000.",
-            lambda z, t: np.exp(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(t)), t])),
-            hint="logsumexp(z) = m + log(sum(exp(z - m))) with m = the row's max.",
-        ),
-    ],
+    mistakes=slip_mistakes(_perplexity, _PPL_SLIPS, _PPL_HINT, hints=_PPL_HINTS),
 )
 
 
