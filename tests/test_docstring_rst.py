@@ -49,3 +49,30 @@ def test_docstring_with_maths_is_valid_rst(name: str) -> None:
     assert not problems, (
         f"{name}'s docstring is not valid reST, so its maths shows as TeX: {problems}"
     )
+
+
+def _table_docstrings() -> dict[str, str]:
+    """Package docstrings that hold an API table (a reST simple table, ``===  ===``)."""
+    found = {}
+    for info in pkgutil.walk_packages(dlbook.__path__, "dlbook."):
+        if not info.ispkg:
+            continue
+        doc = importlib.import_module(info.name).__doc__ or ""
+        if any(line.startswith("==") and "  =" in line for line in doc.splitlines()):
+            found[info.name] = doc
+    return found
+
+
+TABLE_DOCS = _table_docstrings()
+
+
+def test_the_finder_sees_the_api_tables() -> None:
+    assert {"dlbook.lm", "dlbook.nn", "dlbook.rnn"} <= set(TABLE_DOCS)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE_DOCS))
+def test_api_table_is_valid_rst(name: str) -> None:
+    problems = rst_problems(TABLE_DOCS[name])
+    assert not problems, (
+        f"{name}'s API table is not valid reST, so it shows as plain text: {problems}"
+    )

@@ -93,8 +93,8 @@ def dpo_loss(
 ) -> float:
     """mean_b -log sigma(z_b), z = beta [(pi_c - ref_c) - (pi_r - ref_r)]; inputs (B,) each.
 
-    -log sigma(z) = softplus(-z) = max(-z, 0) + log(1 + exp(-|z|)), which neither
-    overflows for a large |z| nor loses the small values.
+    ``-log sigma(z) = softplus(-z) = max(-z, 0) + log(1 + exp(-|z|))``, which neither
+    overflows for a large ``|z|`` nor loses the small values.
     """
     z, _ = _margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
     return float(np.mean(np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z)))))

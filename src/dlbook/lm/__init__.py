@@ -6,7 +6,7 @@ PyTorch LSTM and a TensorFlow one are scored and sampled by the same code. The
 text comes from :func:`dlbook.data.corpus.load_corpus`, whose best possible loss
 (its entropy rate) is known exactly.
 
-=============================================  ==============================================
+==============================================  ============================================
 ``CharVocab(alphabet)``, ``.from_text(text)``   characters <-> int64 ids: ``encode``,
                                                 ``decode``, ``len``
 ``NGramModel(n, V, smoothing=, k=)``            count-based model: ``fit(ids)``,
@@ -20,7 +20,7 @@ text comes from :func:`dlbook.data.corpus.load_corpus`, whose best possible loss
 ``softmax_with_temperature(logits, T)``         ``softmax(logits / T)``, last axis
 ``sample_with_temperature(logits, T, rng)``     one draw per row; ``greedy=True`` is argmax
 ``top_k_filter(logits, k)``                     all but the k largest logits set to ``-inf``
-=============================================  ==============================================
+==============================================  ============================================
 
 Importing this package does not import PyTorch or TensorFlow.
 """

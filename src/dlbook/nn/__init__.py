@@ -9,25 +9,24 @@ Pick a backend module; all three export the same names::
 
 Shared API (``T`` is the backend's array type: ndarray, torch.Tensor or tf.Tensor):
 
-=====================================  ==============================================
-``sigmoid, tanh, relu, gelu(x)``        elementwise activations; ``gelu`` is the exact
-                                        erf form ``x * Phi(x)``
-``softmax(x, axis=-1)``                 numerically stable softmax
-``log_softmax(x, axis=-1)``             numerically stable log-softmax
-``mse_loss(pred, target)``              mean of squared errors over all elements
-``cross_entropy(logits, labels)``       mean over the batch of ``-log softmax(logits)[y]``
-``linear(x, W, b)``                     ``x @ W + b`` with ``W`` of shape (D_in, D_out)
-``Linear(d_in, d_out, *, seed, dtype)`` a layer holding ``W`` and ``b``
-``MLP(sizes, activation, *, seed,``     Linear -> activation -> ... -> Linear (logits)
-``dtype)``
-``loss_and_grads(model, x, y)``         cross-entropy loss (float) and gradients as a
-                                        dict of NumPy arrays in the canonical layout
-``predict(model, x)``                   class indices, as a NumPy array
-``evaluate_loss(model, x, y)``          cross-entropy as a float, no gradients
-``make_optimizer(model, config)``       ``config.optimizer`` (SGD with momentum by
-                                        default), the backend's own
-``train_step(model, opt, x, y)``        one SGD step on a batch; returns the loss
-=====================================  ==============================================
+==========================================  ==================================================
+``sigmoid, tanh, relu, gelu(x)``            elementwise activations; ``gelu`` is the exact
+                                            erf form ``x * Phi(x)``
+``softmax(x, axis=-1)``                     numerically stable softmax
+``log_softmax(x, axis=-1)``                 numerically stable log-softmax
+``mse_loss(pred, target)``                  mean of squared errors over all elements
+``cross_entropy(logits, labels)``           mean over the batch of ``-log softmax(logits)[y]``
+``linear(x, W, b)``                         ``x @ W + b`` with ``W`` of shape (D_in, D_out)
+``Linear(d_in, d_out, *, seed, dtype)``     a layer holding ``W`` and ``b``
+``MLP(sizes, activation, *, seed, dtype)``  Linear -> activation -> ... -> Linear (logits)
+``loss_and_grads(model, x, y)``             cross-entropy loss (float) and gradients as a
+                                            dict of NumPy arrays in the canonical layout
+``predict(model, x)``                       class indices, as a NumPy array
+``evaluate_loss(model, x, y)``              cross-entropy as a float, no gradients
+``make_optimizer(model, config)``           ``config.optimizer`` (SGD with momentum by
+                                            default), the backend's own
+``train_step(model, opt, x, y)``            one SGD step on a batch; returns the loss
+==========================================  ==================================================
 
 The NumPy backend adds ``<name>_backward`` next to each forward function, and
 ``forward``/``backward`` methods on its layers.

@@ -12,22 +12,23 @@ G = gate blocks (1 for RNN, 4 for LSTM, 3 for GRU). Everything is batch-first.
 
 Shared API (``T`` is the backend's array type: ndarray, torch.Tensor or tf.Tensor):
 
-==========================================  ============================================
-``RNN(input_size, hidden_size, *, seed=0,``  one layer of ``h' = tanh(x W_ih + b_ih +
-``dtype="float32")``                         h W_hh + b_hh)``
-``LSTM(...)``, ``GRU(...)``                  the same constructor, PyTorch's equations
-``model.forward(x, state=None)``             x (B, T, D) -> ``(outputs, final_state)``:
-                                             outputs (B, T, H); state is h (B, H), or
-                                             ``(h, c)`` for the LSTM; None means zeros.
-                                             ``model(x, state)`` is the same
-``model.get_weights()``                      NumPy copies in the canonical layout
-                                             ``{"W_ih", "W_hh", "b_ih", "b_hh"}``
-``model.set_weights(w)``                     load that layout (names, shapes checked)
-``sequence_loss_and_grads(model, x,``        loss ``sum(outputs * d_outputs) + sum(h_T *
-``state, d_outputs, d_final)``               d_h) [+ sum(c_T * d_c)]`` and, as NumPy,
-                                             ``(loss, grads, dx, dstate)``: one backward
-                                             pass with those upstream gradients
-==========================================  ============================================
+=============================================  ===========================================
+``RNN(input_size, hidden_size, *, seed=0,``    one layer of
+``dtype="float32")``                           ``h' = tanh(x W_ih + b_ih + h W_hh + b_hh)``
+``LSTM(...)``, ``GRU(...)``                    the same constructor, PyTorch's equations
+``model.forward(x, state=None)``               x (B, T, D) -> ``(outputs, final_state)``:
+                                               outputs (B, T, H); state is h (B, H), or
+                                               ``(h, c)`` for the LSTM; None means zeros.
+                                               ``model(x, state)`` is the same
+``model.get_weights()``                        NumPy copies in the canonical layout
+                                               ``{"W_ih", "W_hh", "b_ih", "b_hh"}``
+``model.set_weights(w)``                       load that layout (names, shapes checked)
+``sequence_loss_and_grads(model, x, state,``   the loss
+``d_outputs, d_final)``                        ``sum(outputs * d_outputs) + sum(h_T * d_h)``
+                                               ``[+ sum(c_T * d_c)]`` and, as NumPy,
+                                               ``(loss, grads, dx, dstate)``: one backward
+                                               pass with those upstream gradients
+=============================================  ===========================================
 
 The NumPy backend adds the cells as functions, forward next to backward
 (``rnn_cell_forward`` / ``rnn_cell_backward``, ``lstm_cell_*``, ``gru_cell_*``),
