@@ -37,6 +37,7 @@ from dlbook.checks._core import (
     each_output,
     error_hint,
     fail,
+    on_output,
     shape_hint,
     type_hint,
 )
@@ -166,17 +167,19 @@ def slip_mistakes(
     *,
     hints: Mapping[Any, str] | None = None,
     outputs: int = 0,
+    only: Mapping[Any, int | tuple[int, ...]] | None = None,
     wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
 ) -> list[Mistake]:
     """The named mistakes of ``fn``, a written-out reference with a switch per classic slip.
 
     ``fn`` computes the right answer by default and makes slip ``s`` when called with
     ``slip=s``; a key ``(name, value)`` sets the keyword ``name`` instead (a tuple of
-    such pairs sets several). Each
-    ``key -> explanation`` gives one :class:`Mistake`, in the table's order, with
-    ``hints[key]`` or else ``hint``; with ``outputs=n`` (a function that returns a
-    tuple of n) one per output, as :func:`each_output`. ``wrap`` turns each wrong
-    function into what the mistake calls (e.g. a probe that records what it did).
+    such pairs sets several). Each ``key -> explanation`` gives one :class:`Mistake`,
+    in the table's order, with ``hints[key]`` or else ``hint``. With ``outputs=n`` (a
+    function that returns a tuple of n) it gives one per output, as
+    :func:`each_output`, except that a key in ``only`` is named on that output (or
+    those outputs) alone. ``wrap`` turns each wrong function into what the mistake
+    calls (e.g. a probe that records what it did).
     """
     mistakes = []
     for key, explanation in explanations.items():
@@ -187,7 +190,10 @@ def slip_mistakes(
         wrong = functools.partial(fn, **switch)
         wrong = wrap(wrong) if wrap is not None else wrong
         tip = (hints or {}).get(key, hint)
-        if outputs:
+        if key in (only or {}):
+            ks = only[key] if isinstance(only[key], tuple) else (only[key],)
+            mistakes += [on_output(explanation, wrong, k, tip) for k in ks]
+        elif outputs:
             mistakes += each_output(explanation, wrong, outputs, tip)
         else:
             mistakes.append(Mistake(explanation, wrong, hint=tip))

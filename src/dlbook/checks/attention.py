@@ -43,12 +43,6 @@ from dlbook.normalization import numpy_backend as norm_np
 # a table `slip -> explanation`, turned into Mistakes by `slip_mistakes`.
 
 
-def _softmax(s: np.ndarray, axis: int | None = -1) -> np.ndarray:
-    """A stable softmax (over every axis if ``axis`` is None); an all -inf slice gives NaN."""
-    z = np.exp(s - s.max(axis=axis, keepdims=True))
-    return z / z.sum(axis=axis, keepdims=True)
-
-
 def _random_mask(rng: np.random.Generator, T: int, S: int) -> np.ndarray:
     """A random bool (T, S) mask in which every row and every column has a True and a False.
 
@@ -72,7 +66,6 @@ def _attention_reference(q, k, v, mask):
 
 
 def _attend(q, k, v, mask, *, slip=""):
-    """Attention written out; ``slip`` names the classic mistake to make, if any."""
     D, Dv, S = q.shape[-1], v.shape[-1], k.shape[-2]
     s = q @ (k if slip == "k_untransposed" else np.swapaxes(k, -1, -2))  # (..., T, S)
     scales = {"unscaled": 1.0, "by_d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv), "sqrt_s": 1 / np.sqrt(S)}
@@ -86,7 +79,9 @@ def _attend(q, k, v, mask, *, slip=""):
         "mask_after": s,
         "unmasked": s,
     }.get(slip, np.where(mask, s, -np.inf))
-    w = _softmax(s, {"query_axis": -2, "whole_softmax": None}.get(slip, -1))  # (..., T, S)
+    axis = {"query_axis": -2, "whole_softmax": None}.get(slip, -1)  # None: over every axis
+    w = np.exp(s - s.max(axis=axis, keepdims=True))  # stable; a slice all -inf gives NaN
+    w = w / w.sum(axis=axis, keepdims=True)  # (..., T, S)
     w = w * mask if slip == "mask_after" else w
     out = w @ v  # (..., T, Dv)
     return out / np.sqrt(D) if slip == "scaled_after" else out
@@ -180,7 +175,6 @@ check_masked_attention = MASKED_ATTENTION.checker(
 
 
 def _causal(T, *, slip):
-    """A (T, T) mask with the classic mistake ``slip``."""
     ones = np.ones((T, T), dtype=bool)
     return {
         "upper": np.triu(ones),
@@ -329,6 +323,7 @@ _MERGE_HINT = (
     ".reshape(B, T, H * D): the exact inverse of split_heads."
 )
 _NOT_INVERSE = "so merge_heads(split_heads(x, H)) does not give x back"
+_OWN_PLACE = "each head's D features keep their own place in the C = H * D features."
 _MERGE_SLIPS = {
     "straight": "you reshaped straight to (B, T, C) without moving the heads back behind the "
     f"time axis first: the shape is right but the values are scrambled, {_NOT_INVERSE}.",
@@ -337,10 +332,8 @@ _MERGE_SLIPS = {
     "no_reshape": "you transposed to (B, T, H, D) but forgot to reshape the last two axes into C.",
     "time": "you concatenated the heads along the time axis: they belong side by side in the "
     "features of each position, (B, T, H * D).",
-    "sum": "you summed the heads instead of concatenating them: each head's D features keep "
-    "their own place in the C = H * D features.",
-    "mean": "you averaged the heads instead of concatenating them: each head's D features "
-    "keep their own place in the C = H * D features.",
+    "sum": f"you summed the heads instead of concatenating them: {_OWN_PLACE}",
+    "mean": f"you averaged the heads instead of concatenating them: {_OWN_PLACE}",
 }
 
 MERGE_HEADS = FunctionCheck(
@@ -364,28 +357,20 @@ check_merge_heads = MERGE_HEADS.checker(
 # ---------------------------------------------------------------------------
 
 
-def _sinusoidal_reference(T, C):
-    """dlbook's encoding (Vaswani et al., 2017), interleaved sin/cos pairs, (T, C)."""
-    return positional.sinusoidal_encoding(T, C)
+_sinusoidal_reference = positional.sinusoidal_encoding  # Vaswani et al., 2017: (T, C)
 
 
 def _sinusoid(T, C, *, slip=""):
-    """The encoding written out; ``slip`` names the classic mistake to make, if any."""
     pos = np.arange(T)[:, None] + (slip == "from_one")  # (T, 1)
-    two_i = np.arange(0, C, 2)  # (C/2,): 2i for each pair
+    j = np.arange(C)  # (C,) the columns
+    two_i = j if slip == "column_exponent" else j - j % 2  # columns 2i and 2i + 1 share 2i
+    power = {"pair_exponent": two_i // 2, "double_two": 2 * two_i}.get(slip, two_i)
+    freq = 10000.0 ** (power // C if slip == "int_division" else power / C)  # (C,)
+    angle = pos * freq if slip == "multiplied" else pos / freq  # (T, C)
     sin, cos = (np.cos, np.sin) if slip == "swapped" else (np.sin, np.cos)
-    if slip == "column_exponent":  # every column its own frequency 10000^(j/C)
-        angle = pos / 10000.0 ** (np.arange(C) / C)  # (T, C)
-        pe = np.where(np.arange(C) % 2 == 0, sin(angle), cos(angle))
-    else:
-        power = {"pair_exponent": two_i // 2, "double_two": 2 * two_i}.get(slip, two_i)
-        freq = 10000.0 ** (power // C if slip == "int_division" else power / C)  # (C/2,)
-        angle = pos * freq if slip == "multiplied" else pos / freq  # (T, C/2)
-        pe = np.empty((T, C))
-        if slip == "halves":
-            pe[:, : C // 2], pe[:, C // 2 :] = sin(angle), cos(angle)
-        else:
-            pe[:, 0::2], pe[:, 1::2] = sin(angle), cos(angle)
+    pe = np.where(j % 2 == 0, sin(angle), cos(angle))  # interleaved
+    if slip == "halves":
+        pe = np.concatenate([pe[:, 0::2], pe[:, 1::2]], axis=1)
     return pe.T if slip == "transposed" else pe
 
 
@@ -448,13 +433,10 @@ check_sinusoidal_encoding = SINUSOIDAL_ENCODING.checker(
 # ---------------------------------------------------------------------------
 
 
-def _layer_norm_reference(x, gamma, beta, eps):
-    """dlbook's LayerNorm: gamma (x - mu) / sqrt(var + eps) + beta over the last axis."""
-    return norm_np.layer_norm(x, gamma, beta, eps)
+_layer_norm_reference = norm_np.layer_norm  # (x, gamma, beta, eps), over the last axis
 
 
 def _ln(x, gamma, beta, eps, *, slip=""):
-    """LayerNorm written out; ``slip`` names the classic mistake to make, if any."""
     axes = {"batch_axis": tuple(range(x.ndim - 1)), "whole_array": None, "axis_one": (1,)}
     axes = axes.get(slip, (-1,))
     mu = x.mean(axis=axes, keepdims=True)
@@ -568,7 +550,6 @@ def _gpt_reference(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
 
 
 def _gpt_count(V, T, L, C, mlp_ratio=4, *, slip=""):
-    """The count written out; ``slip`` names the classic mistake to make, if any."""
     r = {"mlp_width_c": 1, "fixed_ratio": 4}.get(slip, mlp_ratio)
     linear_bias = slip not in ("no_linear_bias", "no_bias")
     ln_beta = slip not in ("no_beta", "no_bias")

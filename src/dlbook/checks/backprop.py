@@ -23,7 +23,6 @@ from dlbook.checks._core import (
     Case,
     CheckResult,
     FunctionCheck,
-    Mistake,
     call_student,
     describe_type,
     error_hint,
@@ -47,7 +46,7 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _sigmoid_grad(x, g, *, slip=""):
-    """dL/dx written out; ``slip`` names the classic mistake to make, if any."""
+    """dL/dx written out; ``slip`` (here and below) names the classic mistake to make, if any."""
     s = x if slip == "x_for_s" else nn_np.sigmoid(x)
     if slip == "naive":  # inf / inf = NaN for x around 800
         s = np.exp(x) / (1.0 + np.exp(x))
@@ -109,7 +108,6 @@ def _softmax_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _softmax(x, axis=-1, *, slip=""):
-    """The softmax written out; ``slip`` names the classic mistake to make, if any."""
     axis = {"axis_0": 0, "last_axis": -1, "whole": None}.get(slip, axis)
     shift = {"min": np.min, "mean": np.mean}.get(slip, np.max)(x, axis=axis, keepdims=True)
     shift = {"naive": 0.0, "global_max": x.max()}.get(slip, shift)  # no shift; one for all
@@ -182,7 +180,6 @@ def _ce_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _ce_grad(z, y, *, slip=""):
-    """dL/dlogits written out; ``slip`` names the classic mistake to make, if any."""
     # (B, K); the slips "naive" and "global_max" are the softmax's own
     p = _softmax(z, 0 if slip == "batch_axis" else 1, slip=slip)
     p = {"logits": z, "log_softmax": nn_np.log_softmax(z, axis=1)}.get(slip, p)
@@ -258,44 +255,36 @@ def _linear_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-_DX_MISTAKES = {  # explanation: (wrong dx, hint)
-    "you returned the gradients in the wrong order: the first one must be dx.": (
-        lambda x, W, g: x.T @ g,
-        "Return (dx, dW, db) in this order.",
-    ),
-    "`dx` uses W instead of W.T.": (
-        lambda x, W, g: g @ W,
-        "dx = grad_out @ W.T: (B, H) @ (H, D) -> (B, D).",
-    ),
+def _linear_grads(x, W, g, *, slip=""):
+    dx = x.T @ g if slip == "dx_order" else g @ (W if slip == "dx_W" else W.T)  # (B, D)
+    dW = {"dW_transposed": g.T @ x, "dW_by_B": x.T @ g / len(x)}.get(slip, x.T @ g)  # (D, H)
+    db = g.sum(axis=1 if slip == "db_features" else 0, keepdims=slip == "db_keepdims")
+    db = {"db_rows": g, "db_mean": g.mean(axis=0)}.get(slip, db)  # (H,)
+    return dx, dW, db
+
+
+_LINEAR_SLIPS = {
+    "dx_order": "you returned the gradients in the wrong order: the first one must be dx.",
+    "dx_W": "`dx` uses W instead of W.T.",
+    "dW_transposed": "`dW` is transposed: you computed grad_out.T @ x, of shape (H, D).",
+    "dW_by_B": "`dW` is divided by the batch size, but grad_out already carries the 1/B.",
+    "db_rows": "`db` was not summed over the batch: it has one row per example.",
+    "db_mean": "`db` was averaged over the batch instead of summed.",
+    "db_features": "`db` was summed over the wrong axis (the features instead of the batch).",
+    "db_keepdims": "`db` keeps an axis of length 1.",
 }
-_DW_MISTAKES = {  # explanation: (wrong dW, hint)
-    "`dW` is transposed: you computed grad_out.T @ x, of shape (H, D).": (
-        lambda x, W, g: g.T @ x,
-        "dW must have the shape of W, (D, H): x.T @ grad_out.",
-    ),
-    "`dW` is divided by the batch size, but grad_out already carries the 1/B.": (
-        lambda x, W, g: x.T @ g / len(x),
-        "dW = x.T @ grad_out.",
-    ),
+_LINEAR_HINTS = {
+    "dx_order": "Return (dx, dW, db) in this order.",
+    "dx_W": "dx = grad_out @ W.T: (B, H) @ (H, D) -> (B, D).",
+    "dW_transposed": "dW must have the shape of W, (D, H): x.T @ grad_out.",
+    "dW_by_B": "dW = x.T @ grad_out.",
+    "db_rows": "b is shared by all B examples, so their gradients add up: sum over axis 0.",
+    "db_mean": "Use grad_out.sum(axis=0).",
+    "db_features": "Sum over axis 0, the batch.",
+    "db_keepdims": "b has shape (H,): drop keepdims=True.",
 }
-_DB_MISTAKES = {  # explanation: (wrong db, hint)
-    "`db` was not summed over the batch: it has one row per example.": (
-        lambda x, W, g: g,
-        "b is shared by all B examples, so their gradients add up: sum over axis 0.",
-    ),
-    "`db` was averaged over the batch instead of summed.": (
-        lambda x, W, g: g.mean(axis=0),
-        "Use grad_out.sum(axis=0).",
-    ),
-    "`db` was summed over the wrong axis (the features instead of the batch).": (
-        lambda x, W, g: g.sum(axis=1),
-        "Sum over axis 0, the batch.",
-    ),
-    "`db` keeps an axis of length 1.": (
-        lambda x, W, g: g.sum(axis=0, keepdims=True),
-        "b has shape (H,): drop keepdims=True.",
-    ),
-}
+# each slip spoils one output only, the one its name starts with
+_LINEAR_ONLY = {s: ("dx", "dW", "db").index(s[:2]) for s in _LINEAR_SLIPS}
 
 LINEAR_BACKWARD = FunctionCheck(
     name="linear_backward",
@@ -305,11 +294,7 @@ LINEAR_BACKWARD = FunctionCheck(
     task="Return (dx, dW, db) with shapes (B, D), (D, H) and (H,) for y = x @ W + b.",
     error_hint="Each gradient has the shape of what it differentiates: dx like x (B, D), "
     "dW like W (D, H), db like b (H,); for dx, (B, H) @ (H, D) needs W.T.",
-    mistakes=[
-        Mistake(text, fn, output=k, hint=hint)
-        for k, table in enumerate((_DX_MISTAKES, _DW_MISTAKES, _DB_MISTAKES))
-        for text, (fn, hint) in table.items()
-    ],
+    mistakes=slip_mistakes(_linear_grads, _LINEAR_SLIPS, hints=_LINEAR_HINTS, only=_LINEAR_ONLY),
 )
 
 
@@ -323,35 +308,6 @@ check_linear_backward = LINEAR_BACKWARD.checker(
 
 
 _fail = partial(fail, "train_mlp")  # a failing verdict of check_mlp_training
-
-
-def _prediction_problem(pred: Any, n: int, n_classes: int) -> tuple[str, str] | None:
-    """Message and hint when ``pred`` is not n integer class indices; None when it is."""
-    if not isinstance(pred, np.ndarray):
-        return (
-            f"predict returned {describe_type(pred)}, but a NumPy array of {n} class "
-            "indices was expected.",
-            type_hint(pred),
-        )
-    if pred.shape != (n,):
-        hint = (
-            "Take the most likely class: logits.argmax(axis=1)."
-            if pred.shape == (n, n_classes)
-            else "Return one class index per row of x."
-        )
-        return f"predict returned shape {pred.shape}, but ({n},) was expected.", hint
-    if not np.issubdtype(pred.dtype, np.integer):
-        return (
-            f"predict returned dtype {pred.dtype}, but integer class indices were expected.",
-            "argmax returns integers: predict with logits.argmax(axis=1).",
-        )
-    if n and (pred.min() < 0 or pred.max() >= n_classes):
-        return (
-            f"predict returned values from {pred.min()} to {pred.max()}, outside the classes "
-            f"0 to {n_classes - 1}.",
-            "Return class indices, e.g. logits.argmax(axis=1).",
-        )
-    return None
 
 
 def _call_problem(call: Call, doing: str, time_budget: float) -> CheckResult | None:
@@ -470,19 +426,40 @@ def check_mlp_training(
 
 def _accuracy_verdict(pred: Any, data: Any, threshold: float) -> CheckResult:
     """Accept the predictions if they are well formed and accurate enough."""
-    problem = _prediction_problem(pred, len(data.y_test), data.n_classes)
-    if problem is not None:
-        return _fail(*problem)
+    n, n_classes = len(data.y_test), data.n_classes
+    if not isinstance(pred, np.ndarray):
+        return _fail(
+            f"predict returned {describe_type(pred)}, but a NumPy array of {n} class "
+            "indices was expected.",
+            type_hint(pred),
+        )
+    if pred.shape != (n,):
+        hint = (
+            "Take the most likely class: logits.argmax(axis=1)."
+            if pred.shape == (n, n_classes)
+            else "Return one class index per row of x."
+        )
+        return _fail(f"predict returned shape {pred.shape}, but ({n},) was expected.", hint)
+    if not np.issubdtype(pred.dtype, np.integer):
+        return _fail(
+            f"predict returned dtype {pred.dtype}, but integer class indices were expected.",
+            "argmax returns integers: predict with logits.argmax(axis=1).",
+        )
+    if n and (pred.min() < 0 or pred.max() >= n_classes):
+        return _fail(
+            f"predict returned values from {pred.min()} to {pred.max()}, outside the classes "
+            f"0 to {n_classes - 1}.",
+            "Return class indices, e.g. logits.argmax(axis=1).",
+        )
     acc = float(np.mean(pred == data.y_test))
     if acc >= threshold:
         return CheckResult(
             True, "train_mlp", f"test accuracy {acc:.1%} (at least {threshold:.0%} needed)."
         )
-    if acc < 2.0 / data.n_classes:
-        hint = (
-            "That is close to guessing: check that the weights change (the sign of the update "
-            "is w -= lr * grad) and that each gradient matches its check above."
-        )
-    else:
-        hint = "Train for more epochs, try another learning rate (0.1 to 1), or a wider layer."
+    hint = (
+        "That is close to guessing: check that the weights change (the sign of the update "
+        "is w -= lr * grad) and that each gradient matches its check above."
+        if acc < 2.0 / n_classes
+        else "Train for more epochs, try another learning rate (0.1 to 1), or a wider layer."
+    )
     return _fail(f"test accuracy {acc:.1%} is below the {threshold:.0%} needed.", hint)

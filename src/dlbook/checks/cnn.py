@@ -19,14 +19,13 @@ variance far below 1, a huge axis).
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import numpy as np
 
-from dlbook.checks._core import Case, FunctionCheck, Mistake, describe_type
-from dlbook.checks._kinds import TypedCheck, stressed
+from dlbook.checks._core import Case, FunctionCheck, describe_type
+from dlbook.checks._kinds import TypedCheck, slip_mistakes, stressed
 from dlbook.cnn import conv_output_size
 from dlbook.cnn import numpy_backend as cnn_np
 from dlbook.normalization import numpy_backend as norm_np
@@ -58,11 +57,54 @@ def _pad(x, before, after):
     return np.pad(x, ((0, 0), (0, 0), (before, after), (before, after)))
 
 
-def _conv_bias_last_axis(x, W, b, stride, padding):
-    """``out + b`` without a reshape; None where b cannot broadcast (the learner's code raises)."""
-    out = cnn_np.conv2d(x, W, np.zeros_like(b), stride, padding)  # (B, F, Ho, Wo)
-    return out + b if out.shape[-1] == b.shape[0] else None
+def _conv(x, W, b, stride, padding, *, slip=""):
+    """dlbook's conv2d, or the same with one classic slip."""
+    if slip == "bottom right":
+        x, padding = _pad(x, 0, 2 * padding), 0
+    W = {"flipped": W[:, :, ::-1, ::-1], "kernel transposed": W.transpose(0, 1, 3, 2)}.get(slip, W)
+    bias = np.zeros_like(b) if slip in ("no bias", "bias last axis") else b
+    stride = 1 if slip == "no stride" else stride
+    out = cnn_np.conv2d(x, W, bias, stride, 0 if slip == "no padding" else padding)
+    if slip == "bias last axis":  # None where b cannot broadcast (the learner's code raises)
+        return out + b if out.shape[-1] == b.shape[0] else None
+    axes = {"channels last": (0, 2, 3, 1), "output transposed": (0, 1, 3, 2)}.get(slip)
+    return out if axes is None else out.transpose(axes)
 
+
+_CONV_SLIPS = {  # slip -> what the learner is told
+    "flipped": "you flipped the kernel (a convolution in the textbook sense); deep-learning "
+    "libraries compute a cross-correlation, with the kernel as it is.",
+    "no padding": "you ignored `padding`.",
+    "no stride": "you ignored `stride`: your windows start at every pixel, not every `stride` "
+    "pixels.",
+    "no bias": "you forgot the bias b.",
+    "bottom right": "you padded only at the bottom and right (2 * padding zeros there, none at "
+    "the top and left).",
+    "bias last axis": "you added b along the last axis: `out + b` lines b (F,) up with the width "
+    "Wo, not with the filter axis 1.",
+    "channels last": "your output is channels last, (B, Ho, Wo, F); this book's layout is "
+    "(B, F, Ho, Wo).",
+    "kernel transposed": "you transposed each kernel: you multiply window[c, i, j] by "
+    "W[f, c, j, i], and your windows are KW x KH instead of KH x KW.",
+    "output transposed": "your output's last two axes are swapped: (B, F, Wo, Ho) instead of "
+    "(B, F, Ho, Wo).",
+}
+
+_CONV_HINTS = {
+    "flipped": "Multiply window[c, i, j] by W[f, c, i, j] for the same (i, j): no [::-1].",
+    "no padding": "Pad first: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) adds p zeros on each "
+    "side.",
+    "no stride": "Output (h, w) reads the window whose top-left corner is (stride*h, stride*w).",
+    "no bias": "Add b[f] to every output of filter f: out + b[None, :, None, None].",
+    "bottom right": "Put `padding` zeros on every side: ((p, p), (p, p)) for the last two axes.",
+    "bias last axis": "Reshape b to (1, F, 1, 1): out + b[None, :, None, None].",
+    "channels last": "Name the output axes in the order b, f, h, w: np.einsum(..., '...->bfhw'), "
+    "or .transpose(0, 3, 1, 2) at the end.",
+    "kernel transposed": "Cut KH x KW windows (W.shape[2:], in that order) and pair the axes i, "
+    "j of the window with W[f, c, i, j].",
+    "output transposed": "Keep the window grid's axes in order: '...->bfhw' with h the row, w "
+    "the column.",
+}
 
 CONV_FORWARD = FunctionCheck(
     name="conv2d_forward",
@@ -70,60 +112,7 @@ CONV_FORWARD = FunctionCheck(
     make_cases=_conv_cases,
     task="Return out (B, F, Ho, Wo) with out[b, f, h, w] = b[f] + sum over c, i, j of "
     "W[f, c, i, j] * x_pad[b, c, stride*h + i, stride*w + j].",
-    mistakes=[
-        Mistake(
-            "you flipped the kernel (a convolution in the textbook sense); deep-learning "
-            "libraries compute a cross-correlation, with the kernel as it is.",
-            lambda x, W, b, s, p: cnn_np.conv2d(x, W[:, :, ::-1, ::-1], b, s, p),
-            hint="Multiply window[c, i, j] by W[f, c, i, j] for the same (i, j): no [::-1].",
-        ),
-        Mistake(
-            "you ignored `padding`.",
-            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, 0),
-            hint="Pad first: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) adds p zeros on each "
-            "side.",
-        ),
-        Mistake(
-            "you ignored `stride`: your windows start at every pixel, not every `stride` pixels.",
-            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, 1, p),
-            hint="Output (h, w) reads the window whose top-left corner is (stride*h, stride*w).",
-        ),
-        Mistake(
-            "you forgot the bias b.",
-            lambda x, W, b, s, p: cnn_np.conv2d(x, W, np.zeros_like(b), s, p),
-            hint="Add b[f] to every output of filter f: out + b[None, :, None, None].",
-        ),
-        Mistake(
-            "you padded only at the bottom and right (2 * padding zeros there, none at the top "
-            "and left).",
-            lambda x, W, b, s, p: cnn_np.conv2d(_pad(x, 0, 2 * p), W, b, s, 0),
-            hint="Put `padding` zeros on every side: ((p, p), (p, p)) for the last two axes.",
-        ),
-        Mistake(
-            "you added b along the last axis: `out + b` lines b (F,) up with the width Wo, "
-            "not with the filter axis 1.",
-            _conv_bias_last_axis,
-            hint="Reshape b to (1, F, 1, 1): out + b[None, :, None, None].",
-        ),
-        Mistake(
-            "your output is channels last, (B, Ho, Wo, F); this book's layout is (B, F, Ho, Wo).",
-            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, p).transpose(0, 2, 3, 1),
-            hint="Name the output axes in the order b, f, h, w: np.einsum(..., '...->bfhw'), "
-            "or .transpose(0, 3, 1, 2) at the end.",
-        ),
-        Mistake(
-            "you transposed each kernel: you multiply window[c, i, j] by W[f, c, j, i], and "
-            "your windows are KW x KH instead of KH x KW.",
-            lambda x, W, b, s, p: cnn_np.conv2d(x, W.transpose(0, 1, 3, 2), b, s, p),
-            hint="Cut KH x KW windows (W.shape[2:], in that order) and pair the axes i, j of "
-            "the window with W[f, c, i, j].",
-        ),
-        Mistake(
-            "your output's last two axes are swapped: (B, F, Wo, Ho) instead of (B, F, Ho, Wo).",
-            lambda x, W, b, s, p: cnn_np.conv2d(x, W, b, s, p).transpose(0, 1, 3, 2),
-            hint="Keep the window grid's axes in order: '...->bfhw' with h the row, w the column.",
-        ),
-    ],
+    mistakes=slip_mistakes(_conv, _CONV_SLIPS, hints=_CONV_HINTS),
     error_hint="Ho = (H + 2 * padding - KH) // stride + 1, and likewise Wo.",
 )
 
@@ -138,68 +127,59 @@ check_conv2d_forward = CONV_FORWARD.checker(
 
 
 def _grad_w_cases(rng: np.random.Generator) -> list[Case]:
-    out = []
-    for case in _conv_cases(rng):
+    cases = _conv_cases(rng)
+    for case in cases:  # the same inputs, with a grad_out in place of b
         x, W, _, s, p = case.args
-        g = rng.normal(size=cnn_np.conv2d(x, W, np.zeros(W.shape[0]), s, p).shape)
-        out.append(Case((x, W, g, s, p), label=case.label, stress=case.stress))
-    return out
+        case.args = (x, W, rng.normal(size=cnn_np.conv2d(*case.args).shape), s, p)
+    return cases
 
 
-def _grad_w_reference(x, W, grad_out, stride, padding):
-    return cnn_np.conv2d_backward(x, W, grad_out, stride, padding)[1]
+def _grad_w(x, W, grad_out, stride, padding, *, slip=""):
+    """dL/dW from dlbook's conv2d_backward, or the same with one classic slip."""
+    if slip == "no stride":  # windows taken at stride 1: the first Ho x Wo of them
+        (Ho, Wo), (KH, KW) = grad_out.shape[2:], W.shape[2:]
+        x = _pad(x, padding, padding)[:, :, : Ho + KH - 1, : Wo + KW - 1]
+        stride, padding = 1, 0
+    if slip == "unpadded":
+        x, padding = _pad(x, 0, 2 * padding), 0
+    dW = cnn_np.conv2d_backward(x, W, grad_out, stride, padding)[1]
+    if slip == "mean":
+        return dW / x.shape[0]
+    if slip == "flipped":
+        return dW[:, :, ::-1, ::-1]
+    axes = {"FC swapped": (1, 0, 2, 3), "ij swapped": (0, 1, 3, 2)}.get(slip)
+    return dW if axes is None else dW.transpose(axes)
 
 
-def _grad_w_no_stride(x, W, grad_out, stride, padding):
-    """Windows taken at stride 1: the first Ho x Wo of them."""
-    Ho, Wo = grad_out.shape[2:]
-    KH, KW = W.shape[2:]
-    xp = _pad(x, padding, padding)
-    return _grad_w_reference(xp[:, :, : Ho + KH - 1, : Wo + KW - 1], W, grad_out, 1, 0)
+_GRAD_W_SLIPS = {  # slip -> what the learner is told
+    "mean": "you averaged over the batch instead of summing: dL/dW is B times larger.",
+    "flipped": "your gradient is the kernel flipped by 180 degrees.",
+    "no stride": "you took the windows at stride 1, ignoring `stride`.",
+    "unpadded": "your windows ignore the padding: pad x by `padding` zeros on every side first, "
+    "as in the forward pass.",
+    "FC swapped": "your gradient has the filter and channel axes swapped: (C, F, KH, KW) "
+    "instead of (F, C, KH, KW).",
+    "ij swapped": "your gradient has the kernel's row and column axes swapped: (F, C, KW, KH) "
+    "instead of (F, C, KH, KW).",
+}
 
+_GRAD_W_HINTS = {
+    "mean": "Each example adds its own contribution: sum over b, h and w (no division).",
+    "flipped": "dW[f, c, i, j] pairs g[b, f, h, w] with x_pad[b, c, stride*h + i, stride*w + j].",
+    "no stride": "Output (h, w) came from the window at (stride*h, stride*w): use the same "
+    "windows.",
+    "unpadded": "Use np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) before cutting the windows.",
+    "FC swapped": "dL/dW has the shape of W, (F, C, KH, KW).",
+    "ij swapped": "dW[f, c, i, j]: i is the row inside the window (KH of them), j the column.",
+}
 
 GRAD_W = FunctionCheck(
     name="conv2d_backward_weights",
-    reference=_grad_w_reference,
+    reference=_grad_w,
     make_cases=_grad_w_cases,
     task="Return dW (F, C, KH, KW) with dW[f, c, i, j] = sum over b, h, w of "
     "grad_out[b, f, h, w] * x_pad[b, c, stride*h + i, stride*w + j].",
-    mistakes=[
-        Mistake(
-            "you averaged over the batch instead of summing: dL/dW is B times larger.",
-            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p) / x.shape[0],
-            hint="Each example adds its own contribution: sum over b, h and w (no division).",
-        ),
-        Mistake(
-            "your gradient is the kernel flipped by 180 degrees.",
-            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p)[:, :, ::-1, ::-1],
-            hint="dW[f, c, i, j] pairs g[b, f, h, w] with x_pad[b, c, stride*h + i, stride*w + j].",
-        ),
-        Mistake(
-            "you took the windows at stride 1, ignoring `stride`.",
-            _grad_w_no_stride,
-            hint="Output (h, w) came from the window at (stride*h, stride*w): use the same "
-            "windows.",
-        ),
-        Mistake(
-            "your windows ignore the padding: pad x by `padding` zeros on every side first, "
-            "as in the forward pass.",
-            lambda x, W, g, s, p: _grad_w_reference(_pad(x, 0, 2 * p), W, g, s, 0),
-            hint="Use np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) before cutting the windows.",
-        ),
-        Mistake(
-            "your gradient has the filter and channel axes swapped: (C, F, KH, KW) instead of "
-            "(F, C, KH, KW).",
-            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p).transpose(1, 0, 2, 3),
-            hint="dL/dW has the shape of W, (F, C, KH, KW).",
-        ),
-        Mistake(
-            "your gradient has the kernel's row and column axes swapped: (F, C, KW, KH) "
-            "instead of (F, C, KH, KW).",
-            lambda x, W, g, s, p: _grad_w_reference(x, W, g, s, p).transpose(0, 1, 3, 2),
-            hint="dW[f, c, i, j]: i is the row inside the window (KH of them), j the column.",
-        ),
-    ],
+    mistakes=slip_mistakes(_grad_w, _GRAD_W_SLIPS, hints=_GRAD_W_HINTS),
 )
 
 
@@ -225,30 +205,53 @@ def _pool_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
-def _pool_backward_flat_reshape(x, grad_out, k):
-    """The classic slip: x.reshape(B, C, Ho, Wo, k, k), which does not cut out windows."""
+def _pool_backward(x, grad_out, k, *, slip=""):
+    """dlbook's max-pool backward pass, or the same with one classic slip."""
+    if slip in ("average", "copied"):  # the backward pass of average pooling, maybe times k*k
+        dx = cnn_np.avg_pool2d_backward(x, grad_out, k)
+        return dx * k * k if slip == "copied" else dx
+    if slip not in ("flat reshape", "transposed in window"):
+        g = np.ones_like(grad_out) if slip == "mask only" else grad_out
+        return cnn_np.max_pool2d_backward(-x if slip == "minimum" else x, g, k)
     B, C, H, W = x.shape
     Ho, Wo = H // k, W // k
-    blocks = x[:, :, : Ho * k, : Wo * k].reshape(B, C, Ho, Wo, k, k)  # not the windows
-    mask = blocks == blocks.max(axis=(4, 5), keepdims=True)  # (B, C, Ho, Wo, k, k)
+    covered = x[:, :, : Ho * k, : Wo * k]
+    if slip == "flat reshape":  # x.reshape(B, C, Ho, Wo, k, k), which does not cut out windows
+        blocks = covered.reshape(B, C, Ho, Wo, k, k)
+        mask = blocks == blocks.max(axis=(4, 5), keepdims=True)  # (B, C, Ho, Wo, k, k)
+        d = mask * grad_out[..., None, None]
+    else:  # the gradient sent to (column, row) of each window's arg-max
+        win = covered.reshape(B, C, Ho, k, Wo, k)
+        mask = win == win.max(axis=(3, 5), keepdims=True)  # (B, C, Ho, k, Wo, k)
+        d = mask.transpose(0, 1, 2, 5, 4, 3) * grad_out[:, :, :, None, :, None]
     dx = np.zeros_like(x)
-    dx[:, :, : Ho * k, : Wo * k] = (mask * grad_out[..., None, None]).reshape(B, C, Ho * k, Wo * k)
+    dx[:, :, : Ho * k, : Wo * k] = d.reshape(B, C, Ho * k, Wo * k)
     return dx
 
 
-def _pool_backward_transposed_in_window(x, grad_out, k):
-    """The gradient sent to (column, row) of each window's arg-max instead of (row, column)."""
-    B, C, H, W = x.shape
-    Ho, Wo = H // k, W // k
-    win = x[:, :, : Ho * k, : Wo * k].reshape(B, C, Ho, k, Wo, k)
-    mask = win == win.max(axis=(3, 5), keepdims=True)  # (B, C, Ho, k, Wo, k)
-    mask = mask.transpose(0, 1, 2, 5, 4, 3)  # row and column inside each window swapped
-    dx = np.zeros_like(x)
-    dx[:, :, : Ho * k, : Wo * k] = (mask * grad_out[:, :, :, None, :, None]).reshape(
-        B, C, Ho * k, Wo * k
-    )
-    return dx
+_POOL_SLIPS = {  # slip -> what the learner is told
+    "average": "you shared each window's gradient equally among its cells: that is the "
+    "backward pass of average pooling.",
+    "copied": "you copied each window's gradient to every cell of the window.",
+    "mask only": "you returned the mask of maxima without multiplying by grad_out (the chain "
+    "rule).",
+    "flat reshape": "you reshaped x to (B, C, Ho, Wo, k, k) without moving the axes: those "
+    "blocks are not the k x k windows (each mixes pixels from several windows).",
+    "minimum": "you sent the gradient to each window's minimum instead of its maximum.",
+    "transposed in window": "you put each gradient at the transposed place inside its window: "
+    "the arg-max's row and column are swapped (idx // k is the row, idx % k the column).",
+}
 
+_POOL_HINTS = {
+    "average": "Only the maximum reached the output, so only it gets the gradient.",
+    "copied": "Multiply by a mask that is 1 at the window's maximum and 0 elsewhere.",
+    "mask only": "dL/dx = grad_out of the window at its arg-max, 0 elsewhere.",
+    "flat reshape": "Reshape to (B, C, Ho, k, Wo, k): axis 3 is the row inside the window, "
+    "axis 5 the column; take the max over axes (3, 5).",
+    "minimum": "Use argmax (or x == window max), not argmin.",
+    "transposed in window": "With a window flattened row by row, np.unravel_index(idx, (k, k)) "
+    "gives (row, column) = divmod(idx, k).",
+}
 
 MAX_POOL_BACKWARD = FunctionCheck(
     name="max_pool_backward",
@@ -256,43 +259,7 @@ MAX_POOL_BACKWARD = FunctionCheck(
     make_cases=_pool_cases,
     task="Return dx shaped like x: grad_out[b, c, h, w] at the arg-max of window (h, w), "
     "0 everywhere else (and 0 for rows or columns that no window covers).",
-    mistakes=[
-        Mistake(
-            "you shared each window's gradient equally among its cells: that is the backward "
-            "pass of average pooling.",
-            lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k),
-            hint="Only the maximum reached the output, so only it gets the gradient.",
-        ),
-        Mistake(
-            "you copied each window's gradient to every cell of the window.",
-            lambda x, g, k: cnn_np.avg_pool2d_backward(x, g, k) * k * k,
-            hint="Multiply by a mask that is 1 at the window's maximum and 0 elsewhere.",
-        ),
-        Mistake(
-            "you returned the mask of maxima without multiplying by grad_out (the chain rule).",
-            lambda x, g, k: cnn_np.max_pool2d_backward(x, np.ones_like(g), k),
-            hint="dL/dx = grad_out of the window at its arg-max, 0 elsewhere.",
-        ),
-        Mistake(
-            "you reshaped x to (B, C, Ho, Wo, k, k) without moving the axes: those blocks "
-            "are not the k x k windows (each mixes pixels from several windows).",
-            _pool_backward_flat_reshape,
-            hint="Reshape to (B, C, Ho, k, Wo, k): axis 3 is the row inside the window, axis 5 "
-            "the column; take the max over axes (3, 5).",
-        ),
-        Mistake(
-            "you sent the gradient to each window's minimum instead of its maximum.",
-            lambda x, g, k: cnn_np.max_pool2d_backward(-x, g, k),
-            hint="Use argmax (or x == window max), not argmin.",
-        ),
-        Mistake(
-            "you put each gradient at the transposed place inside its window: the arg-max's "
-            "row and column are swapped (idx // k is the row, idx % k the column).",
-            _pool_backward_transposed_in_window,
-            hint="With a window flattened row by row, np.unravel_index(idx, (k, k)) gives "
-            "(row, column) = divmod(idx, k).",
-        ),
-    ],
+    mistakes=slip_mistakes(_pool_backward, _POOL_SLIPS, hints=_POOL_HINTS),
     error_hint="With an odd size, only the first (H // k) * k rows are covered by windows.",
 )
 
@@ -331,58 +298,52 @@ def _size_kind(got: Any) -> tuple[str, str]:
     )
 
 
+def _size(n, k, s, p, *, slip=""):
+    """(n + 2p - k) // s + 1 window positions, or that count with one classic slip."""
+    span = n + {"padding once": p, "no padding": 0, "padding after": 0}.get(slip, 2 * p) - k
+    return {
+        "no + 1": span // s,
+        "+ 1 inside": (span + 1) // s,
+        "true division": span / s + 1,
+        "no stride": span + 1,
+        "padding after": span // s + 1 + 2 * p,
+        "round up": math.ceil(span / s) + 1,
+    }.get(slip, span // s + 1)
+
+
+_SIZE_SLIPS = {  # slip -> what the learner is told
+    "no + 1": "you forgot the + 1: the first window is at position 0.",
+    "padding once": "you counted the padding once; it is added on both sides (2 * padding).",
+    "no padding": "you ignored the padding: the padded axis has n + 2 * padding cells.",
+    "+ 1 inside": "you put the + 1 inside the floor division: (n + 2p - k + 1) // s is not "
+    "(n + 2p - k) // s + 1 when the stride is above 1.",
+    "true division": "you used true division `/`, which gives a fraction when the windows do "
+    "not fit exactly.",
+    "no stride": "you ignored the stride.",
+    "padding after": "you added the padding after dividing by the stride: the 2 * padding zeros "
+    "widen the axis before the windows are counted.",
+    "round up": "you rounded up; PyTorch and Keras ('valid') drop a window that does not fit, "
+    "so round down.",
+}
+
+_SIZE_HINTS = {
+    "no + 1": "Positions 0, s, 2s, ... up to n + 2p - k: that is (n + 2p - k) // s + 1 of them.",
+    "padding once": "The padded axis has n + 2 * padding cells.",
+    "no padding": "Add 2 * padding to n before subtracting the kernel size.",
+    "+ 1 inside": "Divide the span n + 2p - k by the stride first, then add 1 for the window "
+    "at position 0.",
+    "true division": "Round down with `//`: a window that does not fit is dropped.",
+    "no stride": "Divide the span n + 2p - k by the stride (with //) before adding 1.",
+    "padding after": "(n + 2 * padding - kernel_size) // stride + 1: padding inside the division.",
+    "round up": "Use `//`, which rounds down.",
+}
+
 OUTPUT_SIZE = TypedCheck(
     name="conv_output_size",
     reference=conv_output_size,
     make_cases=_size_cases,
     task="Return the number of window positions, (n + 2 * padding - kernel_size) // stride + 1.",
-    mistakes=[
-        Mistake(
-            "you forgot the + 1: the first window is at position 0.",
-            lambda n, k, s, p: (n + 2 * p - k) // s,
-            hint="Positions 0, s, 2s, ... up to n + 2p - k: that is (n + 2p - k) // s + 1 of them.",
-        ),
-        Mistake(
-            "you counted the padding once; it is added on both sides (2 * padding).",
-            lambda n, k, s, p: (n + p - k) // s + 1,
-            hint="The padded axis has n + 2 * padding cells.",
-        ),
-        Mistake(
-            "you ignored the padding: the padded axis has n + 2 * padding cells.",
-            lambda n, k, s, p: (n - k) // s + 1,
-            hint="Add 2 * padding to n before subtracting the kernel size.",
-        ),
-        Mistake(
-            "you put the + 1 inside the floor division: (n + 2p - k + 1) // s is not "
-            "(n + 2p - k) // s + 1 when the stride is above 1.",
-            lambda n, k, s, p: (n + 2 * p - k + 1) // s,
-            hint="Divide the span n + 2p - k by the stride first, then add 1 for the window "
-            "at position 0.",
-        ),
-        Mistake(
-            "you used true division `/`, which gives a fraction when the windows do not fit "
-            "exactly.",
-            lambda n, k, s, p: (n + 2 * p - k) / s + 1,
-            hint="Round down with `//`: a window that does not fit is dropped.",
-        ),
-        Mistake(
-            "you ignored the stride.",
-            lambda n, k, s, p: n + 2 * p - k + 1,
-            hint="Divide the span n + 2p - k by the stride (with //) before adding 1.",
-        ),
-        Mistake(
-            "you added the padding after dividing by the stride: the 2 * padding zeros "
-            "widen the axis before the windows are counted.",
-            lambda n, k, s, p: (n - k) // s + 1 + 2 * p,
-            hint="(n + 2 * padding - kernel_size) // stride + 1: padding inside the division.",
-        ),
-        Mistake(
-            "you rounded up; PyTorch and Keras ('valid') drop a window that does not fit, so round "
-            "down.",
-            lambda n, k, s, p: math.ceil((n + 2 * p - k) / s) + 1,
-            hint="Use `//`, which rounds down.",
-        ),
-    ],
+    mistakes=slip_mistakes(_size, _SIZE_SLIPS, hints=_SIZE_HINTS),
     atol=1e-9,
     rtol=0.0,
     kinds="iu",
@@ -418,13 +379,65 @@ def _bn_cases(rng: np.random.Generator) -> list[Case]:
     return stressed(cases, 2, 3)
 
 
-def _bn_variant(x, gamma, beta, mean, var, eps, *, scale=None, affine=True):
-    """Batch norm in evaluation mode, dividing by ``scale(var, eps)`` (default: right)."""
+def _bn(x, gamma, beta, mean, var, eps, *, slip=""):
+    """Batch norm in evaluation mode, or the same with one classic slip."""
+    if slip == "batch statistics":  # training mode
+        return norm_np.batch_norm(x, gamma, beta, eps)
     shape = (1, -1) + (1,) * (x.ndim - 2)  # (C,) arrays broadcast over channel axis 1
     gamma, beta, mean, var = (v.reshape(shape) for v in (gamma, beta, mean, var))
-    xhat = (x - mean) / (np.sqrt(var + eps) if scale is None else scale(var, eps))
-    return gamma * xhat + beta if affine else xhat
+    mean = np.zeros_like(mean) if slip == "not centred" else mean
+    std = {
+        "eps outside": np.sqrt(var) + eps,
+        "eps outside the inverse": 1 / (1 / np.sqrt(var) + eps),
+        "no eps": np.sqrt(var),
+        "variance": var + eps,
+    }.get(slip, np.sqrt(var + eps))
+    xhat = (x - mean) / std
+    if slip == "no affine":
+        return xhat
+    gamma, beta = {
+        "no beta": (gamma, np.zeros_like(beta)),
+        "no gamma": (np.ones_like(gamma), beta),
+        "beta first": (gamma, gamma * beta),
+        "swapped": (beta, gamma),
+    }.get(slip, (gamma, beta))
+    return gamma * xhat + beta
 
+
+_EPS_OUTSIDE = "you added eps outside the square root: sqrt(var) + eps instead of sqrt(var + eps)."
+_AFFINE_HINT = "Return gamma * xhat + beta, each broadcast over channel axis 1."
+
+_BN_SLIPS = {  # slip -> what the learner is told
+    "batch statistics": "you normalised with the batch's own mean and variance (training "
+    "mode); in evaluation mode batch norm uses the running statistics.",
+    "eps outside": _EPS_OUTSIDE,
+    "eps outside the inverse": _EPS_OUTSIDE,
+    "no eps": "you left out eps: it keeps the division safe when a running variance is tiny, "
+    "and PyTorch and Keras always add it.",
+    "variance": "you divided by the variance instead of the standard deviation.",
+    "no affine": "you forgot gamma and beta: the normalised values must be scaled and shifted.",
+    "not centred": "you did not subtract running_mean: batch norm centres each channel before "
+    "it divides by the standard deviation.",
+    "no beta": "you forgot beta: after scaling by gamma, shift by beta.",
+    "no gamma": "you forgot gamma: the normalised values must be scaled by gamma before beta "
+    "is added.",
+    "beta first": "you added beta before scaling: gamma * (xhat + beta) instead of "
+    "gamma * xhat + beta.",
+    "swapped": "you swapped gamma and beta: gamma scales, beta shifts.",
+}
+
+_BN_HINTS = {
+    "batch statistics": "Use running_mean and running_var: then an example's output does not "
+    "depend on the rest of its batch.",
+    "eps outside": "Divide by np.sqrt(running_var + eps), as PyTorch does.",
+    "eps outside the inverse": "Divide by np.sqrt(running_var + eps), as PyTorch does.",
+    "no eps": "Divide by np.sqrt(running_var + eps).",
+    "variance": "Take the square root: (x - mean) / sqrt(var + eps).",
+    "not centred": "xhat = (x - running_mean) / sqrt(running_var + eps), with running_mean "
+    "reshaped to (1, C) or (1, C, 1, 1).",
+    "beta first": "Scale first, then shift: y = gamma * xhat + beta.",
+    "swapped": "y = gamma * xhat + beta.",
+}
 
 BN_EVAL = FunctionCheck(
     name="batch_norm_eval",
@@ -432,68 +445,7 @@ BN_EVAL = FunctionCheck(
     make_cases=_bn_cases,
     task="Return gamma * (x - running_mean) / sqrt(running_var + eps) + beta, every (C,) "
     "array broadcast over channel axis 1.",
-    mistakes=[
-        Mistake(
-            "you normalised with the batch's own mean and variance (training mode); in evaluation "
-            "mode batch norm uses the running statistics.",
-            lambda x, g, b, m, v, eps: norm_np.batch_norm(x, g, b, eps),
-            hint="Use running_mean and running_var: then an example's output does not depend on "
-            "the rest of its batch.",
-        ),
-        Mistake(
-            "you added eps outside the square root: sqrt(var) + eps instead of sqrt(var + eps).",
-            functools.partial(_bn_variant, scale=lambda var, e: np.sqrt(var) + e),
-            hint="Divide by np.sqrt(running_var + eps), as PyTorch does.",
-        ),
-        Mistake(
-            "you added eps outside the square root: sqrt(var) + eps instead of sqrt(var + eps).",
-            functools.partial(_bn_variant, scale=lambda var, e: 1 / (1 / np.sqrt(var) + e)),
-            hint="Divide by np.sqrt(running_var + eps), as PyTorch does.",
-        ),
-        Mistake(
-            "you left out eps: it keeps the division safe when a running variance is tiny, "
-            "and PyTorch and Keras always add it.",
-            functools.partial(_bn_variant, scale=lambda var, e: np.sqrt(var)),
-            hint="Divide by np.sqrt(running_var + eps).",
-        ),
-        Mistake(
-            "you divided by the variance instead of the standard deviation.",
-            functools.partial(_bn_variant, scale=lambda var, e: var + e),
-            hint="Take the square root: (x - mean) / sqrt(var + eps).",
-        ),
-        Mistake(
-            "you forgot gamma and beta: the normalised values must be scaled and shifted.",
-            functools.partial(_bn_variant, affine=False),
-            hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
-        ),
-        Mistake(
-            "you did not subtract running_mean: batch norm centres each channel before it "
-            "divides by the standard deviation.",
-            lambda x, g, b, m, v, eps: _bn_variant(x, g, b, np.zeros_like(m), v, eps),
-            hint="xhat = (x - running_mean) / sqrt(running_var + eps), with running_mean "
-            "reshaped to (1, C) or (1, C, 1, 1).",
-        ),
-        Mistake(
-            "you forgot beta: after scaling by gamma, shift by beta.",
-            lambda x, g, b, m, v, eps: _bn_variant(x, g, np.zeros_like(b), m, v, eps),
-            hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
-        ),
-        Mistake(
-            "you forgot gamma: the normalised values must be scaled by gamma before beta is added.",
-            lambda x, g, b, m, v, eps: _bn_variant(x, np.ones_like(g), b, m, v, eps),
-            hint="Return gamma * xhat + beta, each broadcast over channel axis 1.",
-        ),
-        Mistake(
-            "you added beta before scaling: gamma * (xhat + beta) instead of gamma * xhat + beta.",
-            lambda x, g, b, m, v, eps: _bn_variant(x, g, g * b, m, v, eps),
-            hint="Scale first, then shift: y = gamma * xhat + beta.",
-        ),
-        Mistake(
-            "you swapped gamma and beta: gamma scales, beta shifts.",
-            lambda x, g, b, m, v, eps: _bn_variant(x, b, g, m, v, eps),
-            hint="y = gamma * xhat + beta.",
-        ),
-    ],
+    mistakes=slip_mistakes(_bn, _BN_SLIPS, _AFFINE_HINT, hints=_BN_HINTS),
     error_hint="A (C,) array broadcasts against the *last* axis; reshape it to (1, C) or "
     "(1, C, 1, 1) first.",
 )

@@ -27,38 +27,18 @@ width, P = cached positions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 
-from dlbook.checks._core import (
-    Case,
-    CheckResult,
-    FunctionCheck,
-    Mistake,
-    fail,
-    isclose,
-)
-from dlbook.checks._kinds import TypedCheck, each_output, slip_mistakes, stressed
+from dlbook.checks._core import Case, CheckResult, FunctionCheck, fail, isclose
+from dlbook.checks._kinds import TypedCheck, slip_mistakes, stressed
 from dlbook.distillation import numpy_backend as distill_np
 from dlbook.lora import numpy_backend as lora_np
 from dlbook.pruning import numpy_backend as prune_np
 from dlbook.quantization import numpy_backend as quant_np
 from dlbook.serving import numpy_backend as serving_np
-
-# ---------------------------------------------------------------------------
-# Helpers shared by the checks of this chapter
-# ---------------------------------------------------------------------------
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    """A stable log-softmax over the last axis, for the mistakes (the references have theirs)."""
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
 
 # ---------------------------------------------------------------------------
 # 1a. quantize_per_channel(w (D_in, D_out)) -> (q int8 (D_in, D_out), scale (1, D_out))
@@ -88,15 +68,18 @@ class CodesCheck(FunctionCheck):
     def _output_failure(
         self, got: Any, expected: np.ndarray, k: int, case: Case, where: str
     ) -> CheckResult | None:
-        zero_channel = k == 1 and self._zero_channel_diffs(got, expected, case.args[0])
-        if zero_channel:
-            return fail(
-                self.name,
-                f"your scale of the all-zero channel is {np.ravel(got)[zero_channel[0]]:.4g}; "
-                f"dlbook gives such a channel scale 1.0 {where}.",
-                "Any scale stores zeros exactly; 1.0 avoids 0/0 without an arbitrary epsilon: "
-                "scale = np.where(amax > 0, amax / 127, 1.0).",
-            )
+        if k == 1 and isinstance(got, np.ndarray) and got.shape == expected.shape:
+            with np.errstate(all="ignore"):
+                bad = ~isclose(got, expected, rtol=self.rtol, atol=self.atol)
+            zero = ~np.any(case.args[0] != 0, axis=0, keepdims=True)  # (1, D_out)
+            if bad.any() and np.all(zero[bad]):  # the scale differs on all-zero channels only
+                return fail(
+                    self.name,
+                    f"your scale of the all-zero channel is {got[bad][0]:.4g}; "
+                    f"dlbook gives such a channel scale 1.0 {where}.",
+                    "Any scale stores zeros exactly; 1.0 avoids 0/0 without an arbitrary "
+                    "epsilon: scale = np.where(amax > 0, amax / 127, 1.0).",
+                )
         problem = super()._output_failure(got, expected, k, case, where)
         if problem is not None or k != 0 or np.asarray(got).dtype == np.int8:
             return problem
@@ -110,23 +93,20 @@ class CodesCheck(FunctionCheck):
         )
         return fail(self.name, f"{message} {where}.", "End with q.astype(np.int8).")
 
-    def _zero_channel_diffs(self, got: Any, expected: np.ndarray, w: np.ndarray) -> list[int]:
-        """The flat indices where ``got`` differs from ``expected``, if all on all-zero channels."""
-        if not isinstance(got, np.ndarray) or got.shape != expected.shape:
-            return []
-        with np.errstate(all="ignore"):
-            bad = ~isclose(got, expected, rtol=self.rtol, atol=self.atol)
-        zero = ~np.any(w != 0, axis=0, keepdims=True)  # (1, D_out): channels of zeros only
-        if not bad.any() or not np.all(zero[bad]):
-            return []
-        return [int(i) for i in np.flatnonzero(bad)]
-
 
 _quantize_reference = quant_np.quantize_per_channel  # (q, scale (1, D_out)), one per column
 
 
 def _quantize(w, *, slip=None):
     """Per-channel quantisation written out; ``slip`` names one classic mistake (None: right)."""
+    if slip == "affine_textbook":  # scale = (max - min) / 255, uint8 shifted by a zero point
+        lo, hi = w.min(axis=0, keepdims=True), w.max(axis=0, keepdims=True)  # (1, D_out)
+        scale = (hi - lo) / 255
+        codes = np.round(w / scale) + np.round(-lo / scale)
+        return np.clip(codes, 0, 255).astype(np.uint8), scale
+    if slip in ("affine", "affine_int8"):  # dlbook's uint8 scheme, or it shifted into int8
+        q, scale, _ = quant_np.quantize_asymmetric(w, axis=-1)
+        return ((q.astype(np.int16) - 128).astype(np.int8) if slip == "affine_int8" else q), scale
     over = {"tensor": None, "rows": 1}.get(slip, 0)  # the axis of the max: 0, per output column
     divisor = 128.0 if slip in ("128", "128_unclipped", "128_int8") else 127.0
     clip = {"128_unclipped": None, "128_int8": (-128, 127)}.get(slip, (-127, 127))
@@ -137,21 +117,9 @@ def _quantize(w, *, slip=None):
         codes = rounding(w / scale)  # (D_in, D_out)
         if clip is not None:
             codes = np.clip(codes, *clip)
-        return codes.astype(np.int8), scale
-
-
-def _asymmetric(w, *, signed):
-    """Affine quantisation (a zero point): dlbook's uint8 scheme, or shifted into int8."""
-    q, scale, zero_point = quant_np.quantize_asymmetric(w, axis=-1)
-    return ((q.astype(np.int16) - 128).astype(np.int8) if signed else q), scale
-
-
-def _asymmetric_textbook(w):
-    """Textbook affine codes: scale = (max - min) / 255, uint8 shifted by a zero point."""
-    lo, hi = w.min(axis=0, keepdims=True), w.max(axis=0, keepdims=True)  # (1, D_out)
-    scale = (hi - lo) / 255
-    codes = np.round(w / scale) + np.round(-lo / scale)
-    return np.clip(codes, 0, 255).astype(np.uint8), scale
+        q = codes.astype(np.int8)
+        step = {"inverted": 1.0 / scale, "amax": 127.0 * scale}.get(slip, scale)
+    return (q.astype(np.uint8) if slip == "uint8" else q), step
 
 
 def _quantize_cases(rng: np.random.Generator) -> list[Case]:
@@ -205,13 +173,22 @@ _QUANT_SLIPS = {  # slip -> what the learner is told
     "trunc": "you truncated towards zero (astype(np.int8) or np.trunc without np.round): "
     "every weight shrinks towards zero by up to a whole step. Round to the nearest "
     "integer first.",
+    **dict.fromkeys(
+        ("affine", "affine_int8", "affine_textbook"),
+        "you used an asymmetric scheme with a zero point (scale = (max − min) / 255, "
+        "codes shifted by the zero point): valid for activations, but this exercise asks "
+        "for symmetric codes, where zero is code 0 and no zero point is needed.",
+    ),
+    "zero_scale": "an all-zero column got scale 0, so w / scale is 0/0 = NaN there and its codes "
+    "are garbage after the cast. Give such a channel scale 1.0 (any scale stores "
+    "zeros exactly).",
+    "uint8": "you cast the codes to uint8: negative codes wrap around (−1 becomes 255). "
+    "Symmetric codes are signed: int8.",
+    "inverted": "your scale is inverted, 127 / max |w|: the scale is the size of one step, so "
+    "that w ≈ q · scale; q = w / scale.",
+    "amax": "you returned max |w| itself as the scale: the scale is max |w| / 127, the size "
+    "of one step, so that w ≈ q · scale.",
 }
-
-
-def _quant_mistake(explanation: str, *fns: Callable[..., Any], hint: str = _QUANT_HINT):
-    """Mistakes named whichever of q and scale is the first to differ; ``fns`` are variants."""
-    return [m for fn in fns for m in each_output(explanation, fn, 2, hint)]
-
 
 QUANTIZE_PER_CHANNEL = CodesCheck(
     name="quantize_per_channel",
@@ -221,48 +198,14 @@ QUANTIZE_PER_CHANNEL = CodesCheck(
     task="Return (q, scale): scale (1, D_out) = max |w| of each column / 127 (1.0 for an "
     "all-zero column), q = clip(round(w / scale), -127, 127) as int8.",
     nan_hint="A column of zeros has max |w| = 0, so w / scale is 0/0 there: give it scale 1.0.",
-    mistakes=[
-        *(
-            mistake
-            for slip, text in _QUANT_SLIPS.items()
-            for mistake in _quant_mistake(text, partial(_quantize, slip=slip))
-        ),
-        *_quant_mistake(
-            "you used an asymmetric scheme with a zero point (scale = (max − min) / 255, "
-            "codes shifted by the zero point): valid for activations, but this exercise asks "
-            "for symmetric codes, where zero is code 0 and no zero point is needed.",
-            lambda w: _asymmetric(w, signed=False),
-            lambda w: _asymmetric(w, signed=True),
-            _asymmetric_textbook,
-        ),
-        *_quant_mistake(
-            "an all-zero column got scale 0, so w / scale is 0/0 = NaN there and its codes "
-            "are garbage after the cast. Give such a channel scale 1.0 (any scale stores "
-            "zeros exactly).",
-            partial(_quantize, slip="zero_scale"),
-            hint="scale = np.where(amax > 0, amax / 127, 1.0).",
-        ),
-        Mistake(
-            "you cast the codes to uint8: negative codes wrap around (−1 becomes 255). "
-            "Symmetric codes are signed: int8.",
-            lambda w: _quantize(w)[0].astype(np.uint8),
-            hint=_QUANT_HINT,
-        ),
-        Mistake(
-            "your scale is inverted, 127 / max |w|: the scale is the size of one step, so "
-            "that w ≈ q · scale; q = w / scale.",
-            lambda w: 1.0 / _quantize(w)[1],
-            output=1,
-            hint=_QUANT_HINT,
-        ),
-        Mistake(
-            "you returned max |w| itself as the scale: the scale is max |w| / 127, the size "
-            "of one step, so that w ≈ q · scale.",
-            lambda w: 127.0 * _quantize(w)[1],
-            output=1,
-            hint=_QUANT_HINT,
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _quantize,
+        _QUANT_SLIPS,
+        _QUANT_HINT,
+        hints={"zero_scale": "scale = np.where(amax > 0, amax / 127, 1.0)."},
+        outputs=2,
+        only={"uint8": 0, "inverted": 1, "amax": 1},  # these slips spoil only that output
+    ),
 )
 
 
@@ -373,9 +316,22 @@ def _drop_lowest(values: np.ndarray, k: int) -> np.ndarray:
     return keep.reshape(values.shape)
 
 
-def _per_slice(w, sparsity, axis):
-    """dlbook's mask applied to each slice along ``axis`` on its own."""
-    return np.apply_along_axis(lambda s: prune_np.magnitude_mask(s, sparsity), axis, w)
+def _mask(w, s, *, slip=None):
+    """The mask of sparsity ``s`` and its classic wrong versions (``slip``; None: right)."""
+    k = round(s * w.size)  # how many weights go
+    return {
+        None: lambda: _mask_reference(w, s),
+        "signed": lambda: _drop_lowest(w, k),
+        "inverted": lambda: ~_mask_reference(w, s),
+        "flipped": lambda: ~_mask_reference(w, 1.0 - s),
+        "kept": lambda: _mask_reference(w, 1.0 - s),
+        "int": lambda: _drop_lowest(np.abs(w), int(s * w.size)),
+        "rows": lambda: np.apply_along_axis(_mask_reference, -1, w, s),  # each row on its own
+        "columns": lambda: np.apply_along_axis(_mask_reference, 0, w, s),
+        "one_few": lambda: _drop_lowest(np.abs(w), k - 1),
+        "one_many": lambda: _drop_lowest(np.abs(w), k + 1),
+        "pruned": lambda: w * _mask_reference(w, s),
+    }[slip]()
 
 
 def _mask_cases(rng: np.random.Generator) -> list[Case]:
@@ -416,7 +372,29 @@ _MASK_HINT = (
     "k = round(sparsity * w.size); rank the entries of np.abs(w) over the whole tensor "
     "(np.argsort(np.abs(w), axis=None)) and set the k smallest to False."
 )
-_mask_mistake = partial(Mistake, hint=_MASK_HINT)
+_PER_SLICE_HINT = "Flatten first, or use axis=None in np.argsort / np.quantile. " + _MASK_HINT
+_MASK_SLIPS = {  # slip -> what the learner is told
+    "signed": "you pruned by signed value: the most negative weights went first, though a "
+    "large negative weight matters as much as a large positive one. Rank by |w|.",
+    "inverted": "your mask keeps the smallest weights: either you kept the smallest instead of "
+    "the largest, or your True marks the removed weights (here True means kept).",
+    "flipped": "your mask keeps the smallest weights and removes the largest: magnitude pruning "
+    "removes the weights nearest zero, which change the output least.",
+    "kept": "you treated sparsity as the fraction kept: sparsity is the fraction removed, "
+    "so 75% sparsity keeps a quarter of the weights.",
+    "int": "you removed int(sparsity · N) weights, rounding down: when sparsity · N is not "
+    "a whole number (here 7.5), the book removes round(sparsity · N).",
+    "rows": "you pruned each row on its own (the same fraction of every row): magnitude "
+    "pruning ranks the whole tensor, so a row of large weights may keep them all.",
+    "columns": "you pruned each column on its own (the same fraction of every column): "
+    "magnitude pruning ranks the whole tensor at once.",
+    "one_few": "you removed one weight too few: with a threshold at the k-th smallest |w|, "
+    "keep the weights strictly above it (>), not >=.",
+    "one_many": "you removed one weight too many: k = round(sparsity * w.size) weights go, "
+    "no more.",
+    "pruned": "you returned the pruned weights, w * mask: this exercise asks for the mask "
+    "itself (True = kept), which fine-tuning re-applies after every step.",
+}
 
 MAGNITUDE_MASK = TypedCheck(
     name="magnitude_mask",
@@ -426,61 +404,17 @@ MAGNITUDE_MASK = TypedCheck(
     "entries of smallest |w| over the whole tensor, True (kept) elsewhere.",
     kinds="b",
     wrong_kind=_bool_mask_kind,
-    mistakes=[
-        _mask_mistake(
-            "you pruned by signed value: the most negative weights went first, though a "
-            "large negative weight matters as much as a large positive one. Rank by |w|.",
-            lambda w, s: _drop_lowest(w, round(s * w.size)),
-        ),
-        _mask_mistake(
-            "your mask keeps the smallest weights: either you kept the smallest instead of "
-            "the largest, or your True marks the removed weights (here True means kept).",
-            lambda w, s: ~_mask_reference(w, s),
-        ),
-        _mask_mistake(
-            "your mask keeps the smallest weights and removes the largest: magnitude pruning "
-            "removes the weights nearest zero, which change the output least.",
-            lambda w, s: ~_mask_reference(w, 1.0 - s),
-        ),
-        _mask_mistake(
-            "you treated sparsity as the fraction kept: sparsity is the fraction removed, "
-            "so 75% sparsity keeps a quarter of the weights.",
-            lambda w, s: _mask_reference(w, 1.0 - s),
-        ),
-        Mistake(
-            "you removed int(sparsity · N) weights, rounding down: when sparsity · N is not "
-            "a whole number (here 7.5), the book removes round(sparsity · N).",
-            lambda w, s: _drop_lowest(np.abs(w), int(s * w.size)),
-            hint="k = int(round(sparsity * w.size)). " + _MASK_HINT,
-        ),
-        Mistake(
-            "you pruned each row on its own (the same fraction of every row): magnitude "
-            "pruning ranks the whole tensor, so a row of large weights may keep them all.",
-            lambda w, s: _per_slice(w, s, -1),
-            hint="Flatten first, or use axis=None in np.argsort / np.quantile. " + _MASK_HINT,
-        ),
-        Mistake(
-            "you pruned each column on its own (the same fraction of every column): "
-            "magnitude pruning ranks the whole tensor at once.",
-            lambda w, s: _per_slice(w, s, 0),
-            hint="Flatten first, or use axis=None in np.argsort / np.quantile. " + _MASK_HINT,
-        ),
-        _mask_mistake(
-            "you removed one weight too few: with a threshold at the k-th smallest |w|, "
-            "keep the weights strictly above it (>), not >=.",
-            lambda w, s: _drop_lowest(np.abs(w), round(s * w.size) - 1),
-        ),
-        _mask_mistake(
-            "you removed one weight too many: k = round(sparsity * w.size) weights go, no more.",
-            lambda w, s: _drop_lowest(np.abs(w), round(s * w.size) + 1),
-        ),
-        Mistake(
-            "you returned the pruned weights, w * mask: this exercise asks for the mask "
-            "itself (True = kept), which fine-tuning re-applies after every step.",
-            lambda w, s: w * _mask_reference(w, s),
-            hint="Return the boolean mask; the pruned weights are then w * mask.",
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _mask,
+        _MASK_SLIPS,
+        _MASK_HINT,
+        hints={
+            "int": "k = int(round(sparsity * w.size)). " + _MASK_HINT,
+            "rows": _PER_SLICE_HINT,
+            "columns": _PER_SLICE_HINT,
+            "pruned": "Return the boolean mask; the pruned weights are then w * mask.",
+        },
+    ),
 )
 
 
@@ -498,6 +432,12 @@ check_magnitude_mask = MAGNITUDE_MASK.checker(
 
 
 _distillation_reference = distill_np.distillation_loss  # a float
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """A stable log-softmax over the last axis, for the mistakes (the references have theirs)."""
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def _distill(s, t, y, T, alpha, slip=None):
@@ -519,8 +459,7 @@ def _distill(s, t, y, T, alpha, slip=None):
 
 def _distillation_cases(rng: np.random.Generator) -> list[Case]:
     def case(B: int, K: int, T: float, alpha: float, label: str, size: float = 2.0) -> Case:
-        s = size * rng.normal(size=(B, K))  # (B, K) student logits
-        t = size * rng.normal(size=(B, K))  # (B, K) teacher logits
+        s, t = (size * rng.normal(size=(B, K)) for _ in range(2))  # (B, K) student, teacher logits
         y = rng.integers(0, K, size=B)  # (B,) true classes
         return Case((s, t, y, T, alpha), label=label)
 
@@ -728,6 +667,8 @@ def _decode(x_t, W_q, W_k, W_v, k_cache, v_cache, slip=None):
     parts = [(k_cache, k[:, None, :]), (v_cache, v[:, None, :])]  # (B, P, D), (B, 1, D)
     K, V = (np.concatenate(p[::-1] if slip == "prepend" else p, axis=1) for p in parts)
     Ka, Va = (k_cache, v_cache) if slip == "before" else (K, V)  # what the query attends to
+    if slip in ("old_k", "old_v"):  # a cache returned as it was given
+        K, V = (k_cache, V) if slip == "old_k" else (K, v_cache)
     D, C = q.shape[-1], x_t.shape[-1]
     s = np.einsum("bd,bpd->bp", q, Ka)  # (B, P + 1)
     s = s * {"none": 1.0, "sqrt_c": 1 / np.sqrt(C)}.get(slip, 1 / np.sqrt(D))
@@ -742,8 +683,7 @@ def _decode_cases(rng: np.random.Generator) -> list[Case]:
     def case(B: int, C: int, D: int, P: int, label: str) -> Case:
         x_t = rng.normal(size=(B, C))  # (B, C) the newest token
         W_q, W_k, W_v = (rng.normal(size=(C, D)) for _ in range(3))  # (C, D) each
-        k_cache = rng.normal(size=(B, P, D))  # (B, P, D)
-        v_cache = rng.normal(size=(B, P, D))  # (B, P, D)
+        k_cache, v_cache = (rng.normal(size=(B, P, D)) for _ in range(2))  # (B, P, D) each
         return Case((x_t, W_q, W_k, W_v, k_cache, v_cache), label=label)
 
     return stressed(
@@ -772,7 +712,18 @@ _DECODE_SLIPS = {  # slip -> what the learner is told
     "weights.",
     "axis_0": "your softmax runs over the batch (axis 0) instead of the cached positions (the "
     "last axis): each sequence's weights over its positions must sum to 1.",
+    **{
+        f"old_{name[0]}": f"`{name}` is the old cache: return the cache with the new {item} "
+        "appended, or the next step will not see this token."
+        for name, item in (("k_cache", "key"), ("v_cache", "value"))
+    },
+    "prepend": "you prepended the new token: the cache keeps positions in order, oldest "
+    "first, so the new key and value go at the end (axis 1, last index).",
 }
+
+# the outputs each slip spoils where not only `out`: a key projected with W_q changes
+# k_cache too, a cache slip spoils its cache only
+_DECODE_SPOILS = {"key_q": (0, 1), "old_k": 1, "old_v": 2, "prepend": (1, 2)}
 
 KV_DECODE_STEP = FunctionCheck(
     name="kv_decode_step",
@@ -785,36 +736,12 @@ KV_DECODE_STEP = FunctionCheck(
     "only key, and a softmax over no keys at all is 0/0.",
     error_hint="The caches are (B, P, D) and the new k is (B, D): add the position axis "
     "with k[:, None, :] before concatenating along axis 1.",
-    mistakes=[
-        *(
-            mistake
-            for slip, text in _DECODE_SLIPS.items()
-            # a key projected with W_q changes k_cache too: named on out and k_cache
-            for mistake in each_output(
-                text, partial(_decode, slip=slip), 2 if slip == "key_q" else 1, _DECODE_HINT
-            )
-        ),
-        *[
-            Mistake(
-                f"`{name}` is the old cache: return the cache with the new {item} appended, "
-                "or the next step will not see this token.",
-                lambda *a, _k=k: a[3 + _k],  # the cache as it was given
-                output=k,
-                hint=_DECODE_HINT,
-            )
-            for k, name, item in ((1, "k_cache", "key"), (2, "v_cache", "value"))
-        ],
-        *[
-            Mistake(
-                "you prepended the new token: the cache keeps positions in order, oldest "
-                "first, so the new key and value go at the end (axis 1, last index).",
-                lambda *a, _k=k: _decode(*a, slip="prepend")[_k],
-                output=k,
-                hint=_DECODE_HINT,
-            )
-            for k in (1, 2)
-        ],
-    ],
+    mistakes=slip_mistakes(
+        _decode,
+        _DECODE_SLIPS,
+        _DECODE_HINT,
+        only={slip: _DECODE_SPOILS.get(slip, 0) for slip in _DECODE_SLIPS},
+    ),
 )
 
 

@@ -38,19 +38,17 @@ def _merge_step_reference(ids, new_id):
     return np.asarray(merge_pair(list(ids), pair, new_id), dtype=np.int64)
 
 
-def _counts_without_overlap(ids):
-    counts, i, seq = {}, 0, list(ids)
-    while i + 1 < len(seq):  # a, a, a counts (a, a) once: the scan jumps over a match
-        p = (seq[i], seq[i + 1])
-        counts[p] = counts.get(p, 0) + 1
-        i += 2 if p[0] == p[1] else 1
-    return counts
-
-
 def _merge_step(ids, new_id, *, slip=""):
     """The merge step with a switch for the classic slips (no slip: right)."""
     seq = list(ids)
-    counts = _counts_without_overlap(seq) if slip == "no_overlap" else pair_counts(seq)
+    if slip == "no_overlap":
+        counts, i = {}, 0
+        while i + 1 < len(seq):  # a, a, a counts (a, a) once: the scan jumps over a match
+            p = (seq[i], seq[i + 1])
+            counts[p] = counts.get(p, 0) + 1
+            i += 2 if p[0] == p[1] else 1
+    else:
+        counts = pair_counts(seq)
     if slip == "largest":
         pair = max(counts, key=lambda p: (counts[p], p))
     elif slip == "first":  # dict order = order of first appearance, max keeps the first
@@ -73,16 +71,11 @@ def _merge_step(ids, new_id, *, slip=""):
 
 def _merge_cases(rng: np.random.Generator) -> list[Case]:
     long = rng.integers(0, 4, 3000)
+    tie = [2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8]  # (2, 9), (1, 3) and (7, 8) twice each
     return [
         Case(([1, 2, 3, 1, 2, 4, 1, 2], 9), label="one clear winner, (1, 2) three times"),
-        Case(
-            ([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8, 7, 8], 300),
-            label="a tie: (7, 8) seen three times, (2, 9) and (1, 3) twice",
-        ),
-        Case(
-            ([2, 9, 1, 3, 2, 9, 7, 8, 1, 3, 7, 8], 300),
-            label="a three-way tie between (2, 9), (1, 3) and (7, 8)",
-        ),
+        Case((tie + [7, 8], 300), label="a tie: (7, 8) seen three times, (2, 9) and (1, 3) twice"),
+        Case((tie, 300), label="a three-way tie between (2, 9), (1, 3) and (7, 8)"),
         Case(
             ([5, 6, 0, 1, 9, 9, 5, 6, 0, 1, 3, 4, 6, 0, 3, 4], 400),
             label="a four-way tie: (5, 6), (6, 0), (0, 1), (3, 4)",
@@ -114,10 +107,9 @@ def _ids_kind(got: Any) -> tuple[str, str]:
     )
 
 
+_TIE_HINT = "Use min(counts, key=lambda p: (-counts[p], p))."
 _MERGE_HINTS = {
-    "largest": "Use min(counts, key=lambda p: (-counts[p], p)).",
-    "first": "Use min(counts, key=lambda p: (-counts[p], p)).",
-    "last": "Use min(counts, key=lambda p: (-counts[p], p)).",
+    **dict.fromkeys(["largest", "first", "last"], _TIE_HINT),
     "only_first": "Scan the whole list; after a match, jump over both ids (i += 2).",
     "step_one": "After appending new_id, skip both ids of the pair: i += 2.",
     "no_overlap": "Count zip(ids, ids[1:]) for every position.",
@@ -169,10 +161,7 @@ def _learn(text: str, n: int) -> list[tuple[int, int]]:
     """n merges learned on the bytes of ``text`` (one chunk, no pre-tokenization)."""
     ids, merges = list(text.encode("utf-8")), []
     for i in range(n):
-        counts = pair_counts(ids)
-        if not counts:
-            break
-        pair = most_frequent_pair(counts)
+        pair = most_frequent_pair(pair_counts(ids))
         merges.append(pair)
         ids = merge_pair(ids, pair, 256 + i)
     return merges
@@ -215,12 +204,9 @@ def _encode_cases(rng: np.random.Generator) -> list[Case]:
         Case(("abababab abab", _learn("abababab", 3)), label="merges that build on merges"),
         Case(("明月光明月", _learn(poem, 5)), label="Chinese: three bytes per character"),
         Case(("café naïve café", _learn("café café naïve", 7)), label="accented letters"),
+        Case(("a" * 16, _learn("a" * 16, 4)), label="one letter 16 times: merges of merges"),
         Case(
-            ("aaaaaaaaaaaaaaaa", _learn("aaaaaaaaaaaaaaaa", 4)),
-            label="one letter 16 times: merges of merges",
-        ),
-        Case(
-            ("aaaaaaa baaab", _learn("aaaaaaaaaaaaaaaa", 3)),
+            ("aaaaaaa baaab", _learn("a" * 16, 3)),
             label="runs of 7 and 3 a's: left to right, aaa is (a, a), a",
         ),
         Case(
@@ -235,8 +221,7 @@ _ENCODE_HINTS = {
     "code_points": "ids = list(text.encode('utf-8')).",
     "reverse": "for i, (a, b) in enumerate(merges): ...",
     "first_only": "Scan the whole list for each merge, jumping over both ids after a match.",
-    "from_255": "new_id = 256 + i.",
-    "from_257": "new_id = 256 + i.",
+    **dict.fromkeys(["from_255", "from_257"], "new_id = 256 + i."),
 }
 
 
@@ -295,16 +280,15 @@ def _sft(logits, targets, mask, *, slip=""):
     m = 1.0 - m if slip == "invert" else (np.ones_like(m) if slip == "no_mask" else m)
     lp = _logp(logits, targets, stable=slip != "unstable")
     if slip == "probability":
-        lp = np.exp(_logp(logits, targets))
+        lp = np.exp(lp)
     if slip == "per_sequence":
         return float(np.mean(-(m * lp).sum(axis=1) / m.sum(axis=1)))
     if slip == "sum":
         return float(-(m * lp).sum())
+    loss = -(m * lp).sum() / (m.size if slip == "all" else m.sum())
     if slip == "bits":
-        return float(-(m * lp).sum() / m.sum() / np.log(2.0))
-    if slip == "sign":
-        return float((m * lp).sum() / m.sum())
-    return float(-(m * lp).sum() / (m.size if slip == "all" else m.sum()))
+        loss = loss / np.log(2.0)
+    return float(-loss if slip == "sign" else loss)
 
 
 _sft_reference = align.masked_cross_entropy
@@ -401,9 +385,6 @@ def _dpo(pc, pr, rc, rr, beta, *, slip=""):
     margin = (pc - rc) - (pr - rr)
     if slip == "swap":
         margin = -margin
-    if slip == "sign":  # mean log sigma(z): the minus sign forgotten
-        z = beta * margin
-        return float(-np.mean(np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z)))))
     x = -(1.0 if slip in ("no_beta", "beta_outside") else beta) * margin
     if slip == "unstable":
         with np.errstate(all="ignore"):
@@ -412,6 +393,8 @@ def _dpo(pc, pr, rc, rr, beta, *, slip=""):
         loss = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
     if slip == "beta_outside":
         loss = beta * loss
+    if slip == "sign":  # mean log sigma(z): the minus sign forgotten
+        return float(-loss.mean())
     return float(loss.sum() if slip == "sum" else loss.mean())
 
 

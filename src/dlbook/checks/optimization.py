@@ -32,7 +32,6 @@ import numpy as np
 from dlbook.checks._core import (
     Case,
     FunctionCheck,
-    Mistake,
     allclose,
     array_equal,
     describe_type,
@@ -47,7 +46,6 @@ from dlbook.checks._kinds import (
     SeededRng,
     array_problem,
     as_number,
-    each_output,
     rng_problem,
     slip_mistakes,
     stressed,
@@ -85,7 +83,42 @@ def _momentum_cases(rng: np.random.Generator) -> list[Case]:
 
 
 _CONVENTION = "This book follows torch.optim.SGD: v ← μ·v + g, then w ← w − lr·v."
-_on_both = partial(each_output, n=2)  # a wrong (w_new, v_new), named on either output
+
+
+def _momentum(w, g, v, lr, mu, *, slip=""):
+    """Momentum written out, with one of the slips of _MOMENTUM_SLIPS: (w_new, v_new)."""
+    if slip == "swap":
+        lr, mu = mu, lr
+    # v_new = mu v + a g, and w_new = w - rate * direction; torch: a = 1, rate lr along v_new
+    a = {"keras": -lr, "lr_inside": lr, "average": 1 - mu}.get(slip, 1.0)
+    v_new = {"stale_v": v, "just_g": g}.get(slip, mu * v + a * g)
+    rate = {"uphill": -lr, "keras_add": -1.0, "lr_inside": 1.0, "no_lr": 1.0}.get(slip, lr)
+    direction = {"no_velocity": g, "old_v": v, "nesterov": g + mu * v_new}.get(slip, v_new)
+    if slip == "keras":  # w ← w + v with Keras' v = μ·v − lr·g
+        return w + mu * v - lr * g, v_new
+    return w - rate * direction, v_new
+
+
+_MOMENTUM_SLIPS = {
+    "uphill": "you moved uphill: w + lr·v climbs along the gradient.",
+    "keras_add": "you added the velocity as Keras does (w ← w + v), but with torch's velocity "
+    "v = μ·v + g, which points uphill and carries no lr.",
+    "keras": "you used Keras' convention, v ← μ·v − lr·g and w ← w + v. Its velocity is −lr "
+    "times torch's, so with the v you are given (torch's) the step is wrong.",
+    "lr_inside": "you put lr inside the velocity (v ← μ·v + lr·g, w ← w − v). That convention "
+    "(Sutskever et al., 2013) is valid too: with a constant lr its v is lr times "
+    "torch's and the path is the same. But v here is torch's, so the step differs.",
+    "no_velocity": "you ignored the velocity: this is plain gradient descent, w − lr·g.",
+    "old_v": "you stepped with the old velocity v instead of the updated one.",
+    "swap": "you swapped mu and lr (v ← lr·v + g, w ← w − mu·v).",
+    "average": "you averaged, v ← μ·v + (1 − μ)·g: that is an exponential moving average "
+    "(torch's dampening = mu, or Adam's m), not heavy-ball momentum.",
+    "nesterov": "you took a Nesterov step, w − lr·(g + μ·v_new) (torch's nesterov=True): this "
+    "exercise asks for plain (heavy-ball) momentum, which steps along v_new itself.",
+    "no_lr": "you forgot the learning rate: w − v.",
+    "stale_v": "you forgot to update the velocity: `v_new` is the old v.",
+    "just_g": "`v_new` forgets the old velocity: it is just g.",
+}
 
 MOMENTUM_STEP = FunctionCheck(
     name="momentum_step",
@@ -94,76 +127,25 @@ MOMENTUM_STEP = FunctionCheck(
     output_names=("w_new", "v_new"),
     task="Return (w_new, v_new) with v_new = mu * v + g and w_new = w - lr * v_new.",
     nan_hint="A momentum step has no division: is an array made with np.empty (uninitialised)?",
-    mistakes=[
-        *_on_both(
-            "you moved uphill: w + lr·v climbs along the gradient.",
-            lambda w, g, v, lr, mu: (w + lr * (mu * v + g), mu * v + g),
-            hint="In torch's convention v points along the gradient: w_new = w - lr * v_new.",
-        ),
-        Mistake(
-            "you added the velocity as Keras does (w ← w + v), but with torch's velocity "
-            "v = μ·v + g, which points uphill and carries no lr.",
-            lambda w, g, v, lr, mu: w + (mu * v + g),
-            hint=_CONVENTION + " (Keras stores −lr times this v and adds it.)",
-        ),
-        *_on_both(
-            "you used Keras' convention, v ← μ·v − lr·g and w ← w + v. Its velocity is −lr "
-            "times torch's, so with the v you are given (torch's) the step is wrong.",
-            lambda w, g, v, lr, mu: (w + mu * v - lr * g, mu * v - lr * g),
-            hint=_CONVENTION,
-        ),
-        *_on_both(
-            "you put lr inside the velocity (v ← μ·v + lr·g, w ← w − v). That convention "
-            "(Sutskever et al., 2013) is valid too: with a constant lr its v is lr times "
-            "torch's and the path is the same. But v here is torch's, so the step differs.",
-            lambda w, g, v, lr, mu: (w - (mu * v + lr * g), mu * v + lr * g),
-            hint=_CONVENTION,
-        ),
-        Mistake(
-            "you ignored the velocity: this is plain gradient descent, w − lr·g.",
-            lambda w, g, v, lr, mu: w - lr * g,
-            hint="Update the velocity first, v_new = mu * v + g, then step along it.",
-        ),
-        Mistake(
-            "you stepped with the old velocity v instead of the updated one.",
-            lambda w, g, v, lr, mu: w - lr * v,
-            hint="Compute v_new = mu * v + g first, then w_new = w - lr * v_new.",
-        ),
-        *_on_both(
-            "you swapped mu and lr (v ← lr·v + g, w ← w − mu·v).",
-            lambda w, g, v, lr, mu: (w - mu * (lr * v + g), lr * v + g),
-            hint="mu (about 0.9) multiplies the old velocity; lr (small) multiplies the step.",
-        ),
-        *_on_both(
-            "you averaged, v ← μ·v + (1 − μ)·g: that is an exponential moving average "
-            "(torch's dampening = mu, or Adam's m), not heavy-ball momentum.",
-            lambda w, g, v, lr, mu: (w - lr * (mu * v + (1 - mu) * g), mu * v + (1 - mu) * g),
-            hint="Momentum adds the whole gradient: v_new = mu * v + g.",
-        ),
-        Mistake(
-            "you took a Nesterov step, w − lr·(g + μ·v_new) (torch's nesterov=True): this "
-            "exercise asks for plain (heavy-ball) momentum, which steps along v_new itself.",
-            lambda w, g, v, lr, mu: w - lr * (g + mu * (mu * v + g)),
-            hint=_CONVENTION,
-        ),
-        Mistake(
-            "you forgot the learning rate: w − v.",
-            lambda w, g, v, lr, mu: w - (mu * v + g),
-            hint="w_new = w - lr * v_new.",
-        ),
-        Mistake(
-            "you forgot to update the velocity: `v_new` is the old v.",
-            lambda w, g, v, lr, mu: v,
-            output=1,
-            hint="Return the new velocity, v_new = mu * v + g: the next step needs it.",
-        ),
-        Mistake(
-            "`v_new` forgets the old velocity: it is just g.",
-            lambda w, g, v, lr, mu: g,
-            output=1,
-            hint="v_new = mu * v + g.",
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _momentum,
+        _MOMENTUM_SLIPS,
+        _CONVENTION,
+        hints={
+            "uphill": "In torch's convention v points along the gradient: w_new = w - lr * v_new.",
+            "keras_add": _CONVENTION + " (Keras stores −lr times this v and adds it.)",
+            "no_velocity": "Update the velocity first, v_new = mu * v + g, then step along it.",
+            "old_v": "Compute v_new = mu * v + g first, then w_new = w - lr * v_new.",
+            "swap": "mu (about 0.9) multiplies the old velocity; lr (small) multiplies the step.",
+            "average": "Momentum adds the whole gradient: v_new = mu * v + g.",
+            "no_lr": "w_new = w - lr * v_new.",
+            "stale_v": "Return the new velocity, v_new = mu * v + g: the next step needs it.",
+            "just_g": "v_new = mu * v + g.",
+        },
+        outputs=2,
+        only=dict.fromkeys(("keras_add", "no_velocity", "old_v", "nesterov", "no_lr"), 0)
+        | dict.fromkeys(("stale_v", "just_g"), 1),
+    ),
 )
 
 
@@ -188,32 +170,36 @@ def _adam_reference(w, g, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, deco
     return w_new, opt.state[0]["exp_avg"], opt.state[0]["exp_avg_sq"]
 
 
-def _adam(w, g, m, v, t, lr, beta1, beta2, eps, *, wrong=(), extra=0.0, g_v=None, after=1.0):
-    """Adam written out, with the classic mistakes named in ``wrong`` (see _ADAM_MISTAKES).
+def _adam(w, g, m, v, t, lr, beta1, beta2, eps, *, slip="", extra=0.0, g_v=None, after=1.0):
+    """Adam written out, with one of the slips of _ADAM_SLIPS: (w_new, m_new, v_new).
 
     For the decay's mistakes: ``extra`` is added to m_hat in the step, ``g_v`` is the
     gradient that v averages (g), and w_new is multiplied by ``after``.
     """
-    if "swap" in wrong:
+    if slip == "swap":
         beta1, beta2 = beta2, beta1
     g_v = g if g_v is None else g_v
-    a1, a2 = (1.0, 1.0) if "sum" in wrong else (1 - beta1, 1 - beta2)
+    a1, a2 = (1.0, 1.0) if slip == "sum" else (1 - beta1, 1 - beta2)
     m_new = beta1 * m + a1 * g
-    v_new = beta2 * v + a2 * (g_v if "unsquared" in wrong else g_v * g_v)
-    mm, vv = (m, v) if "old_moments" in wrong else (m_new, v_new)
-    if "t-1" in wrong or "t+1" in wrong:  # the bias correction is one step off
-        t = t - 1 if "t-1" in wrong else t + 1
-    c1 = 1.0 if "raw_m" in wrong else 1 - beta1**t
-    c2 = 1.0 if "raw_v" in wrong else 1 - beta2**t
+    v_new = beta2 * v + a2 * (g_v if slip == "unsquared" else g_v * g_v)
+    mm, vv = (m, v) if slip == "old_moments" else (m_new, v_new)
+    t += {"t-1": -1, "t+1": 1}.get(slip, 0)  # a bias correction one step off
+    c1 = 1.0 if slip in ("raw", "raw_m") else 1 - beta1**t
+    c2 = 1.0 if slip in ("raw", "raw_v") else 1 - beta2**t
     # keras_eps adds eps to the uncorrected sqrt(v): lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
-    if "keras_eps" in wrong:
+    if slip == "keras_eps":
         denom = (np.sqrt(vv) + eps) / np.sqrt(c2)
-    elif "eps_in_sqrt" in wrong:
+    elif slip == "eps_in_sqrt":
         denom = np.sqrt(vv / c2 + eps)
     else:
-        denom = (vv / c2 if "no_sqrt" in wrong else np.sqrt(vv / c2)) + eps
-    step = -lr if "uphill" in wrong else lr
-    return (w - step * (mm / c1 + extra) / denom) * after, m_new, v_new
+        denom = (vv / c2 if slip == "no_sqrt" else np.sqrt(vv / c2)) + eps
+    step = -lr if slip == "uphill" else lr
+    w_new = (w - step * (mm / c1 + extra) / denom) * after
+    if slip in ("stale_m", "m_hat"):  # the slips of m_new alone
+        m_new = m if slip == "stale_m" else m_new / c1
+    if slip in ("stale_v", "v_hat"):
+        v_new = v if slip == "stale_v" else v_new / c2
+    return w_new, m_new, v_new
 
 
 def _adam_cases(rng: np.random.Generator) -> list[Case]:
@@ -233,62 +219,35 @@ def _adam_cases(rng: np.random.Generator) -> list[Case]:
 
 
 _WITH_T = "Use 1 - beta1**t and 1 - beta2**t with the t you are given."
-_ADAM_STEP_HINT = "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps)."
 
-# the mistakes switched on in _adam -> (explanation, hint), named on every output
-_ADAM_MISTAKES = {
-    ("raw_m", "raw_v"): (
-        "you forgot the bias correction: m and v start at 0, so in the first steps "
-        "they are far too small without dividing by 1 − β₁ᵗ and 1 − β₂ᵗ.",
-        "m_hat = m_new / (1 - beta1**t), v_hat = v_new / (1 - beta2**t).",
-    ),
-    ("raw_v",): ("you bias-corrected m but not v.", "Divide v_new by 1 - beta2**t too."),
-    ("raw_m",): ("you bias-corrected v but not m.", "Divide m_new by 1 - beta1**t too."),
-    ("t-1",): (
-        "your bias correction uses t − 1, but t is already 1 on the first step "
-        "(and 1 − β⁰ = 0 would divide by zero there).",
-        _WITH_T,
-    ),
-    ("t+1",): (
-        "your bias correction uses t + 1, as if t counted from 0; here t = 1 on the first step.",
-        _WITH_T,
-    ),
-    ("eps_in_sqrt",): (
-        "you put eps inside the square root, √(v̂ + ε) (Keras' RMSprop and Adagrad do "
-        "that); torch's Adam adds it outside, √v̂ + ε.",
-        _ADAM_STEP_HINT,
-    ),
-    ("keras_eps",): (
-        "you used Keras' epsilon placement, lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε): ε "
-        "added to the uncorrected √v (the paper's 'epsilon hat'). It equals torch's "
-        "form with ε divided by √(1 − β₂ᵗ), a difference that shows when gradients "
-        "are as small as ε. This exercise asks for torch's: ε added to √v̂.",
-        "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps), with v_hat bias-corrected.",
-    ),
-    ("unsquared",): (
-        "your v averages g instead of g²: the second moment is the mean of the squared "
-        "gradient (and the square root of a negative v is NaN).",
-        "v_new = beta2 * v + (1 - beta2) * g**2.",
-    ),
-    ("swap",): (
-        "you swapped beta1 and beta2: beta1 (0.9) averages g into m, beta2 (0.999) "
-        "averages g² into v.",
-        "m_new = beta1 * m + (1 - beta1) * g; v_new = beta2 * v + (1 - beta2) * g**2.",
-    ),
-    ("uphill",): ("your step has the wrong sign: it climbs uphill.", _ADAM_STEP_HINT),
-    ("sum",): (
-        "your moments add the whole new term, β·m + g, instead of averaging, β·m + (1 − β)·g.",
-        "m_new = beta1 * m + (1 - beta1) * g, and the same with beta2 and g**2 for v.",
-    ),
-    ("no_sqrt",): (
-        "you divided by v̂ + ε instead of √v̂ + ε: v̂ is a squared gradient, its square "
-        "root has the scale of g.",
-        "Divide by np.sqrt(v_hat) + eps.",
-    ),
-    ("old_moments",): (
-        "you stepped with the old m and v: update the moments first, then step with them.",
-        "Compute m_new and v_new first, then bias-correct them and step.",
-    ),
+_ADAM_SLIPS = {  # each named on every output, but those of m_new or v_new alone
+    "raw": "you forgot the bias correction: m and v start at 0, so in the first steps "
+    "they are far too small without dividing by 1 − β₁ᵗ and 1 − β₂ᵗ.",
+    "raw_v": "you bias-corrected m but not v.",
+    "raw_m": "you bias-corrected v but not m.",
+    "t-1": "your bias correction uses t − 1, but t is already 1 on the first step "
+    "(and 1 − β⁰ = 0 would divide by zero there).",
+    "t+1": "your bias correction uses t + 1, as if t counted from 0; here t = 1 on the first step.",
+    "eps_in_sqrt": "you put eps inside the square root, √(v̂ + ε) (Keras' RMSprop and Adagrad "
+    "do that); torch's Adam adds it outside, √v̂ + ε.",
+    "keras_eps": "you used Keras' epsilon placement, lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε): ε "
+    "added to the uncorrected √v (the paper's 'epsilon hat'). It equals torch's "
+    "form with ε divided by √(1 − β₂ᵗ), a difference that shows when gradients "
+    "are as small as ε. This exercise asks for torch's: ε added to √v̂.",
+    "unsquared": "your v averages g instead of g²: the second moment is the mean of the "
+    "squared gradient (and the square root of a negative v is NaN).",
+    "swap": "you swapped beta1 and beta2: beta1 (0.9) averages g into m, beta2 (0.999) "
+    "averages g² into v.",
+    "uphill": "your step has the wrong sign: it climbs uphill.",
+    "sum": "your moments add the whole new term, β·m + g, instead of averaging, β·m + (1 − β)·g.",
+    "no_sqrt": "you divided by v̂ + ε instead of √v̂ + ε: v̂ is a squared gradient, its "
+    "square root has the scale of g.",
+    "old_moments": "you stepped with the old m and v: update the moments first, then step "
+    "with them.",
+    "stale_m": "`m_new` is the old m: you forgot to update it.",
+    "m_hat": "you returned the bias-corrected m̂ as `m_new`: the state keeps the raw average.",
+    "stale_v": "`v_new` is the old v: you forgot to update it.",
+    "v_hat": "you returned the bias-corrected v̂ as `v_new`: the state keeps the raw average.",
 }
 
 ADAM_STEP = FunctionCheck(
@@ -299,37 +258,30 @@ ADAM_STEP = FunctionCheck(
     task="Return (w_new, m_new, v_new): update m and v, bias-correct them with t, then "
     "w_new = w - lr * m_hat / (sqrt(v_hat) + eps).",
     nan_hint="Is something divided by 1 - beta**0 = 0, or a negative v square-rooted?",
-    mistakes=[
-        *(
-            mistake
-            for wrong, (explanation, hint) in _ADAM_MISTAKES.items()
-            for mistake in each_output(explanation, partial(_adam, wrong=wrong), 3, hint)
-        ),
-        Mistake(
-            "`m_new` is the old m: you forgot to update it.",
-            lambda w, g, m, v, *rest: m,
-            output=1,
-            hint="m_new = beta1 * m + (1 - beta1) * g; the next step needs it.",
-        ),
-        Mistake(
-            "you returned the bias-corrected m̂ as `m_new`: the state keeps the raw average.",
-            lambda w, g, m, v, t, lr, b1, b2, eps, *rest: (b1 * m + (1 - b1) * g) / (1 - b1**t),
-            output=1,
-            hint="Return m_new = beta1 * m + (1 - beta1) * g; m_hat is only for the step.",
-        ),
-        Mistake(
-            "`v_new` is the old v: you forgot to update it.",
-            lambda w, g, m, v, *rest: v,
-            output=2,
-            hint="v_new = beta2 * v + (1 - beta2) * g**2; the next step needs it.",
-        ),
-        Mistake(
-            "you returned the bias-corrected v̂ as `v_new`: the state keeps the raw average.",
-            lambda w, g, m, v, t, lr, b1, b2, eps, *rest: (b2 * v + (1 - b2) * g * g) / (1 - b2**t),
-            output=2,
-            hint="Return v_new = beta2 * v + (1 - beta2) * g**2; v_hat is only for the step.",
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _adam,
+        _ADAM_SLIPS,
+        "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps).",
+        hints={
+            "raw": "m_hat = m_new / (1 - beta1**t), v_hat = v_new / (1 - beta2**t).",
+            "raw_v": "Divide v_new by 1 - beta2**t too.",
+            "raw_m": "Divide m_new by 1 - beta1**t too.",
+            **dict.fromkeys(("t-1", "t+1"), _WITH_T),
+            "keras_eps": "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps), with v_hat "
+            "bias-corrected.",
+            "unsquared": "v_new = beta2 * v + (1 - beta2) * g**2.",
+            "swap": "m_new = beta1 * m + (1 - beta1) * g; v_new = beta2 * v + (1 - beta2) * g**2.",
+            "sum": "m_new = beta1 * m + (1 - beta1) * g, and the same with beta2 and g**2 for v.",
+            "no_sqrt": "Divide by np.sqrt(v_hat) + eps.",
+            "old_moments": "Compute m_new and v_new first, then bias-correct them and step.",
+            "stale_m": "m_new = beta1 * m + (1 - beta1) * g; the next step needs it.",
+            "m_hat": "Return m_new = beta1 * m + (1 - beta1) * g; m_hat is only for the step.",
+            "stale_v": "v_new = beta2 * v + (1 - beta2) * g**2; the next step needs it.",
+            "v_hat": "Return v_new = beta2 * v + (1 - beta2) * g**2; v_hat is only for the step.",
+        },
+        outputs=3,
+        only={"stale_m": 1, "m_hat": 1, "stale_v": 2, "v_hat": 2},
+    ),
 )
 
 
@@ -345,15 +297,25 @@ check_adam_step = ADAM_STEP.checker(
 _adam_decay_reference = _adam_reference  # torch.optim.AdamW if decoupled, else Adam with L2
 
 
-def _adam_decay(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled, *, how, step):
-    """The decay done wrong, ``how``: ``step(w, g, lr, lam, adam)`` with the case's :func:`_adam`.
+def _adam_decay(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled, *, slip):
+    """The decay done wrong, with one of the slips of _DECAY_SLIPS, around :func:`_adam`.
 
-    Raises ValueError where ``how`` is no mistake of this mode, so that the check skips it.
+    Raises ValueError where ``slip`` is no mistake of this mode, so that the check skips it.
     """
-    if how != "ignored" and bool(decoupled) == (how in _L2_ONLY):
-        raise ValueError(f"{how!r} is no mistake of decoupled={decoupled}")
+    if slip != "ignored" and bool(decoupled) == (slip in _L2_ONLY):
+        raise ValueError(f"{slip!r} is no mistake of decoupled={decoupled}")
+    # AdamW (decoupled=True): w shrinks by 1 - lr lam before the Adam step; g is left alone.
+    # L2 (decoupled=False): lam w, the gradient of lam/2 |w|^2, joins g before the moments.
+    shrink = {"no_lr": 1 - lam, "sign": 1 + lr * lam, "decoupled": 1 - lr * lam}.get(slip, 1.0)
+    in_g = {"l2": lam, "m_only": lam, "l2_sign": -lam, "twice": 2 * lam}.get(slip, 0.0)
     adam = partial(_adam, m=m, v=v, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
-    return step(w, g, lr, lam, adam)
+    return adam(
+        w * shrink,
+        g + in_g * w,
+        extra=lam * w if slip == "denominator" else 0.0,
+        g_v=g if slip == "m_only" else None,
+        after=1 - lr * lam if slip == "after" else 1.0,
+    )
 
 
 def _adam_decay_cases(rng: np.random.Generator) -> list[Case]:
@@ -375,69 +337,30 @@ def _adam_decay_cases(rng: np.random.Generator) -> list[Case]:
 _ADAMW_HINT = "AdamW: w_decayed = w * (1 - lr * weight_decay), then the Adam step from g."
 _L2_HINT = "L2: g_total = g + weight_decay * w, then the Adam step from g_total."
 
-_DECAY_MISTAKES = {  # how -> (explanation, hint, the wrong step)
-    "ignored": (
-        "you ignored weight_decay: this is a plain Adam step.",
-        "With decoupled=True: " + _ADAMW_HINT + " With decoupled=False: " + _L2_HINT,
-        lambda w, g, lr, lam, adam: adam(w, g),
-    ),
-    # AdamW (decoupled=True): w shrinks by 1 - lr lam before the Adam step; g is left alone
-    "l2": (
-        "you added λ·w to the gradient (L2, torch.optim.Adam's weight_decay), but "
-        "decoupled=True asks for AdamW: L2's decay goes through m and is divided by "
-        "√v̂, AdamW's shrinks the weights directly.",
-        _ADAMW_HINT,
-        lambda w, g, lr, lam, adam: adam(w, g + lam * w),
-    ),
-    "after": (
-        "you decayed the weights after the Adam step; torch.optim.AdamW decays them "
-        "first, w ← w·(1 − lr·λ), then steps. The two differ by lr²·λ·step: tiny for "
-        "usual values, visible with the large lr·λ of this test.",
-        _ADAMW_HINT,
-        lambda w, g, lr, lam, adam: adam(w, g, after=1 - lr * lam),
-    ),
-    "denominator": (
-        "you divided the decay λ·w by √v̂ + ε along with the gradient: weights with "
-        "large gradients are then barely decayed, which is what decoupling avoids.",
-        _ADAMW_HINT + " The decay never meets m or v.",
-        lambda w, g, lr, lam, adam: adam(w, g, extra=lam * w),
-    ),
-    "no_lr": (
-        "your decay is missing the factor lr: AdamW shrinks the weights by 1 − lr·λ, not 1 − λ.",
-        _ADAMW_HINT,
-        lambda w, g, lr, lam, adam: adam(w * (1 - lam), g),
-    ),
-    "sign": (
-        "your decay has the wrong sign: the weights grow instead of shrinking.",
-        "Weight decay pulls w towards 0. " + _ADAMW_HINT,
-        lambda w, g, lr, lam, adam: adam(w * (1 + lr * lam), g),
-    ),
-    # L2 (decoupled=False): lam w, the gradient of lam/2 |w|^2, joins g before the moments
-    "decoupled": (
-        "you decayed the weights directly (AdamW's decoupled decay, or λ·w added to "
-        "the step after Adam), but decoupled=False asks for L2: λ·w joins the gradient "
-        "before the moments, so it goes through m and v.",
-        _L2_HINT,
-        lambda w, g, lr, lam, adam: adam(w * (1 - lr * lam), g),
-    ),
-    "l2_sign": (
-        "you subtracted λ·w from the gradient: the gradient of the penalty λ/2·|w|² is "
-        "+λ·w, which pulls the weights towards 0.",
-        _L2_HINT,
-        lambda w, g, lr, lam, adam: adam(w, g - lam * w),
-    ),
-    "twice": (
-        "you added 2·λ·w to the gradient: the penalty is λ/2·|w|², whose gradient is "
-        "λ·w (the 1/2 is there for this).",
-        _L2_HINT,
-        lambda w, g, lr, lam, adam: adam(w, g + 2 * lam * w),
-    ),
-    "m_only": (
-        "you added λ·w to the gradient in m but not in v: L2 changes the gradient "
-        "itself, so both moments see g + λ·w.",
-        _L2_HINT,
-        lambda w, g, lr, lam, adam: adam(w, g + lam * w, g_v=g),
-    ),
+_DECAY_SLIPS = {
+    "ignored": "you ignored weight_decay: this is a plain Adam step.",
+    # AdamW's
+    "l2": "you added λ·w to the gradient (L2, torch.optim.Adam's weight_decay), but "
+    "decoupled=True asks for AdamW: L2's decay goes through m and is divided by "
+    "√v̂, AdamW's shrinks the weights directly.",
+    "after": "you decayed the weights after the Adam step; torch.optim.AdamW decays them "
+    "first, w ← w·(1 − lr·λ), then steps. The two differ by lr²·λ·step: tiny for "
+    "usual values, visible with the large lr·λ of this test.",
+    "denominator": "you divided the decay λ·w by √v̂ + ε along with the gradient: weights "
+    "with large gradients are then barely decayed, which is what decoupling avoids.",
+    "no_lr": "your decay is missing the factor lr: AdamW shrinks the weights by 1 − lr·λ, "
+    "not 1 − λ.",
+    "sign": "your decay has the wrong sign: the weights grow instead of shrinking.",
+    # L2's
+    "decoupled": "you decayed the weights directly (AdamW's decoupled decay, or λ·w added to "
+    "the step after Adam), but decoupled=False asks for L2: λ·w joins the gradient "
+    "before the moments, so it goes through m and v.",
+    "l2_sign": "you subtracted λ·w from the gradient: the gradient of the penalty λ/2·|w|² "
+    "is +λ·w, which pulls the weights towards 0.",
+    "twice": "you added 2·λ·w to the gradient: the penalty is λ/2·|w|², whose gradient is "
+    "λ·w (the 1/2 is there for this).",
+    "m_only": "you added λ·w to the gradient in m but not in v: L2 changes the gradient "
+    "itself, so both moments see g + λ·w.",
 }
 _L2_ONLY = {"decoupled", "l2_sign", "twice", "m_only"}  # the others but "ignored" are AdamW's
 
@@ -466,15 +389,23 @@ ADAM_DECAY_STEP = FunctionCheck(
     "decoupled=False (L2): an Adam step from g + weight_decay * w.",
     nan_hint="Check your Adam step first (check_adam_step above).",
     mistakes=[
-        mistake
-        for how, (explanation, hint, step) in _DECAY_MISTAKES.items()
         # "ignored" and "decoupled" are named on w_new only: with L2 their m_new and v_new
         # are _L2_STATE's, whose w_new is right (theirs is wrong, and is compared first)
-        for mistake in each_output(explanation, partial(_adam_decay, how=how, step=step), 3, hint)[
-            : 1 if how in ("ignored", "decoupled") else 3
-        ]
-    ]
-    + [on_output(_L2_STATE[0], _l2_state_from_g, k, _L2_STATE[1]) for k in (1, 2)],
+        *slip_mistakes(
+            _adam_decay,
+            _DECAY_SLIPS,
+            _ADAMW_HINT,
+            hints={
+                "ignored": f"With decoupled=True: {_ADAMW_HINT} With decoupled=False: {_L2_HINT}",
+                "denominator": _ADAMW_HINT + " The decay never meets m or v.",
+                "sign": "Weight decay pulls w towards 0. " + _ADAMW_HINT,
+                **dict.fromkeys(_L2_ONLY, _L2_HINT),
+            },
+            outputs=3,
+            only={"ignored": 0, "decoupled": 0},
+        ),
+        *(on_output(_L2_STATE[0], _l2_state_from_g, k, _L2_STATE[1]) for k in (1, 2)),
+    ],
 )
 
 
@@ -703,39 +634,39 @@ def _dropout_backward_cases(rng: np.random.Generator) -> list[Case]:
     return stressed(cases, 1)
 
 
+def _dropout_backward(g, mask, p, *, slip=""):
+    """dropout_backward written out, with one of the slips of DROPOUT_BACKWARD's mistakes."""
+    if slip == "unchanged":
+        return g
+    passed = g if slip == "no_mask" else g * (1 - mask if slip == "dropped" else mask)
+    if slip == "unscaled":
+        return passed
+    return passed * (1 - p) if slip == "times" else passed / (1 - p)
+
+
 DROPOUT_BACKWARD = FunctionCheck(
     name="dropout_backward",
     reference=reg_np.dropout_backward,
     make_cases=_dropout_backward_cases,
     task="Return dL/dx = grad_out * mask / (1 - p), an array shaped like grad_out.",
-    mistakes=[
-        Mistake(
-            "you forgot the scale 1/(1 − p): the forward pass multiplied the kept units by "
-            "it, so their gradient carries it too.",
-            lambda g, mask, p: g * mask,
-            hint="dL/dx = grad_out * mask / (1 - p).",
-        ),
-        Mistake(
-            "you forgot the mask: a dropped unit did not reach the output, so its gradient is 0.",
-            lambda g, mask, p: g / (1 - p),
-            hint="dL/dx = grad_out * mask / (1 - p).",
-        ),
-        Mistake(
-            "you multiplied by 1 − p instead of dividing.",
-            lambda g, mask, p: g * mask * (1 - p),
-            hint="dL/dx = grad_out * mask / (1 - p), the same factor as the forward pass.",
-        ),
-        Mistake(
-            "you passed the gradient to the dropped units instead of the kept ones.",
-            lambda g, mask, p: g * (1 - mask) / (1 - p),
-            hint="mask is 1 where a unit was kept: multiply by mask, not by 1 - mask.",
-        ),
-        Mistake(
-            "you returned grad_out unchanged: dropout's backward needs the mask and the scale.",
-            lambda g, mask, p: g,
-            hint="dL/dx = grad_out * mask / (1 - p).",
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _dropout_backward,
+        {
+            "unscaled": "you forgot the scale 1/(1 − p): the forward pass multiplied the kept "
+            "units by it, so their gradient carries it too.",
+            "no_mask": "you forgot the mask: a dropped unit did not reach the output, so its "
+            "gradient is 0.",
+            "times": "you multiplied by 1 − p instead of dividing.",
+            "dropped": "you passed the gradient to the dropped units instead of the kept ones.",
+            "unchanged": "you returned grad_out unchanged: dropout's backward needs the mask "
+            "and the scale.",
+        },
+        "dL/dx = grad_out * mask / (1 - p).",
+        hints={
+            "times": "dL/dx = grad_out * mask / (1 - p), the same factor as the forward pass.",
+            "dropped": "mask is 1 where a unit was kept: multiply by mask, not by 1 - mask.",
+        },
+    ),
 )
 
 

@@ -42,14 +42,13 @@ from dlbook.checks._core import (
     describe_type,
     first_mismatch,
     matches,
-    on_output,
     same_output,
     scale_factor,
     shape_hint,
     takes,
     type_hint,
 )
-from dlbook.checks._kinds import ArrayList, JudgedCheck, Judgement
+from dlbook.checks._kinds import ArrayList, JudgedCheck, Judgement, slip_mistakes
 from dlbook.parallel import mixed_precision as mp
 from dlbook.parallel import numpy_backend as par_np
 
@@ -201,12 +200,6 @@ UNSCALE_FLAG_MISTAKES = [
 ]
 
 
-def _non_finite(i: int, g: np.ndarray) -> str:
-    """'grads[2] holds NaN', 'grads[0] holds -inf', ..."""
-    tests = (("NaN", np.isnan), ("inf", np.isposinf), ("-inf", np.isneginf))
-    return f"grads[{i}] holds {' and '.join(k for k, test in tests if test(g).any())}"
-
-
 def _flags(check: JudgedCheck) -> list[tuple[Case, Any]] | None:
     """(case, the learner's found_inf) on every case, or None if a call goes wrong."""
     out = []
@@ -236,13 +229,18 @@ def _found_inf_problem(
         )
     if bool(found_inf) == expected:
         return None
-    bad = [_non_finite(i, g) for i, g in enumerate(grads) if not np.isfinite(g).all()]
+    tests = (("NaN", np.isnan), ("inf", np.isposinf), ("-inf", np.isneginf))
+    bad = [  # 'grads[2] holds NaN', 'grads[0] holds inf and -inf', ...
+        f"grads[{i}] holds {' and '.join(k for k, test in tests if test(g).any())}"
+        for i, g in enumerate(grads)
+        if not np.isfinite(g).all()
+    ]
     evidence = (
         f"found_inf is {bool(found_inf)} but {' and '.join(bad)}"
         if bad
         else "found_inf is True but every gradient is finite"
     )
-    flags = _flags(check) or []
+    flags = _flags(check)
     for mistake in UNSCALE_FLAG_MISTAKES:
         if flags and all(bool(mistake.fn(*c.args)) == flag for c, flag in flags):
             return f"{mistake.explanation} Here {evidence}", mistake.hint
@@ -373,48 +371,47 @@ _UPDATE_HINT = (
     "growth_interval: return scale * growth_factor, 0; else return scale, g."
 )
 
-
-_IGNORED_ARGUMENTS = (
-    "you ignored the arguments growth_factor, backoff_factor or growth_interval "
-    "and used the defaults (2, 0.5, 2000) instead."
-)
-
-_UPDATE_SLIPS = {  # (the slip of _update, the output it shows in): what to tell the learner
-    ("early", 0): (
+_UPDATE_SLIPS = {  # the slip of _update: what to tell the learner
+    "early": (
         "the scale grew one step early, after growth_interval − 1 good steps: count "
         "this step first (g = good_steps + 1), then grow when g == growth_interval."
     ),
-    ("grow_every", 0): (
+    "grow_every": (
         "you grew the scale on every good step: it must wait for growth_interval good "
         "steps in a row, or it would climb back into overflow at once."
     ),
-    ("grow_on_inf", 0): (
+    "grow_on_inf": (
         "you grew the scale after an overflow: an inf or NaN means the scale is too "
         "large, so it must shrink, scale · backoff_factor."
     ),
-    ("ignore_inf", 0): (
+    "ignore_inf": (
         "you ignored found_inf: after an overflow the step is skipped and the scale "
         "must shrink, scale · backoff_factor, with good_steps back to 0."
     ),
-    ("no_count", 1): (
+    "no_count": (
         "you did not count the good step: good_steps must grow by one on every step "
         "without an overflow."
     ),
-    ("keep_after_backoff", 1): (
+    "keep_after_backoff": (
         "you did not reset good_steps after an overflow: the count is of good steps "
         "*in a row*, so it restarts at 0."
     ),
-    ("keep_after_growth", 1): (
+    "keep_after_growth": (
         "you did not reset good_steps after growing the scale: a new interval starts at 0."
     ),
-    ("defaults", 0): _IGNORED_ARGUMENTS,
-    ("defaults", 1): _IGNORED_ARGUMENTS,
-    ("late", 0): (
+    "defaults": (
+        "you ignored the arguments growth_factor, backoff_factor or growth_interval "
+        "and used the defaults (2, 0.5, 2000) instead."
+    ),
+    "late": (
         "the scale grew one step late, after growth_interval + 1 good steps: you "
         "compared good_steps with growth_interval before counting this step. Count it "
         "first (g = good_steps + 1), then compare g."
     ),
 }
+# the one output each slip spoils, the scale (0) or good_steps (1); "defaults" spoils both
+_SPOILS = dict.fromkeys(["early", "grow_every", "grow_on_inf", "ignore_inf", "late"], 0)
+_SPOILS |= dict.fromkeys(["no_count", "keep_after_backoff", "keep_after_growth"], 1)
 
 UPDATE_SCALE = FunctionCheck(
     name="update_scale",
@@ -425,10 +422,7 @@ UPDATE_SCALE = FunctionCheck(
     "the good step, and after growth_interval of them return (scale·growth, 0).",
     rtol=1e-12,
     atol=0.0,
-    mistakes=[
-        on_output(text, functools.partial(_update, slip=slip), k, _UPDATE_HINT)
-        for (slip, k), text in _UPDATE_SLIPS.items()
-    ],
+    mistakes=slip_mistakes(_update, _UPDATE_SLIPS, _UPDATE_HINT, outputs=2, only=_SPOILS),
 )
 
 
@@ -475,15 +469,8 @@ _SEND_HINT = (
 )
 
 
-def _ring_messages_problem(check: JudgedCheck, case: Case) -> Judgement:
-    """Judge the messages once every sum is right (at the last case), case by case:
-    only to the right neighbour, 2 p (p - 1) of them, chunks of about n / p."""
-    cases = check.run_state.cases
-    problems = (_messages_problem(check, c) for c in cases) if case is cases[-1] else ()
-    return next((problem for problem in problems if problem is not None), None)
-
-
 def _messages_problem(check: JudgedCheck, case: Case) -> Judgement:
+    """Only to the right neighbour, 2 p (p - 1) messages, chunks of about n / p?"""
     (arrays,), wire = case.args, case.kwargs["send"]
     p, n = len(arrays), arrays[0].size
     if not takes(check.run_state.fn, "send"):
@@ -523,10 +510,9 @@ def _messages_problem(check: JudgedCheck, case: Case) -> Judgement:
 
 def _ring_cases(rng: np.random.Generator) -> list[Case]:
     def case(p, shape, dtype, label, stress=False) -> Case:
-        if np.issubdtype(dtype, np.integer):
-            ranks = ArrayList(rng.integers(-50, 50, size=shape).astype(dtype) for _ in range(p))
-        else:
-            ranks = ArrayList(rng.normal(size=shape).astype(dtype) for _ in range(p))
+        integer = np.issubdtype(dtype, np.integer)
+        draw = functools.partial(rng.integers, -50, 50) if integer else rng.normal
+        ranks = ArrayList(draw(size=shape).astype(dtype) for _ in range(p))
         return Case((ranks,), {"send": _Wire()}, label=label, stress=stress)
 
     return [
@@ -578,9 +564,8 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
     parts = list(zip(*inputs, strict=True))  # parts[c][q]: rank q's input chunk c
     counts = [[_contributions(mine[r][c], parts[c], tol) for c in range(p)] for r in range(p)]
     if all(k is not None for row in counts for k in row):
-        done = np.array([[k == p for k in row] for row in counts])  # (p, p)
-        per_rank = done.sum(axis=1)
-        if not done.any():
+        per_rank = np.array([row.count(p) for row in counts])  # fully summed chunks per rank
+        if not per_rank.any():
             return (
                 "your reduce-scatter is too short (it takes p − 1 steps, so that each chunk "
                 "collects all p contributions): no chunk holds the full sum on any rank",
@@ -642,7 +627,10 @@ def _judge_ring(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
                 "Copy the inputs' chunks (a.flatten() keeps the dtype) rather than filling "
                 "np.zeros(n), which is float64; or end with .astype(a.dtype).",
             )
-    return _ring_messages_problem(check, case)
+    # the messages are judged at the last case, once every sum is right, case by case
+    cases = check.run_state.cases
+    problems = (_messages_problem(check, c) for c in cases) if case is cases[-1] else ()
+    return next((problem for problem in problems if problem is not None), None)
 
 
 RING_ALL_REDUCE = JudgedCheck(

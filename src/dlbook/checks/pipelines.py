@@ -24,6 +24,7 @@ Shape legend: N = documents or examples, V = vocabulary size, K = classes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import tempfile
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from dlbook import metrics, pipelines, text
-from dlbook.checks._core import Case, CheckResult, FunctionCheck, Mistake, describe_type
+from dlbook.checks._core import Case, CheckResult, FunctionCheck, describe_type
 from dlbook.checks._kinds import slip_mistakes, stressed
 
 # ---------------------------------------------------------------------------
@@ -89,6 +90,13 @@ _TFIDF_HINT = (
     "x = counts * idf; then divide each row by its L2 norm, leaving zero rows at zero."
 )
 
+# x / (norm + eps) with a visible eps (an eps up to about 1e-7 passes: float32 precision)
+_TFIDF_EPS = (
+    "you added an epsilon to the norm, x / (norm + eps): it avoids 0/0 but shifts every "
+    "value; divide only where the norm is positive, np.divide(x, norm, "
+    "out=np.zeros_like(x), where=norm > 0), so zero rows stay zero and the others are exact."
+)
+
 # (switch of _tfidf, its value) -> what the learner did
 _TFIDF_SLIPS = {
     ("idf", "raw"): "you used the unsmoothed idf ln(N / df) + 1: scikit-learn's default adds one "
@@ -106,14 +114,8 @@ _TFIDF_SLIPS = {
     "unit norm (axis=1, keepdims=True).",
     ("n", "words"): "you took N from the wrong axis (counts.shape[1], the number of words): N "
     "is the number of documents, counts.shape[0].",
+    **{("eps", eps): _TFIDF_EPS for eps in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)},
 }
-
-# x / (norm + eps) with a visible eps (an eps up to about 1e-7 passes: float32 precision)
-_TFIDF_EPS = (
-    "you added an epsilon to the norm, x / (norm + eps): it avoids 0/0 but shifts every "
-    "value; divide only where the norm is positive, np.divide(x, norm, "
-    "out=np.zeros_like(x), where=norm > 0), so zero rows stay zero and the others are exact."
-)
 
 
 TFIDF_WEIGHTS = FunctionCheck(
@@ -122,14 +124,7 @@ TFIDF_WEIGHTS = FunctionCheck(
     make_cases=_tfidf_cases,
     task="Return counts * idf with idf = ln((1 + N) / (1 + df)) + 1, rows scaled to unit norm.",
     nan_hint="An empty document has norm 0 and 0/0 is NaN: leave a zero row at zero.",
-    mistakes=[
-        Mistake(explanation, functools.partial(_tfidf, **{switch: value}), hint=_TFIDF_HINT)
-        for (switch, value), explanation in _TFIDF_SLIPS.items()
-    ]
-    + [
-        Mistake(_TFIDF_EPS, functools.partial(_tfidf, eps=eps), hint=_TFIDF_HINT)
-        for eps in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
-    ],
+    mistakes=slip_mistakes(_tfidf, _TFIDF_SLIPS, _TFIDF_HINT),
     rtol=1e-7,
     atol=1e-12,
 )
@@ -144,9 +139,7 @@ check_tfidf_weights = TFIDF_WEIGHTS.checker(
 # ---------------------------------------------------------------------------
 
 
-def _macro_f1_reference(y_true, y_pred, n_classes):
-    """dlbook's macro F1: the mean of the per-class F1 over all classes, 0/0 read as 0."""
-    return metrics.macro_f1(y_true, y_pred, n_classes)
+_macro_f1_reference = metrics.macro_f1  # the mean F1 over all classes, 0/0 read as 0
 
 
 def _macro_f1(y_true, y_pred, n_classes, *, slip="macro"):
@@ -246,9 +239,8 @@ check_macro_f1 = MACRO_F1.checker(
 # ---------------------------------------------------------------------------
 
 
-def _stopping_reference(val_losses, patience, min_delta=0.0):
-    """dlbook's rule: improve = below best - min_delta; stop after ``patience`` bad epochs."""
-    return pipelines.early_stopping_epochs(val_losses, patience, min_delta)
+# dlbook's rule: improve = below best - min_delta; stop after ``patience`` bad epochs
+_stopping_reference = pipelines.early_stopping_epochs
 
 
 def _stopping(val_losses, patience, min_delta=0.0, *, slip=""):
@@ -354,43 +346,6 @@ check_early_stopping = EARLY_STOPPING.checker(
 # ---------------------------------------------------------------------------
 
 
-class _Probe:
-    """Records, during a call, the mode and autograd state of every forward pass of a model."""
-
-    def __init__(self, model: Any) -> None:
-        import torch
-
-        self.torch = torch
-        training: list[bool] = []  # model.training at each forward pass
-        grad: list[bool] = []  # torch.is_grad_enabled() at each forward pass
-        self.training, self.grad = training, grad
-
-        def hook(module: Any, args: Any) -> None:
-            # a function, not a method: copy.deepcopy(model) keeps it, so a learner's
-            # copy of the model is watched too (and the probe is never deep-copied)
-            training.append(module.training)
-            grad.append(torch.is_grad_enabled())
-
-        self.handle = model.register_forward_pre_hook(hook)
-        self.before = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        self.grads_before = [p.grad is None for p in model.parameters()]
-        self.model = model
-
-    def changed(self, kind: str) -> bool:
-        """Whether any of the model's ``kind`` ("parameters" or "buffers") changed."""
-        now = self.model.state_dict()
-        named = getattr(self.model, f"named_{kind}")()
-        return any(not self.torch.equal(self.before[n], now[n]) for n, _ in named)
-
-    def wrote_grads(self) -> bool:
-        """Whether a backward pass filled the ``.grad`` of a parameter that had none."""
-        pairs = zip(self.grads_before, self.model.parameters(), strict=True)
-        return any(none and p.grad is not None for none, p in pairs)
-
-    def close(self) -> None:
-        self.handle.remove()
-
-
 def _as_number(value: Any) -> Any:
     """A Python float from a float, a NumPy scalar or a 0-d tensor; anything else unchanged."""
     if hasattr(value, "detach") and getattr(value, "ndim", None) == 0:
@@ -419,18 +374,34 @@ def _probe_validation(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(_validation_reference)
     def probed(model, loader, loss_fn):
-        probe = _Probe(model)
+        import torch
+
+        training: list[bool] = []  # model.training at each forward pass
+        grad: list[bool] = []  # torch.is_grad_enabled() at each forward pass
+
+        def hook(module: Any, args: Any) -> None:
+            # a function, not a method: copy.deepcopy(model) keeps it, so a learner's
+            # copy of the model is watched too (and the lists are never deep-copied)
+            training.append(module.training)
+            grad.append(torch.is_grad_enabled())
+
+        handle = model.register_forward_pre_hook(hook)
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        grads_before = [p.grad is None for p in model.parameters()]
         try:
             value = _as_number(fn(model, loader, loss_fn))
         finally:
-            probe.close()
+            handle.remove()
         if not isinstance(value, float):
             raise _not_returned(
                 "validation_loss", value, "one number", "return the mean loss as a Python float"
             )
-        changed = probe.changed("parameters")
+        changed = any(not torch.equal(before[n], p) for n, p in model.named_parameters())
+        # did a backward pass fill the .grad of a parameter that had none?
+        pairs = zip(grads_before, model.parameters(), strict=True)
+        wrote_grads = any(none and p.grad is not None for none, p in pairs)
         # (running statistics that moved follow from the training mode, also on a copy)
-        flags = [any(probe.training), any(probe.grad), changed, probe.wrote_grads()]
+        flags = [any(training), any(grad), changed, wrote_grads]
         if changed:  # a loop that trains reports no meaningful loss, in either mode
             value, flags[0] = 0.0, False
         return np.array([value, *map(float, flags)])
@@ -452,8 +423,6 @@ def _validation_reference(model, loader, loss_fn):
 
 def _validation(model, loader, loss_fn, *, slip=""):
     """The validation loop written out, with switches for the classic slips (none: right)."""
-    import contextlib
-
     import torch
 
     if slip not in ("no_eval", "both"):
@@ -476,10 +445,8 @@ def _validation(model, loader, loss_fn, *, slip=""):
             sizes.append(len(xb))
     if slip == "mean_of_means":
         return float(np.mean(losses))
-    if slip == "last":
-        return losses[-1]
-    if slip == "first":
-        return losses[0]
+    if slip in ("first", "last"):
+        return losses[0 if slip == "first" else -1]
     if slip == "full_batches":  # loss * loader.batch_size: as if every batch were full
         return float(np.sum(losses) * sizes[0] / np.sum(sizes))
     return float(np.dot(losses, sizes) / np.sum(sizes))

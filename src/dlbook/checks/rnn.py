@@ -37,7 +37,6 @@ from dlbook.checks._core import (
     Case,
     CheckResult,
     FunctionCheck,
-    Mistake,
     array_equal,
     call_student,
     describe_type,
@@ -57,7 +56,6 @@ from dlbook.checks._kinds import (
     array_problem,
     as_number,
     slip_mistakes,
-    stressed,
 )
 from dlbook.lm import metrics as lm_metrics
 from dlbook.lm import sampling as lm_sampling
@@ -320,26 +318,26 @@ _BPTT_SLIPS = {
     "at the first step too, so dW_hh += h0.T @ da_1.",
     ("walk", (1, 2, 3)): "you walked forward in time (t = 1, 2, 3), starting from dh3 at the first "
     "step: dh3 is the gradient of h_3, so the walk back starts at t = 3 and ends at t = 1.",
-}
-
-# (the output, the `end` of _bptt that spoils it) -> what the learner did
-_BPTT_ENDS = {
-    (1, "dW_hh.T"): "your dW_hh is transposed: you computed da_t.T @ h_{t−1}; W_hh is (H, H) "
+    # the `end` of _bptt spoils one output (_BPTT_ONLY)
+    ("end", "dW_hh.T"): "your dW_hh is transposed: you computed da_t.T @ h_{t−1}; W_hh is (H, H) "
     "either way, so the shapes cannot show it. dW_hh += h_{t−1}.T @ da_t, like "
     "dW_ih += x_t.T @ da_t.",
-    (3, "db_hh=0"): "`db_hh` is zero, but b_hh is added at every step just like b_ih, so its "
+    ("end", "db_hh=0"): "`db_hh` is zero, but b_hh is added at every step just like b_ih, so its "
     "gradient is the same: db_hh = db_ih.",
-    (4, "dh0=da_1"): "`dh0` is da_1, the gradient of the first pre-activation: h0 enters as "
+    ("end", "dh0=da_1"): "`dh0` is da_1, the gradient of the first pre-activation: h0 enters as "
     "h0 @ W_hh, so carry it back once more, dh0 = da_1 @ W_hh.T.",
-    (4, "dh0*(1-h0²)"): "`dh0` is multiplied by 1 − h0²: the tanh derivative belongs to the "
+    ("end", "dh0*(1-h0²)"): "`dh0` is multiplied by 1 − h0²: the tanh derivative belongs to the "
     "steps 1 to 3, whose outputs are tanh's; h0 is an input, so dh0 = da_1 @ W_hh.T.",
-    (4, "dh0=dh_1"): "`dh0` is the gradient of h_1, one step short: carry it back once more, "
+    ("end", "dh0=dh_1"): "`dh0` is the gradient of h_1, one step short: carry it back once more, "
     "dh0 = da_1 @ W_hh.T.",
-    (4, "dh0=0"): "`dh0` is zero, but h0 feeds the first step, so the loss depends on it: "
+    ("end", "dh0=0"): "`dh0` is zero, but h0 feeds the first step, so the loss depends on it: "
     "dh0 = da_1 @ W_hh.T.",
 }
-_BPTT_END_HINTS = {
-    "dh0=0": "dh0 is what truncated BPTT would pass to the segment before. " + _BPTT_HINT
+_BPTT_ONLY = {("end", "dW_hh.T"): 1, ("end", "db_hh=0"): 3} | {  # the others spoil dh0
+    ("end", end): 4 for end in ("dh0=da_1", "dh0*(1-h0²)", "dh0=dh_1", "dh0=0")
+}
+_BPTT_HINTS = {
+    ("end", "dh0=0"): "dh0 is what truncated BPTT would pass to the segment before. " + _BPTT_HINT
 }
 
 BPTT_3_STEPS = DictCheck(
@@ -352,15 +350,9 @@ BPTT_3_STEPS = DictCheck(
     f"{', '.join(BPTT_KEYS)}.",
     nan_hint="Nothing in BPTT divides: is an array made with np.empty (uninitialised)?",
     error_hint=_LAYOUT,
-    mistakes=[
-        *slip_mistakes(_bptt, _BPTT_SLIPS, _BPTT_HINT, outputs=len(BPTT_KEYS)),
-        *(
-            on_output(
-                text, functools.partial(_bptt, end=end), k, _BPTT_END_HINTS.get(end, _BPTT_HINT)
-            )
-            for (k, end), text in _BPTT_ENDS.items()
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _bptt, _BPTT_SLIPS, _BPTT_HINT, hints=_BPTT_HINTS, outputs=len(BPTT_KEYS), only=_BPTT_ONLY
+    ),
 )
 
 
@@ -429,7 +421,7 @@ _ORDER_SLIPS = {
     for order in map("".join, itertools.permutations("ifgo"))
     if order != "ifgo"
 }
-_ACT_SLIPS = {
+_LSTM_SLIPS = {
     ("acts", "sigmoid/sigmoid"): "you squashed the candidate g with a sigmoid: g = tanh(a_g) "
     "lies in (−1, 1), so that a step can lower the cell as well as raise it; only the gates "
     "i, f, o use σ.",
@@ -437,17 +429,13 @@ _ACT_SLIPS = {
     "(0, 1) of what passes, and the candidate g is tanh.",
     ("acts", "tanh/tanh"): "your gates i, f, o use tanh: a gate is a σ, a fraction in (0, 1) "
     "of what passes; tanh lets it turn negative.",
-}
-# slips in h_new alone: c_new is right, so they are named on h_new only (n = 1)
-_H_NEW_SLIPS = {
+    # slips in h_new alone: c_new is right, so they are named on h_new only
     ("h_of", "no_tanh"): "h_new = o ⊙ c_new: you forgot the tanh, h_new = o ⊙ tanh(c_new).",
     ("h_of", "old_c"): "h_new uses the old cell c: it shows the cell just updated, "
     "h_new = o ⊙ tanh(c_new).",
     ("h_of", "tanh(o*c_new)"): "h_new = tanh(o ⊙ c_new): the output gate acts after the "
     "squashing, h_new = o ⊙ tanh(c_new).",
-}
-# slips in c_new
-_CELL_SLIPS = {
+    # slips in c_new
     ("cell", "i*g"): "your c_new has no f ⊙ c term: the cell forgets everything at every step, "
     "which defeats the LSTM's memory. c_new = f ⊙ c + i ⊙ g.",
     ("cell", "c+i*g"): "you kept the old cell without the forget gate: "
@@ -459,6 +447,7 @@ _CELL_SLIPS = {
     "variant of the LSTM, and the GRU's way): this cell has its own input gate, "
     "c_new = f ⊙ c + i ⊙ g.",
 }
+_ON_H_NEW = {key: 0 for key in _LSTM_SLIPS if key[0] == "h_of"}
 
 _SWAPPED = (  # (h_new, c_new) returned the wrong way round: the text for each output
     "you returned (c_new, h_new): the order is (h_new, c_new), like PyTorch's (h, c).",
@@ -478,9 +467,7 @@ LSTM_CELL = FunctionCheck(
     "h (B, H) @ W_hh (H, 4H) give the (B, 4H) gates with no transpose.",
     mistakes=[
         *slip_mistakes(_lstm, _ORDER_SLIPS, _ORDER_HINT, outputs=2),
-        *slip_mistakes(_lstm, _ACT_SLIPS, _LSTM_HINT, outputs=2),
-        *slip_mistakes(_lstm, _H_NEW_SLIPS, _LSTM_HINT, outputs=1),
-        *slip_mistakes(_lstm, _CELL_SLIPS, _LSTM_HINT, outputs=2),
+        *slip_mistakes(_lstm, _LSTM_SLIPS, _LSTM_HINT, outputs=2, only=_ON_H_NEW),
         # named on h_new only: a second output equal to h_new may follow a right h_new
         *(
             on_output(text, lambda *a: _lstm(*a)[::-1], k, "End with `return h_new, c_new`.")
@@ -544,7 +531,7 @@ def _clip(grads, m, slip=""):
         "np_clip": lambda: [np.clip(g, -m, m) for g in grads],
         "inverse": lambda: [g * (total / m) for g in grads] if total > m else grads,
     }.get(slip, lambda: _shrunk(grads, total, m))()
-    return _flat(clipped), total
+    return _flat(clipped), _norm(clipped) if slip == "norm_after" else total
 
 
 # (slip of _clip) -> what the learner did
@@ -565,19 +552,14 @@ _CLIP_SLIPS = {
     "(total += ...), then took one square root at the end.",
     "inverse": "you multiplied by total_norm / max_norm, the inverse of the clipping factor: "
     "the gradients grew.",
+    "norm_after": "you returned the norm after clipping; torch's clip_grad_norm_ returns the norm "
+    "before clipping, the one compared with max_norm (and the one worth logging to "
+    "spot exploding gradients).",
 }
-_ALWAYS_HINT = "Scale only when total_norm > max_norm; otherwise return copies of the gradients."
-CLIP_MISTAKES = [
-    *slip_mistakes(_clip, _CLIP_SLIPS, _CLIP_HINT, hints={"always": _ALWAYS_HINT}, outputs=2),
-    Mistake(
-        "you returned the norm after clipping; torch's clip_grad_norm_ returns the norm "
-        "before clipping, the one compared with max_norm (and the one worth logging to "
-        "spot exploding gradients).",
-        lambda grads, m: _norm(_shrunk(grads, _norm(grads), m)),
-        output=1,
-        hint="Measure total_norm first, then clip, and return that first measure.",
-    ),
-]
+_CLIP_HINTS = {
+    "always": "Scale only when total_norm > max_norm; otherwise return copies of the gradients.",
+    "norm_after": "Measure total_norm first, then clip, and return that first measure.",
+}
 
 
 def _structure_problem(clipped: Any, grads: Sequence[np.ndarray]) -> Judgement:
@@ -651,22 +633,22 @@ def _judge_clip(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
 
 
 def _clip_cases(rng: np.random.Generator) -> list[Case]:
-    def case(grads: list[np.ndarray], max_norm: float, what: str) -> Case:
+    def case(grads: list[np.ndarray], max_norm: float, what: str, stress: bool = False) -> Case:
         label = f"{what}, total norm {_norm(grads):.3g}, max_norm = {max_norm:g}"
-        return Case((ArrayList(grads), max_norm), label=label)
+        return Case((ArrayList(grads), max_norm), label=label, stress=stress)
 
     shapes = [(3, 4), (5,), (2, 3, 2)]
-    return stressed(
-        [
-            case([rng.normal(size=s) for s in shapes], 1.0, "3 gradients"),
-            case([0.05 * rng.normal(size=s) for s in shapes], 1.0, "3 small gradients"),
-            case([3.0 * rng.normal(size=10)], 2.0, "a single gradient"),
-            case(
-                [0.1 * rng.normal(size=(4, 4)), 20.0 * rng.normal(size=3)], 5.0, "a tiny and a huge"
-            ),
-        ],
-        3,
-    )
+    return [
+        case([rng.normal(size=s) for s in shapes], 1.0, "3 gradients"),
+        case([0.05 * rng.normal(size=s) for s in shapes], 1.0, "3 small gradients"),
+        case([3.0 * rng.normal(size=10)], 2.0, "a single gradient"),
+        case(
+            [0.1 * rng.normal(size=(4, 4)), 20.0 * rng.normal(size=3)],
+            5.0,
+            "a tiny and a huge",
+            stress=True,
+        ),
+    ]
 
 
 CLIP_BY_GLOBAL_NORM = JudgedCheck(
@@ -679,7 +661,9 @@ CLIP_BY_GLOBAL_NORM = JudgedCheck(
     task="Return (clipped, total_norm): total_norm is the norm of all entries of all "
     "gradients; if it exceeds max_norm, every gradient is multiplied by "
     "max_norm / (total_norm + 1e-6).",
-    mistakes=CLIP_MISTAKES,
+    mistakes=slip_mistakes(
+        _clip, _CLIP_SLIPS, _CLIP_HINT, hints=_CLIP_HINTS, outputs=2, only={"norm_after": 1}
+    ),
     judge=_judge_clip,
 )
 
@@ -991,22 +975,6 @@ def _measured(freq: np.ndarray, p: np.ndarray, n: int) -> str:
     )
 
 
-def _unmoved_problem(draws: np.ndarray, logits: np.ndarray) -> Judgement:
-    """The generator never moved: greedy decoding, or randomness from elsewhere."""
-    if np.all(draws == draws[0]) and draws[0] == int(np.argmax(logits)):
-        return (
-            f"your function always returns token {int(draws[0])}, the most likely one, "
-            "and never draws from `rng`: that is greedy decoding (argmax), not sampling",
-            _SAMPLE_HINT,
-        )
-    return (
-        f"after {len(draws)} calls the generator `rng` is still in its first state: your "
-        "function does not draw from it (np.random.*, or a generator of its own?)",
-        "Draw with the `rng` you are given, so that the caller decides the randomness. "
-        + _SAMPLE_HINT,
-    )
-
-
 def _frequency_problem(check: SamplingCheck, logits, T, seed, draws) -> Judgement:
     """Draws other than the reference's: right if their frequencies follow p, reproducibly."""
     n, p = len(draws), _p(logits, T)
@@ -1040,8 +1008,19 @@ def _judge_sampling(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
         draws, moved, problem = check.draw_many(logits, T, rng.seed, check.draws)
     if problem is not None:
         return problem
-    if not moved:
-        return _unmoved_problem(draws, logits)
+    if not moved:  # greedy decoding, or randomness from elsewhere
+        if np.all(draws == draws[0]) and draws[0] == int(np.argmax(logits)):
+            return (
+                f"your function always returns token {int(draws[0])}, the most likely one, "
+                "and never draws from `rng`: that is greedy decoding (argmax), not sampling",
+                _SAMPLE_HINT,
+            )
+        return (
+            f"after {len(draws)} calls the generator `rng` is still in its first state: your "
+            "function does not draw from it (np.random.*, or a generator of its own?)",
+            "Draw with the `rng` you are given, so that the caller decides the randomness. "
+            + _SAMPLE_HINT,
+        )
     reference = np.random.default_rng(rng.seed)  # the same state as the learner's
     expected = [check.reference(logits.copy(), T, reference) for _ in range(check.draws)]
     if array_equal(draws, expected):

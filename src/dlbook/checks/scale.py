@@ -72,46 +72,30 @@ _FLOPS_HINT = (
     "(QKᵀ and AV, 2·T·C each per layer); backward = 2 × forward; return 3 × forward."
 )
 
-_FLOPS_SLIPS = {  # (switch, value) pairs of _flops: what to tell a learner who made that slip
-    (("passes", 1),): (
-        "you counted the forward pass only: the backward pass costs twice the forward "
-        "(one product for the gradient of the input, one for the gradient of the "
-        "weight), so training costs 3 × forward."
-    ),
-    (("passes", 1), ("attention", 0)): (
-        "you returned 2N, the forward pass without attention: training also runs the "
-        "backward pass (2 × forward), and attention adds 4·L·T·C per token forward."
-    ),
-    (("passes", 2),): (
-        "you counted the backward pass as equal to the forward pass (4N in all): it does "
-        "two matrix products for each one of the forward pass, dL/dx = dL/dy Wᵀ and "
-        "dL/dW = xᵀ dL/dy, so it costs 2 × forward."
-    ),
-    (("embeddings", True),): (
-        "you counted the embeddings in N: a lookup in tok_emb or pos_emb is an index, "
-        "not a matrix product, so those V·C + T·C parameters cost no FLOPs."
-    ),
-    (("embeddings", True), ("attention", 0)): (
-        "you used 6N with every parameter, the embeddings included, and no attention: "
-        "N excludes the embedding tables, and attention adds 12·L·T·C per token."
-    ),
-    (("attention", 0),): (
-        "you left out attention: QKᵀ and the product with V have no weights, but they "
-        "cost 4·L·T·C FLOPs per token forward (12·L·T·C with the backward pass)."
-    ),
-    (("attention", 2),): (
-        "your attention term is half of it, 6·L·T·C: either you counted only QKᵀ (the "
-        "product with V costs as much), or you used the causal half. This exercise "
-        "counts dense attention, every one of the T × T scores."
-    ),
-    (("per_seq", True),): (
-        "you counted attention per sequence, not per token: the T queries of a sequence "
-        "each attend over T keys, which is 4·L·T²·C for the sequence and 4·L·T·C per token."
-    ),
-    (("per_param", 1), ("attention", 2)): (
-        "you counted a multiply-add as one FLOP: a weight costs 2 FLOPs per token "
-        "(one multiply, one add), so the forward pass is 2N, not N."
-    ),
+_FLOPS_SLIPS = {  # a (switch, value) pair of _flops, or several: what to tell the learner
+    ("passes", 1): "you counted the forward pass only: the backward pass costs twice the "
+    "forward (one product for the gradient of the input, one for the gradient of the "
+    "weight), so training costs 3 × forward.",
+    (("passes", 1), ("attention", 0)): "you returned 2N, the forward pass "
+    "without attention: training also runs the backward pass (2 × forward), and "
+    "attention adds 4·L·T·C per token forward.",
+    ("passes", 2): "you counted the backward pass as equal to the forward pass (4N in all): "
+    "it does two matrix products for each one of the forward pass, dL/dx = dL/dy Wᵀ and "
+    "dL/dW = xᵀ dL/dy, so it costs 2 × forward.",
+    ("embeddings", True): "you counted the embeddings in N: a lookup in tok_emb or pos_emb is an "
+    "index, not a matrix product, so those V·C + T·C parameters cost no FLOPs.",
+    (("embeddings", True), ("attention", 0)): "you used 6N with every parameter, "
+    "the embeddings included, and no attention: N excludes the embedding tables, "
+    "and attention adds 12·L·T·C per token.",
+    ("attention", 0): "you left out attention: QKᵀ and the product with V have no weights, but "
+    "they cost 4·L·T·C FLOPs per token forward (12·L·T·C with the backward pass).",
+    ("attention", 2): "your attention term is half of it, 6·L·T·C: either you counted only QKᵀ "
+    "(the product with V costs as much), or you used the causal half. This exercise counts dense "
+    "attention, every one of the T × T scores.",
+    ("per_seq", True): "you counted attention per sequence, not per token: the T queries of a "
+    "sequence each attend over T keys, which is 4·L·T²·C for the sequence and 4·L·T·C per token.",
+    (("per_param", 1), ("attention", 2)): "you counted a multiply-add as one FLOP: a weight costs "
+    "2 FLOPs per token (one multiply, one add), so the forward pass is 2N, not N.",
 }
 
 TRAINING_FLOPS_PER_TOKEN = FunctionCheck(
@@ -175,36 +159,23 @@ _MEMORY_HINT = (
 )
 
 _MEMORY_SLIPS = {  # (output, then (switch, value) pairs of _state): what to tell the learner
-    (0, ("master", "weights")): (
-        "you put the fp32 master copy with the weights: the model holds fp16 weights "
-        "(2N), and the master copy (4N) is optimizer state, which the optimizer updates."
-    ),
-    (1, ("grad_bytes", 0)): (
-        "you forgot the gradients: the backward pass writes one gradient per parameter, "
-        "in the model's precision (2 bytes in mixed precision, 4 in fp32)."
-    ),
-    (1, ("grad_bytes", 4)): (
-        "your gradients take 4 bytes in mixed precision: the backward pass of an fp16 "
-        "model writes fp16 gradients (2 bytes); only the optimizer's copies are fp32."
-    ),
-    (2, ("master", "always")): (
-        "you added an fp32 master copy in fp32 training: there the weights already are "
-        "fp32, so the optimizer state is just m and v, 8 bytes per parameter."
-    ),
-    (2, ("master", "none")): (
-        "your optimizer state is 8 bytes per parameter in mixed precision instead of 12: "
-        "either the fp32 master copy of the weights is missing (without it, updates "
-        "smaller than fp16's resolution are lost), or you stored m and v in fp16. The "
-        "optimizer keeps three fp32 numbers per parameter: master weight, m and v."
-    ),
-    (2, ("master", "none"), ("half_moments", True)): (
-        "you stored m and v in fp16 and forgot the fp32 master copy: the optimizer keeps "
-        "three fp32 numbers per parameter (master weight, m and v), 12 bytes."
-    ),
-    (2, ("moments", 1)): (
-        "you stored one moment: Adam keeps two per parameter, m (the mean of the "
-        "gradients) and v (the mean of their squares), 4 bytes each in fp32."
-    ),
+    (0, ("master", "weights")): "you put the fp32 master copy with the weights: the model holds "
+    "fp16 weights (2N), and the master copy (4N) is optimizer state, which the optimizer updates.",
+    (1, ("grad_bytes", 0)): "you forgot the gradients: the backward pass writes one gradient per "
+    "parameter, in the model's precision (2 bytes in mixed precision, 4 in fp32).",
+    (1, ("grad_bytes", 4)): "your gradients take 4 bytes in mixed precision: the backward pass of "
+    "an fp16 model writes fp16 gradients (2 bytes); only the optimizer's copies are fp32.",
+    (2, ("master", "always")): "you added an fp32 master copy in fp32 training: there the weights "
+    "already are fp32, so the optimizer state is just m and v, 8 bytes per parameter.",
+    (2, ("master", "none")): "your optimizer state is 8 bytes per parameter in mixed precision "
+    "instead of 12: either the fp32 master copy of the weights is missing (without it, updates "
+    "smaller than fp16's resolution are lost), or you stored m and v in fp16. The optimizer keeps "
+    "three fp32 numbers per parameter: master weight, m and v.",
+    (2, ("master", "none"), ("half_moments", True)): "you stored m and v in fp16 and "
+    "forgot the fp32 master copy: the optimizer keeps three fp32 numbers per "
+    "parameter (master weight, m and v), 12 bytes.",
+    (2, ("moments", 1)): "you stored one moment: Adam keeps two per parameter, m (the mean of the "
+    "gradients) and v (the mean of their squares), 4 bytes each in fp32.",
 }
 
 TRAINING_MEMORY_BYTES = FunctionCheck(
@@ -248,9 +219,24 @@ check_training_memory_bytes = TRAINING_MEMORY_BYTES.checker(
 # ---------------------------------------------------------------------------
 
 
-def _loglog(x, y, log=np.log):
-    """[slope, intercept] of the least-squares line through (log x, log y)."""
-    return np.polyfit(log(x), log(y), 1)
+def _fit(x, y, *, slip=None):
+    """(a, b) fitted on log-log axes; ``slip`` names one classic mistake (None: right)."""
+    if slip == "swapped":
+        x, y = y, x
+    if slip in ("linear", "linear_slope_first"):  # no logs at all
+        slope, intercept = np.polyfit(x, y, 1)
+    else:
+        log = np.log10 if slip in ("log10", "exp_of_log10") else np.log
+        slope, intercept = np.polyfit(log(x), log(y), 1)
+    a = {
+        "linear": intercept,
+        "linear_slope_first": slope,
+        "log_a": intercept,
+        "unpacked": np.exp(slope),
+        "log10": intercept,
+        "ten_to_ln": 10**intercept,
+    }.get(slip, np.exp(intercept))
+    return a, -slope if slip == "sign" else slope
 
 
 def _fit_cases(rng: np.random.Generator) -> list[Case]:
@@ -274,7 +260,26 @@ _FIT_HINT = (
     "b, log_a = np.polyfit(np.log(x), np.log(y), 1) (the slope comes first); "
     "return np.exp(log_a), b."
 )
-_fit_mistake = functools.partial(on_output, hint=_FIT_HINT)
+_FIT_SLIPS = {  # slip -> what the learner is told, about a (about both for "swapped", b for "sign")
+    "linear": "you fitted a straight line to x and y themselves: a power law is a straight line "
+    "only on log-log axes, log y = log a + b log x.",
+    "linear_slope_first": "you fitted a straight line to x and y themselves (and returned its "
+    "slope first): a power law is a straight line only on log-log axes.",
+    "log_a": "you returned log a, the intercept of the line: the power law's prefactor is "
+    "a = exp(intercept).",
+    "unpacked": "you unpacked np.polyfit's result the wrong way round: it returns the "
+    "coefficients from the highest power down, [slope, intercept].",
+    "log10": "you returned log10 a: with base-10 logs the intercept is log10 a, so "
+    "a = 10**intercept.",
+    "exp_of_log10": "you mixed the bases of the logarithms: the intercept of a log10 fit is "
+    "log10 a, which 10**intercept undoes, not np.exp.",
+    "ten_to_ln": "you mixed the bases of the logarithms: the intercept of a natural-log fit is "
+    "ln a, which np.exp undoes, not 10**.",
+    "swapped": "you swapped x and y: you fitted log x against log y, which gives x as a "
+    "power of y (slope 1/b). Regress log y on log x.",
+    "sign": "b has the wrong sign: y ≈ a · x**b with b < 0 for a loss that falls with x; "
+    "return the slope itself, not its negative (a law written a · x**-α has b = -α).",
+}
 
 FIT_POWER_LAW = FunctionCheck(
     name="fit_power_law",
@@ -286,56 +291,13 @@ FIT_POWER_LAW = FunctionCheck(
     rtol=1e-6,
     atol=0.0,
     nan_hint="A log of a negative number or of 0? x and y are positive here.",
-    mistakes=[
-        _fit_mistake(
-            "you fitted a straight line to x and y themselves: a power law is a straight line "
-            "only on log-log axes, log y = log a + b log x.",
-            lambda x, y: np.polyfit(x, y, 1)[::-1],
-        ),
-        _fit_mistake(
-            "you fitted a straight line to x and y themselves (and returned its slope first): "
-            "a power law is a straight line only on log-log axes.",
-            lambda x, y: np.polyfit(x, y, 1),
-        ),
-        _fit_mistake(
-            "you returned log a, the intercept of the line: the power law's prefactor is "
-            "a = exp(intercept).",
-            lambda x, y: _loglog(x, y)[::-1],
-        ),
-        _fit_mistake(
-            "you unpacked np.polyfit's result the wrong way round: it returns the "
-            "coefficients from the highest power down, [slope, intercept].",
-            lambda x, y: (np.exp(_loglog(x, y)[0]), _loglog(x, y)[1]),
-        ),
-        _fit_mistake(
-            "you returned log10 a: with base-10 logs the intercept is log10 a, so "
-            "a = 10**intercept.",
-            lambda x, y: _loglog(x, y, np.log10)[::-1],
-        ),
-        _fit_mistake(
-            "you mixed the bases of the logarithms: the intercept of a log10 fit is log10 a, "
-            "which 10**intercept undoes, not np.exp.",
-            lambda x, y: (np.exp(_loglog(x, y, np.log10)[1]), _loglog(x, y)[0]),
-        ),
-        _fit_mistake(
-            "you mixed the bases of the logarithms: the intercept of a natural-log fit is "
-            "ln a, which np.exp undoes, not 10**.",
-            lambda x, y: (10 ** _loglog(x, y)[1], _loglog(x, y)[0]),
-        ),
-        *each_output(
-            "you swapped x and y: you fitted log x against log y, which gives x as a "
-            "power of y (slope 1/b). Regress log y on log x.",
-            lambda x, y: (np.exp(_loglog(y, x)[1]), _loglog(y, x)[0]),
-            2,
-            _FIT_HINT,
-        ),
-        _fit_mistake(
-            "b has the wrong sign: y ≈ a · x**b with b < 0 for a loss that falls with x; "
-            "return the slope itself, not its negative (a law written a · x**-α has b = -α).",
-            lambda x, y: (np.exp(_loglog(x, y)[1]), -_loglog(x, y)[0]),
-            1,
-        ),
-    ],
+    mistakes=slip_mistakes(
+        _fit,
+        _FIT_SLIPS,
+        _FIT_HINT,
+        outputs=2,
+        only={slip: int(slip == "sign") for slip in _FIT_SLIPS if slip != "swapped"},
+    ),
 )
 
 
@@ -348,9 +310,7 @@ check_fit_power_law = FIT_POWER_LAW.checker(
 # ---------------------------------------------------------------------------
 
 
-def _optimal_reference(compute, tokens_per_param=20.0):
-    """dlbook.scale.scaling.compute_optimal: C = 6 N D and D = r N."""
-    return scaling.compute_optimal(compute, tokens_per_param)
+_optimal_reference = scaling.compute_optimal  # C = 6 N D and D = r N
 
 
 def _optimal(
@@ -378,26 +338,18 @@ def _optimal_cases(rng: np.random.Generator) -> list[Case]:
 _OPTIMAL_HINT = "C = 6·N·D and D = r·N give C = 6·r·N², so N = sqrt(C / (6 r)) and D = r·N."
 
 _OPTIMAL_SLIPS = {  # (output, then (switch, value) pairs of _optimal): what to tell the learner
-    (0, ("flops", 2.0)): (
-        "you used C = 2·N·D: 2ND is the forward pass only. Training costs 6 FLOPs per "
-        "parameter per token (forward and backward), C = 6·N·D."
-    ),
-    (0, ("flops", 1.0)): (
-        "you used C = N·D: training costs 6 FLOPs per parameter per token, C = 6·N·D."
-    ),
-    (0, ("swap", True)): (
-        "you swapped N and D (or inverted the ratio, which gives the same numbers): the "
-        "first value is the number of parameters, the second the number of tokens, r "
-        "times more."
-    ),
-    (0, ("ratio", False)): (
-        "you forgot the ratio: with D = r·N the budget is C = 6·r·N², so r belongs "
-        "under the square root."
-    ),
+    (0, ("flops", 2.0)): "you used C = 2·N·D: 2ND is the forward pass only. Training costs 6 FLOPs "
+    "per parameter per token (forward and backward), C = 6·N·D.",
+    (0, ("flops", 1.0)): "you used C = N·D: training costs 6 FLOPs "
+    "per parameter per token, C = 6·N·D.",
+    (0, ("swap", True)): "you swapped N and D (or inverted the ratio, which "
+    "gives the same numbers): the first value is the number of parameters, the "
+    "second the number of tokens, r times more.",
+    (0, ("ratio", False)): "you forgot the ratio: with D = r·N the budget is C = "
+    "6·r·N², so r belongs under the square root.",
     (0, ("root", False)): "you forgot the square root: C = 6·r·N² is quadratic in N.",
-    (1, ("d_over_r", True)): (
-        "you divided by the ratio: D = r·N tokens, more tokens than parameters."
-    ),
+    (1, ("d_over_r", True)): "you divided by the ratio: D = r·N "
+    "tokens, more tokens than parameters.",
 }
 
 COMPUTE_OPTIMAL = FunctionCheck(

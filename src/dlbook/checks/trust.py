@@ -63,22 +63,16 @@ _ZERO_ROW = "4 examples, the first with a zero gradient (it already fits), C = 2
 
 
 def _clip_cases(rng: np.random.Generator) -> list[Case]:
-    def case(norms: list[float], P: int, C: float, label: str) -> Case:
-        """(B, P) gradients in random directions whose rows have the given L2 norms."""
-        g = rng.normal(size=(len(norms), P))  # (B, P)
+    cases = []
+    for norms, P, C, label in (
+        ([0.3, 2.5, 0.9, 4.0, 1.5], 7, 1.0, "5 examples with gradient norms 0.3 to 4, C = 1"),
+        ([0.0, 5.0, 1.0, 3.0], 3, 2.0, _ZERO_ROW),
+        ([0.1, 0.4, 0.2, 0.05, 0.3, 2.0], 10, 0.5, "6 examples, most below C = 0.5"),
+    ):
+        g = rng.normal(size=(len(norms), P))  # (B, P): random directions, scaled to the norms
         g /= np.linalg.norm(g, axis=1, keepdims=True)
-        return Case((g * np.array(norms)[:, None], C), label=label)
-
-    return stressed(
-        [
-            case(
-                [0.3, 2.5, 0.9, 4.0, 1.5], 7, 1.0, "5 examples with gradient norms 0.3 to 4, C = 1"
-            ),
-            case([0.0, 5.0, 1.0, 3.0], 3, 2.0, _ZERO_ROW),
-            case([0.1, 0.4, 0.2, 0.05, 0.3, 2.0], 10, 0.5, "6 examples, most below C = 0.5"),
-        ],
-        1,
-    )
+        cases.append(Case((g * np.array(norms)[:, None], C), label=label))
+    return stressed(cases, 1)
 
 
 _CLIP_HINT = (
@@ -166,17 +160,16 @@ _ig_reference = attr_np.integrated_gradients  # the midpoint rule with ``steps``
 
 def _ig(grad_fn, x, baseline, steps=50, *, slip=None):
     """Integrated gradients written out; ``slip`` names one classic mistake (None: right)."""
-    m = steps
     a = {
-        "left": np.arange(m) / m,
-        "right": np.arange(1, m + 1) / m,
-        "linspace": np.linspace(0.0, 1.0, m),
-        "trapezoid": np.linspace(0.0, 1.0, m + 1),  # m intervals, their ends averaged
-    }.get(slip, (np.arange(m) + 0.5) / m)  # the midpoints
+        "left": np.arange(steps) / steps,
+        "right": np.arange(1, steps + 1) / steps,
+        "linspace": np.linspace(0.0, 1.0, steps),
+        "trapezoid": np.linspace(0.0, 1.0, steps + 1),  # steps intervals, their ends averaged
+    }.get(slip, (np.arange(steps) + 0.5) / steps)  # the midpoints
     points = baseline + a.reshape(-1, *[1] * x.ndim) * (x - baseline)  # (m, *x.shape)
     grads = grad_fn(x[None]) if slip == "at_x" else grad_fn(points)  # (m, *x.shape), or (1, ...)
     if slip == "trapezoid":
-        avg = (grads[:-1] + grads[1:]).sum(axis=0) / (2 * m)
+        avg = (grads[:-1] + grads[1:]).sum(axis=0) / (2 * steps)
     else:
         avg = grads.sum(axis=0) if slip == "sum" else grads.mean(axis=0)
     return {"no_factor": 1.0, "reversed": baseline - x}.get(slip, x - baseline) * avg
@@ -262,13 +255,11 @@ def _fgsm(x, grad, epsilon, lo=None, hi=None, *, slip=None):
         "zero_down": np.where(grad > 0, 1.0, -1.0),  # sign(0) taken as -1
         "l2": grad / np.linalg.norm(grad),
     }.get(slip, np.sign(grad))
-    sign = -1.0 if slip == "minus" else 1.0
-    x_adv = x + sign * epsilon * direction
+    x_adv = x + (-epsilon if slip == "minus" else epsilon) * direction
     if slip == "unit":
-        return np.clip(x_adv, 0.0, 1.0)
-    if slip != "no_clip" and (lo is not None or hi is not None):
-        return np.clip(x_adv, lo, hi)
-    return x_adv
+        lo, hi = 0.0, 1.0
+    clipped = slip != "no_clip" and (lo is not None or hi is not None)
+    return np.clip(x_adv, lo, hi) if clipped else x_adv
 
 
 def _fgsm_cases(rng: np.random.Generator) -> list[Case]:
@@ -339,44 +330,32 @@ check_fgsm = FGSM.checker("Check ``fn(x, grad, epsilon, lo=None, hi=None) -> x_a
 _advantage_reference = privacy.membership_advantage  # max over tau of TPR - FPR
 
 
-def _rates(m: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(TPR, FPR) of "member iff score >= tau" at every score, and at tau = +inf."""
-    taus = np.concatenate([np.concatenate([m, n]), [np.inf]])  # (T,)
-    return (m[None] >= taus[:, None]).mean(1), (n[None] >= taus[:, None]).mean(1)
-
-
-def _at(m: np.ndarray, n: np.ndarray, tau: float) -> float:
-    """TPR - FPR at the one threshold ``tau``."""
-    return float(np.mean(m >= tau) - np.mean(n >= tau))
-
-
 def _advantage(m, n, *, slip="max"):
     """The advantage written out, and the classic ways to get it wrong (``slip="max"``: right)."""
-    tpr, fpr = _rates(m, n)
-    accuracy = ((tpr * len(m)) + (1 - fpr) * len(n)) / (len(m) + len(n))
+    scores = np.concatenate([m, n])
+    if slip in ("mean", "median"):  # TPR - FPR at one threshold only
+        tau = np.mean(scores) if slip == "mean" else np.median(scores)
+        return float(np.mean(m >= tau) - np.mean(n >= tau))
+    taus = np.concatenate([scores, [np.inf]])  # "member iff score >= tau" at every score, and +inf
+    tpr, fpr = (m[None] >= taus[:, None]).mean(1), (n[None] >= taus[:, None]).mean(1)
     return {
-        "max": lambda: np.max(tpr - fpr),
-        "balanced": lambda: np.max((tpr + 1 - fpr) / 2),
-        "accuracy": lambda: np.max(accuracy),
-        "reversed": lambda: np.max(fpr - tpr),
-        "abs": lambda: np.max(np.abs(tpr - fpr)),
-        "mean": lambda: _at(m, n, np.mean(np.concatenate([m, n]))),
-        "median": lambda: _at(m, n, np.median(np.concatenate([m, n]))),
-    }[slip]()
+        "max": np.max(tpr - fpr),
+        "balanced": np.max((tpr + 1 - fpr) / 2),
+        "accuracy": np.max((tpr * len(m) + (1 - fpr) * len(n)) / (len(m) + len(n))),
+        "reversed": np.max(fpr - tpr),
+        "abs": np.max(np.abs(tpr - fpr)),
+    }[slip]
 
 
 def _advantage_cases(rng: np.random.Generator) -> list[Case]:
     higher = rng.normal(1.0, 1.0, size=8), rng.normal(0.0, 1.0, size=12)  # members, non-members
     ties = np.array([3.0, 3.0, 2.0, 5.0, 1.0]), np.array([1.0, 2.0, 2.0, 3.0, 0.0, 0.0])
     lower = rng.normal(-1.0, 0.5, size=6), rng.normal(0.5, 0.5, size=6)
-    return stressed(
-        [
-            Case(higher, label="8 members scoring higher on average than 12 non-members"),
-            Case(ties, label="integer scores with ties"),
-            Case(lower, label="members scoring lower than non-members (the attack fails)"),
-        ],
-        1,
-    )
+    return [
+        Case(higher, label="8 members scoring higher on average than 12 non-members"),
+        Case(ties, label="integer scores with ties", stress=True),
+        Case(lower, label="members scoring lower than non-members (the attack fails)"),
+    ]
 
 
 _ADV_HINT = (
