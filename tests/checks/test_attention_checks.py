@@ -796,3 +796,177 @@ def _count_from_shapes(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
 
 def test_gpt_count_from_a_list_of_shapes_passes():
     assert check_gpt_parameter_count(_count_from_shapes).passed
+
+
+# ---------------------------------------------------------------------------
+# Second round: more learners' answers, right and wrong
+# ---------------------------------------------------------------------------
+
+
+def _attention_scaled_by_shape_1(q, k, v, mask):
+    d_k = q.shape[1]  # the width of a 2-D q (T, D); with a batch axis it is T
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(d_k)
+    return _softmax_rows(np.where(mask, s, -np.inf)) @ v
+
+
+def _attention_with_a_causal_mask(q, k, v, mask):  # np.tril, whatever mask says
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    causal = np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool))  # (T, S)
+    return _softmax_rows(np.where(causal, s, -np.inf)) @ v
+
+
+def _pe_sines_only(T, C):
+    pe = np.zeros((T, C))
+    angle = np.arange(T)[:, None] / 10000.0 ** (np.arange(0, C, 2) / C)  # (T, C/2)
+    pe[:, 0::2] = np.sin(angle)
+    pe[:, 1::2] = np.sin(angle)  # copied from the line above
+    return pe
+
+
+def _layer_norm_fixed_eps(x, gamma, beta, eps):
+    mu, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(var + 1e-5) + beta
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_masked_attention, _attention_scaled_by_shape_1, "1/√T, T the number of queries"),
+        (check_masked_attention, _attention_with_a_causal_mask, "instead of the mask you were"),
+        (check_sinusoidal_encoding, _pe_sines_only, "odd columns hold sines too"),
+        (check_layer_norm_forward, _layer_norm_fixed_eps, "instead of the eps argument"),
+    ],
+)
+def test_second_round_mistakes_are_named(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _attention_exp_of_masked_scores(q, k, v, mask):  # the max of the allowed scores only
+    s = np.where(mask, q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), -np.inf)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)) @ v
+
+
+def _attention_boolean_index(q, k, v, mask):
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    s[..., ~mask] = -np.inf  # s is a new array: this changes no input
+    return _softmax_rows(s) @ v
+
+
+def _attention_k_first(q, k, v, mask):  # (k q^T)^T is q k^T
+    s = np.swapaxes(k @ np.swapaxes(q, -1, -2), -1, -2) / np.sqrt(q.shape[-1])
+    return _softmax_rows(np.where(mask, s, -np.inf)) @ v
+
+
+def _attention_most_negative_float(q, k, v, mask):
+    s = q @ np.swapaxes(k, -1, -2) * q.shape[-1] ** -0.5
+    return _softmax_rows(np.where(mask, s, np.finfo(s.dtype).min)) @ v
+
+
+def _attention_loops(q, k, v, mask):
+    out = np.zeros((*q.shape[:-1], v.shape[-1]))
+    for idx in np.ndindex(q.shape[:-2]):
+        for t in range(q.shape[-2]):
+            s = k[idx] @ q[idx][t] / np.sqrt(q.shape[-1])  # (S,)
+            w = np.exp(np.where(mask[t], s, -np.inf) - s[mask[t]].max())
+            out[idx][t] = w / w.sum() @ v[idx]
+    return out
+
+
+def _causal_from_ranges(T):
+    return np.arange(T)[:, None] >= np.arange(T)[None, :]
+
+
+def _split_with_np_split(x, n_heads):
+    return np.stack(np.split(x, n_heads, axis=-1), axis=1)  # (B, H, T, D)
+
+
+def _merge_with_dstack(x):
+    return np.dstack([x[:, h] for h in range(x.shape[1])])  # (B, T, H * D)
+
+
+def _pe_loops(T, C):
+    pe = np.zeros((T, C))
+    for pos in range(T):
+        for i in range(C // 2):
+            pe[pos, 2 * i] = np.sin(pos / 10000 ** (2 * i / C))
+            pe[pos, 2 * i + 1] = np.cos(pos / 10000 ** (2 * i / C))
+    return pe
+
+
+def _pe_stacked_pairs(T, C):
+    angle = np.arange(T)[:, None] * np.exp(-np.log(10000) * np.arange(0, C, 2) / C)  # (T, C/2)
+    return np.stack([np.sin(angle), np.cos(angle)], axis=-1).reshape(T, C)  # pairs side by side
+
+
+def _layer_norm_apply_along_rows(x, gamma, beta, eps):
+    def row(r):
+        return (r - r.mean()) / np.sqrt(((r - r.mean()) ** 2).sum() / len(r) + eps)
+
+    return np.apply_along_axis(row, -1, x) * gamma + beta
+
+
+def _count_with_float_ratio(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
+    hidden = int(mlp_ratio * n_embd)
+    block = 4 * n_embd + 4 * (n_embd * n_embd + n_embd) + 2 * n_embd * hidden + hidden + n_embd
+    return vocab_size * n_embd * 2 + block_size * n_embd + n_layer * block + 2 * n_embd
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (check_masked_attention, _attention_exp_of_masked_scores),
+        (check_masked_attention, _attention_boolean_index),
+        (check_masked_attention, _attention_k_first),
+        (check_masked_attention, _attention_most_negative_float),
+        (check_masked_attention, _attention_loops),
+        (check_causal_mask, _causal_from_ranges),
+        (check_causal_mask, lambda T: np.tri(T, dtype=bool)),
+        (check_causal_mask, lambda T: np.tril(np.ones((T, T))) == 1),
+        (check_split_heads, _split_with_np_split),
+        (check_merge_heads, _merge_with_dstack),
+        (check_sinusoidal_encoding, _pe_loops),
+        (check_sinusoidal_encoding, _pe_stacked_pairs),
+        (check_layer_norm_forward, _layer_norm_apply_along_rows),
+        (check_gpt_parameter_count, _count_with_float_ratio),
+    ],
+)
+def test_second_round_unusual_correct_answers_pass(check, student):
+    result = check(student)
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [  # a pair stacked on axis 1 instead of -1: all the sines, then all the cosines
+        (
+            check_sinusoidal_encoding,
+            lambda T, C: np.stack(
+                [np.sin(a := np.arange(T)[:, None] / 10000 ** (np.arange(0, C, 2) / C)), np.cos(a)],
+                axis=1,
+            ).reshape(T, C),
+            "all the sines first",
+        ),
+        (
+            check_causal_mask,
+            lambda T: np.arange(T)[:, None] > np.arange(T),
+            "leaves out the diagonal",
+        ),
+        (
+            check_split_heads,
+            lambda x, h: np.stack(np.split(x, h, axis=-1), axis=2),
+            "forgot to transpose",
+        ),
+        (
+            check_layer_norm_forward,
+            lambda x, g, b, eps: g * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + b,
+            "BatchNorm",
+        ),
+    ],
+)
+def test_second_round_wrong_answers_get_the_right_name(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)

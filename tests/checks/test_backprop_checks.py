@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections import namedtuple
 
 import numpy as np
 import pytest
+from scipy.special import expit, logsumexp
+from scipy.special import softmax as sp_softmax
 
 from dlbook.checks.backprop import (
     check_cross_entropy_grad,
@@ -646,3 +650,394 @@ def test_mlp_training_rejects_learners_predictions(digits, trained, how, words):
 )
 def test_mlp_training_accepts_other_integer_predictions(digits, trained, how):
     assert check_mlp_training(_after_reading(_Wrapper(trained, how)), data=digits).passed
+
+
+# ---------------------------------------------------------------------------
+# A second round of learners' answers: new wrong ones, and correct ones written
+# another way (scipy, matrices, named tuples, other formulas), which must pass.
+# ---------------------------------------------------------------------------
+
+
+def _sigmoid_backward_with_math_exp(x, grad_out):
+    sig = np.vectorize(lambda v: 1 / (1 + math.exp(-v)))(x)  # math.exp(800) overflows
+    return grad_out * sig * (1 - sig)
+
+
+def _sigmoid_backward_half_precision(x, grad_out):
+    sig = 1 / (1 + np.exp(-x.astype(np.float16)))
+    return grad_out * sig * (1 - sig)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (lambda x, g: g @ (s(x) * (1 - s(x))), "multiply with *, not @ or np.dot"),
+        (lambda x, g: np.dot(g, s(x) * (1 - s(x))), "multiply with *, not @ or np.dot"),
+        (_sigmoid_backward_with_math_exp, "OverflowError"),
+        (_sigmoid_backward_with_math_exp, "not math.exp"),
+        (_sigmoid_backward_half_precision, "wrong values"),
+        (lambda x, g: g.mean() * s(x) * (1 - s(x)), "wrong values"),
+        (lambda x, g: g.sum() * s(x) * (1 - s(x)), "wrong values"),
+        (lambda x, g: np.ones_like(x) * s(x) * (1 - s(x)), "forgot to multiply by grad_out"),
+        (lambda x, g: g * s(x) * (1 - s(x)) * x, "wrong values"),
+        (lambda x, g: g / (s(x) * (1 - s(x))), "wrong values"),
+        (lambda x, g: np.abs(g * s(x) * (1 - s(x))), "wrong values"),
+        (lambda x, g: -s(x) * (1 - s(x)), "wrong values"),
+        (lambda x, g: 2 * g * s(x) * (1 - s(x)), "2 times the expected"),
+        (lambda x, g: (x, g * s(x) * (1 - s(x))), "a Python tuple of length 2"),
+        (lambda x, g: (g * s(x) * (1 - s(x))).ravel(), "shape (12,)"),
+        (lambda x, g: (g * s(x) * (1 - s(x))).sum(0, keepdims=True), "shape (1, 4)"),
+        (lambda x, g: (g * s(x) * (1 - s(x))).astype(int), "on test case 1 of 4"),
+        (lambda x, g: np.zeros_like(x), "on test case 1 of 4"),
+    ],
+)
+def test_sigmoid_backward_second_round_wrong_answers(student, words):
+    result = check_sigmoid_backward(student)
+    assert not result.passed
+    assert words in result.text
+
+
+def _sig_clipped(x):
+    return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda x, g: g * _sig_clipped(x) * (1 - _sig_clipped(x)),
+        lambda x, g: g * np.exp(-np.logaddexp(0, -x)) * (1 - np.exp(-np.logaddexp(0, -x))),
+        lambda x, g: g * expit(x) * (1 - expit(x)),
+        lambda x, g: g * s(x) - g * s(x) ** 2,
+        lambda x, g: g / (2 + np.exp(x) + np.exp(-x)),  # e^800 = inf gives 0, as it should
+        lambda x, g: g / (4 * np.cosh(x / 2) ** 2),
+        lambda x, g: (g.T * s(x.T) * (1 - s(x.T))).T,
+        lambda x, g: np.where(np.abs(x) > 30, 0.0, g * s(x) * (1 - s(x))),  # σ'(30) ≈ 1e-13
+        lambda x, g: g * _sig_clipped(x.astype(np.float32)) * (1 - _sig_clipped(x)),
+        lambda x, g: np.asmatrix(g * s(x) * (1 - s(x))) if x.ndim == 2 else g * s(x) * (1 - s(x)),
+    ],
+)
+def test_sigmoid_backward_second_round_correct_answers_pass(student):
+    assert check_sigmoid_backward(student).passed
+
+
+def _softmax_sum_over_everything(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e)  # the axis forgotten in the sum only
+
+
+def _softmax_axis_none_by_default(x, axis=None):
+    return _normalise(np.exp(x - x.max(axis=axis, keepdims=True)), axis)
+
+
+def _softmax_exp_into_x(x, axis=-1):
+    np.exp(x - x.max(axis, keepdims=True), out=x)
+    return x / x.sum(axis, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_softmax_sum_over_everything, "summed over the whole array, not along the axis"),
+        (_softmax_axis_none_by_default, "whole array"),
+        (_softmax_exp_into_x, "changed its input `x` in place"),
+        (lambda x, axis=-1: _normalise(np.exp(x - x.max(0, keepdims=True)), axis), "wrong values"),
+        (
+            lambda x, axis=-1: (
+                np.exp(x - x.max(axis, keepdims=True)) / np.exp(x).sum(axis, keepdims=True)
+            ),
+            "wrong values",
+        ),
+        (
+            lambda x, axis=-1: np.exp(x - np.log(np.exp(x).sum(axis, keepdims=True))),
+            "NaN or inf",
+        ),
+        (lambda x, axis=-1: _normalise(np.exp(x + x.max(axis, keepdims=True)), axis), "stable"),
+        (
+            lambda x, axis=-1: _normalise(np.exp(x - x.max(-1, keepdims=True)), axis),
+            "normalising over axis 0",
+        ),
+        (
+            lambda x, axis=-1: _normalise(np.exp(x - x.max(axis, keepdims=True)), -1),
+            "normalising over axis 0",
+        ),
+        (
+            lambda x, axis=-1: _normalise(np.exp(x - np.median(x, axis, keepdims=True)), axis),
+            "wide-spread rows",
+        ),
+        (
+            lambda x, axis=-1: nn.softmax(x.astype(np.float16), axis),
+            "wrong values",
+        ),
+        (
+            lambda x, axis=-1: (
+                np.exp(x - x.max(axis, keepdims=True))
+                / (np.exp(x - x.max(axis, keepdims=True)).sum(axis, keepdims=True) + 1e-3)
+            ),
+            "wrong values",
+        ),
+        (lambda x, axis=-1: _normalise(np.exp2(x - x.max(axis, keepdims=True)), axis), "wrong"),
+        (lambda x, axis=-1: _normalise(np.abs(x), axis), "wrong values"),
+        (lambda x, axis=-1: np.ones_like(x) / x.shape[axis], "wrong values"),
+        (lambda x, axis=-1: (nn.softmax(x, axis), axis), "a Python tuple of length 2"),
+        (lambda x, axis=-1: nn.softmax(x, axis).tolist(), "a Python list of length 3"),
+    ],
+)
+def test_softmax_second_round_wrong_answers(student, words):
+    result = check_softmax(student)
+    assert not result.passed
+    assert words in result.text
+
+
+def _softmax_on_a_copy(x, axis=-1):
+    x = x.copy()  # in place, but on its own copy
+    x -= x.max(axis, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis, keepdims=True)
+    return x
+
+
+def _softmax_axis_moved_last(x, axis=-1):
+    y = np.swapaxes(x, axis, -1)
+    e = np.exp(y - y.max(-1, keepdims=True))
+    return np.swapaxes(e / e.sum(-1, keepdims=True), axis, -1)
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda x, axis=-1: sp_softmax(x, axis=axis),
+        lambda x, axis=-1: np.exp(x - logsumexp(x, axis=axis, keepdims=True)),
+        _softmax_on_a_copy,
+        _softmax_axis_moved_last,
+        lambda x, axis=-1: _normalise(
+            np.exp(np.clip(x - x.max(axis, keepdims=True), -50, 0)), axis
+        ),
+        lambda x, axis=-1: np.apply_along_axis(lambda r: nn.softmax(r), axis, x),
+        lambda x, axis=-1: (
+            np.exp(x - x.max(axis, keepdims=True))
+            / (np.exp(x - x.max(axis, keepdims=True)).sum(axis, keepdims=True) + 1e-12)
+        ),
+    ],
+)
+def test_softmax_second_round_correct_answers_pass(student):
+    assert check_softmax(student).passed
+
+
+def _ce_rows_of_the_labels(logits, labels):
+    p = _p(logits)
+    p[labels] -= 1  # whole rows, picked by the label values
+    return p / len(labels)
+
+
+def _ce_one_hot_by_rows(logits, labels):
+    Y = np.zeros_like(logits)
+    Y[labels] = 1
+    return (_p(logits) - Y) / len(labels)
+
+
+def _ce_one_hot_by_columns(logits, labels):
+    Y = np.zeros_like(logits)
+    Y[:, labels] = 1
+    return (_p(logits) - Y) / len(labels)
+
+
+def _ce_true_class_only(logits, labels):
+    rows = np.arange(len(labels))
+    grad = np.zeros_like(logits)
+    grad[rows, labels] = _p(logits)[rows, labels] - 1  # the other classes forgotten
+    return grad / len(labels)
+
+
+def _ce_grad_of_the_probabilities(logits, labels):
+    rows = np.arange(len(labels))
+    grad = np.zeros_like(logits)
+    grad[rows, labels] = -1 / _p(logits)[rows, labels]  # dL/dp, not dL/dlogits
+    return grad / len(labels)
+
+
+def _ce_loss_and_grad(logits, labels):
+    p = _p(logits)
+    loss = -np.log(p[np.arange(len(labels)), labels]).mean()
+    return loss, (p - _onehot(logits, labels)) / len(labels)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_ce_rows_of_the_labels, "P[labels], which picks whole rows"),
+        (_ce_one_hot_by_rows, "P[labels], which picks whole rows"),
+        (_ce_one_hot_by_columns, "P[:, labels]"),
+        (_ce_true_class_only, "kept only the true class's entry"),
+        (lambda z, y: (_p(z) * _onehot(z, y) - _onehot(z, y)) / len(y), "only the true class"),
+        (_ce_grad_of_the_probabilities, "wrong values"),
+        (_ce_loss_and_grad, "a Python tuple of length 2"),
+        (lambda z, y: (_p(z) - _onehot(z, y)) // len(y), "wrong values"),
+        (lambda z, y: (_p(z) - _onehot(z, y)) / len(np.unique(y)), "times the expected"),
+        (lambda z, y: (_p(z) - _onehot(z, y)).mean(axis=0), "has shape (3,)"),
+        (lambda z, y: _onehot(z, y) - _p(z), "-4 times the expected"),
+        (lambda z, y: (_onehot(z, z.argmax(1)) - _onehot(z, y)) / len(y), "wrong values"),
+        (lambda z, y: (s(z) - _onehot(z, y)) / z.size, "wrong values"),
+        (lambda z, y: -_onehot(z, y) / len(y), "wrong values"),
+        (lambda z, y: np.squeeze((_p(z) - _onehot(z, y)) / len(y)), "a single example"),
+        (lambda z, y: _p(z, 0) - _onehot(z, y), "wrong values"),
+    ],
+)
+def test_cross_entropy_grad_second_round_wrong_answers(student, words):
+    result = check_cross_entropy_grad(student)
+    assert not result.passed
+    assert words in result.text
+
+
+def _ce_put_along_axis(logits, labels):
+    Y = np.zeros_like(logits)
+    np.put_along_axis(Y, labels[:, None], 1.0, axis=1)
+    return (_p(logits) - Y) / len(labels)
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        _ce_put_along_axis,
+        lambda z, y: (_p(z) - (y[:, None] == np.arange(z.shape[1]))) / len(y),  # bool one-hot
+        lambda z, y: (sp_softmax(z, axis=1) - np.eye(z.shape[1])[y]) / len(y),
+        lambda z, y: (np.exp(nn.log_softmax(z, 1)) - _onehot(z, y)) / y.size,
+        lambda z, y: (nn.softmax(z.T, 0).T - _onehot(z, y)) / len(y),
+        lambda z, y: (_p(z) - _onehot(z, y.astype(float).astype(int))) / len(y),
+    ],
+)
+def test_cross_entropy_grad_second_round_correct_answers_pass(student):
+    assert check_cross_entropy_grad(student).passed
+
+
+def _linear_backward_steps_w(x, W, grad_out):
+    dW = x.T @ grad_out
+    W -= 0.1 * dW  # an update where only gradients were asked for
+    return grad_out @ W.T, dW, grad_out.sum(axis=0)
+
+
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        (_linear_backward_steps_w, "changed its input `W` in place"),
+        (lambda x, W, g: (g @ W.T, np.outer(x.sum(0), g.sum(0)), g.sum(0)), "`dW` has wrong"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, g.squeeze()), "not summed over the batch"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, g[0] * len(g)), "`db` has wrong values"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, np.abs(g).sum(0)), "`db` has wrong values"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, np.asmatrix(g).sum(0)), "axis of length 1"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, g.sum(0)[:, None]), "shape (5, 1)"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, [g.sum(0)]), "a Python list of length 1"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, g.sum(0) / g.shape[1]), "0.2 times"),
+        (lambda x, W, g: (g @ W.T / len(x), x.T @ g / len(x), g.mean(0)), "`dx` is 0.25 times"),
+        (lambda x, W, g: (-(g @ W.T), -(x.T @ g), -g.sum(0)), "`dx` has the wrong sign"),
+        (lambda x, W, g: (g @ W.T * x, x.T @ g, g.sum(0)), "`dx` has wrong values"),
+        (lambda x, W, g: (g @ W.T, x.T @ np.ones_like(g), g.sum(0)), "`dW` has wrong values"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, np.zeros(W.shape[1])), "`db` is all zeros"),
+        (lambda x, W, g: np.array([g @ W.T, x.T @ g, g.sum(0)], dtype=object), "dtype object"),
+        (lambda x, W, g: (a for a in (g @ W.T, x.T @ g, g.sum(0))), "type generator"),
+        (lambda x, W, g: (g @ W, g.T @ x, g.sum(0)), "inner sizes of a matrix product"),
+    ],
+)
+def test_linear_backward_second_round_wrong_answers(student, words):
+    result = check_linear_backward(student)
+    assert not result.passed
+    assert words in result.text
+
+
+_Grads = namedtuple("_Grads", "dx dW db")
+
+
+def _linear_backward_with_matrices(x, W, grad_out):
+    xm, Wm, gm = np.asmatrix(x), np.asmatrix(W), np.asmatrix(grad_out)
+    return gm * Wm.T, xm.T * gm, np.asarray(gm.sum(axis=0)).ravel()
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda x, W, g: _Grads(g @ W.T, x.T @ g, g.sum(0)),
+        lambda x, W, g: (np.dot(g, W.T), np.dot(x.T, g), np.sum(g, axis=0)),
+        lambda x, W, g: (np.matmul(g, W.T), (g.T @ x).T, g.T.sum(1)),
+        _linear_backward_with_matrices,
+    ],
+)
+def test_linear_backward_second_round_correct_answers_pass(student):
+    assert check_linear_backward(student).passed
+
+
+class _Predictor:
+    """A model whose predict(x, W) needs a second argument the check does not give."""
+
+    def predict(self, x, W):
+        return x @ W
+
+
+def _returns_model_and_losses(data):
+    data.x_train, data.y_train  # noqa: B018 - what training reads
+    return nn.MLP([64, 10], seed=0), [0.5, 0.3]
+
+
+def _returns_a_predict_function(data):
+    data.x_train, data.y_train  # noqa: B018
+    return lambda x: x.argmax(axis=1)
+
+
+def _returns_the_weights(data):
+    data.x_train, data.y_train  # noqa: B018
+    return {"W0": np.zeros((64, 10)), "b0": np.zeros(10)}
+
+
+def _returns_a_two_argument_predict(data):
+    data.x_train, data.y_train  # noqa: B018
+    return _Predictor()
+
+
+def _counts_the_examples(data):
+    n = len(data)  # the data set is not a list of examples
+    return n
+
+
+@pytest.mark.parametrize(
+    "train_fn, words",
+    [
+        (_returns_model_and_losses, "returned a Python tuple of length 2"),
+        (_returns_a_predict_function, "type function"),
+        (_returns_the_weights, "type dict"),
+        (_returns_a_two_argument_predict, "argument: 'W'"),
+        (_counts_the_examples, "has no len()"),
+    ],
+)
+def test_mlp_training_second_round_problems(digits, train_fn, words):
+    result = check_mlp_training(train_fn, data=digits)
+    assert not result.passed and words in result.text
+
+
+@pytest.mark.parametrize(
+    "how, words",
+    [
+        (lambda z: [int(k) for k in z.argmax(1)], "a Python list of length 270"),
+        (lambda z: tuple(z.argmax(1)), "a Python tuple of length 270"),
+        (lambda z: np.asmatrix(z).argmax(1), "shape (270, 1)"),
+        (lambda z: nn.softmax(z, axis=1), "argmax(axis=1)"),
+        (lambda z: np.array([], dtype=int), "shape (0,)"),
+        (lambda z: -z.argmax(1), "outside the classes"),
+        (lambda z: z.argmax(1).astype(np.float32), "integer class indices"),
+        (lambda z: np.full(len(z), 3), "guessing"),
+    ],
+)
+def test_mlp_training_second_round_predictions(digits, trained, how, words):
+    result = check_mlp_training(_after_reading(_Wrapper(trained, how)), data=digits)
+    assert not result.passed and words in result.text
+
+
+def _trains_on_train_and_val(model):
+    def train(data):
+        data.x_train, data.y_train, data.x_val, data.y_val  # noqa: B018 - more data is fine
+        return model
+
+    return train
+
+
+def test_mlp_training_second_round_correct_answers_pass(digits, trained):
+    assert check_mlp_training(_trains_on_train_and_val(trained), data=digits).passed
+    transposed = _Wrapper(trained, lambda z: z.T.argmax(0))
+    assert check_mlp_training(_after_reading(transposed), data=digits).passed

@@ -551,3 +551,119 @@ def test_kv_decode_step_equals_attention_over_the_whole_prefix():
         out, K, V = comp_checks._decode_reference(x[:, t], W_q, W_k, W_v, K, V)
         expected = _attend(x[:, t] @ W_q, x[:, : t + 1] @ W_k, x[:, : t + 1] @ W_v)
         assert np.allclose(out, expected, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# Second round: more wrong answers, and unusual answers that are right
+# ---------------------------------------------------------------------------
+
+
+def _signed_max_quantize(w):
+    amax = w.max(axis=0, keepdims=True)  # forgot np.abs
+    scale = np.where(amax > 0, amax / 127, 1.0)
+    return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale
+
+
+def _distill_T_not_T2(s, t, y, T, alpha):
+    log_p, log_q = _log_softmax(t / T), _log_softmax(s / T)
+    soft = (np.exp(log_p) * (log_p - log_q)).sum(axis=1).mean() * T
+    return alpha * soft + (1 - alpha) * -_log_softmax(s)[np.arange(len(y)), y].mean()
+
+
+def _distill_column_index(s, t, y, T, alpha):
+    log_p, log_q = _log_softmax(t / T), _log_softmax(s / T)
+    soft = (np.exp(log_p) * (log_p - log_q)).sum(axis=1).mean() * T**2
+    return alpha * soft + (1 - alpha) * -_log_softmax(s)[:, y].mean()
+
+
+def _decode_divided_by_D(x_t, W_q, W_k, W_v, k_cache, v_cache):
+    q = x_t @ W_q
+    K = np.concatenate([k_cache, (x_t @ W_k)[:, None]], axis=1)
+    V = np.concatenate([v_cache, (x_t @ W_v)[:, None]], axis=1)
+    s = np.einsum("bd,bpd->bp", q, K) / q.shape[-1]
+    w = np.exp(s - s.max(axis=-1, keepdims=True))
+    return np.einsum("bp,bpd->bd", w / w.sum(axis=-1, keepdims=True), V), K, V
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_quantize_per_channel, _signed_max_quantize, "largest signed weight"),
+        (check_distillation_loss, _distill_T_not_T2, "by T instead of T²"),
+        (check_distillation_loss, _distill_column_index, "(B, B) block"),
+        (check_kv_decode_step, _decode_divided_by_D, "divided the scores by D"),
+    ],
+)
+def test_second_round_mistakes_are_named(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _quantize_by_multiplying(w):
+    amax = np.abs(w).max(axis=0, keepdims=True)
+    amax = np.where(amax > 0, amax, 127.0)
+    return np.clip(np.round(w * (127 / amax)), -127, 127).astype(np.int8), amax / 127
+
+
+def _quantize_float32(w):
+    q, scale = quantize_per_channel(w.astype(np.float32))
+    return q, scale
+
+
+def _mask_argpartition(w, sparsity):
+    k = round(sparsity * w.size)
+    mask = np.ones(w.size, dtype=bool)
+    mask[np.argpartition(np.abs(w), k, axis=None)[:k]] = False
+    return mask.reshape(w.shape)
+
+
+def _distill_scipy(s, t, y, T, alpha):
+    from scipy.special import log_softmax
+
+    log_p, log_q = log_softmax(t / T, axis=1), log_softmax(s / T, axis=1)
+    soft = np.sum(np.exp(log_p) * (log_p - log_q), axis=1).mean()
+    hard = -np.take_along_axis(log_softmax(s, axis=1), y[:, None], axis=1).mean()
+    return np.float64(alpha * T**2 * soft + (1 - alpha) * hard)
+
+
+def _lora_merged_first(x, W, A, B, alpha, b=None):
+    y = x @ (W + alpha / B.shape[0] * np.einsum("ir,ro->io", A, B))
+    return y if b is None else y + b
+
+
+def _merge_on_a_copy(W, A, B, alpha):
+    merged = W.copy()
+    merged += alpha / A.shape[1] * (A @ B)
+    return merged
+
+
+def _decode_with_append(x_t, W_q, W_k, W_v, k_cache, v_cache):
+    K = np.append(k_cache, (x_t @ W_k)[:, None, :], axis=1)
+    V = np.append(v_cache, (x_t @ W_v)[:, None, :], axis=1)
+    q = (x_t @ W_q).astype(np.float32)
+    s = (q[:, None, :] @ K.transpose(0, 2, 1).astype(np.float32))[:, 0] / np.sqrt(q.shape[-1])
+    w = np.exp(s) / np.exp(s).sum(axis=-1, keepdims=True)
+    return [(w[:, None, :] @ V)[:, 0], K, V]
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (check_quantize_per_channel, _quantize_by_multiplying),
+        (check_quantize_per_channel, _quantize_float32),
+        (check_quantize_per_channel, lambda w: list(quantize_per_channel(w))),
+        (check_dequantize, lambda q, s, z=None: (q.astype(np.int16) - (0 if z is None else z)) * s),
+        (check_dequantize, lambda q, s, z=None: dequantize(q, s, z).astype(np.float32)),
+        (check_magnitude_mask, _mask_argpartition),
+        (check_magnitude_mask, lambda w, s: np.abs(w) > np.percentile(np.abs(w), 100 * s)),
+        (check_distillation_loss, _distill_scipy),
+        (check_distillation_loss, lambda *a: np.float32(distillation_loss(*a))),
+        (check_lora_forward, _lora_merged_first),
+        (check_merge_lora, _merge_on_a_copy),
+        (check_kv_decode_step, _decode_with_append),
+    ],
+)
+def test_unusual_but_right_answers_pass(check, student):
+    result = check(student)
+    assert result.passed, str(result)

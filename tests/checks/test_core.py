@@ -342,3 +342,33 @@ def test_a_complex_answer_is_refused_even_with_zero_imaginary_part():
 def test_a_boolean_answer_to_a_numeric_exercise_is_named():
     result = DOUBLE.run(lambda x: 2.0 * x > 0)
     assert not result.passed and "True/False" in result.message
+
+
+def test_an_all_zero_answer_is_called_so_not_a_factor_of_0():
+    result = DOUBLE.run(np.zeros_like)
+    assert not result.passed and "is all zeros" in result.message
+    assert "0 times" not in result.message and "placeholder" in result.hint
+
+
+def test_a_float16_answer_is_not_called_float32():
+    result = DOUBLE.run(lambda x: (2.0 * x + 1e-3 * x.max()).astype(np.float16))
+    assert not result.passed
+    assert "float16" in result.hint and "about 3 significant digits" in result.hint
+    assert "float32" not in result.hint
+
+
+def test_a_tuple_returned_where_one_array_is_expected_gets_its_own_hint():
+    result = DOUBLE.run(lambda x: (float((x**2).sum()), 2.0 * x))
+    assert not result.passed and "a Python tuple of length 2" in result.message
+    assert "return only the array" in result.hint
+
+
+def test_an_integer_answer_to_a_float_exercise_is_called_so():
+    result = DOUBLE.run(lambda x: (2 * x).astype(int))
+    assert not result.passed and "integer dtype int64" in result.message
+    assert ".astype(int)" in result.hint
+
+
+def test_a_vector_of_the_wrong_length_gets_a_hint_about_the_loop_not_keepdims():
+    assert "You return 5 values where 6 are expected" in shape_hint((5,), (6,))
+    assert "keepdims" not in shape_hint((5,), (6,))

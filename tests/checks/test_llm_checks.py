@@ -594,3 +594,124 @@ def test_perplexity_per_char_more_mistakes(student, words):
 def test_perplexity_per_char_unusual_correct_solutions_pass(student):
     result = check_perplexity_per_char(student)
     assert result.passed, str(result)
+
+
+# ---------------------------------------------------------------------------
+# Second round: more learners' answers, right and wrong
+# ---------------------------------------------------------------------------
+
+
+def _merge_stops_one_early(ids, new_id):
+    counts = {}
+    for p in zip(ids, ids[1:], strict=False):
+        counts[p] = counts.get(p, 0) + 1
+    pair = min(counts, key=lambda p: (-counts[p], p))
+    out, i = [], 0
+    while i < len(ids) - 1:  # so that ids[i + 1] exists: but the last id is never kept
+        if (ids[i], ids[i + 1]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return np.array(out)
+
+
+def _merge_counts_all_but_the_last_pair(ids, new_id):  # a tie it breaks on a short count
+    counts = {}
+    for i in range(len(ids) - 2):  # off by one: the last pair is never counted
+        counts[ids[i], ids[i + 1]] = counts.get((ids[i], ids[i + 1]), 0) + 1
+    pair = min(counts, key=lambda p: (-counts[p], p))
+    return np.array(_merge(ids, pair, new_id))
+
+
+def _sft_softmax_over_axis_1(logits, targets, mask):
+    z = logits - logits.max(axis=1, keepdims=True)  # as for a 2-D (N, V) array
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+    return -(mask * picked).sum() / mask.sum()
+
+
+def _sft_shifted_like_pretraining(logits, targets, mask):
+    picked = _picked(logits[:, :-1], targets[:, 1:])  # position t predicts token t + 1
+    return -(mask[:, 1:] * picked).sum() / mask[:, 1:].sum()
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_bpe_merge_step, _merge_stops_one_early, "stops one id early"),
+        (check_masked_sft_loss, _sft_softmax_over_axis_1, "runs over axis 1, the positions"),
+        (check_masked_sft_loss, _sft_shifted_like_pretraining, "shifted the targets by one"),
+        (
+            check_dpo_loss,
+            lambda pc, pr, rc, rr, b: np.mean(np.logaddexp(0, -(b * (pc - rc) - (pr - rr)))),
+            "only the chosen log-ratio",
+        ),
+        (check_bpe_merge_step, _merge_counts_all_but_the_last_pair, "has shape (12,)"),
+    ],
+)
+def test_second_round_mistakes_are_named(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _merge_with_np_unique(ids, new_id):
+    a = np.asarray(ids)
+    pairs, counts = np.unique(np.stack([a[:-1], a[1:]], axis=1), axis=0, return_counts=True)
+    pair = tuple(pairs[np.argmax(counts)])  # unique sorts the pairs: argmax takes the smallest
+    return np.array(_merge(list(ids), pair, new_id))
+
+
+def _merge_sorted_items(ids, new_id):
+    counts = {}
+    for p in zip(ids, ids[1:], strict=False):
+        counts[p] = counts.get(p, 0) + 1
+    best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return np.array(_merge(ids, best, new_id), dtype=np.int32)
+
+
+def _encode_bytes_call(text, merges):
+    ids = list(bytes(text, "utf-8"))
+    for i, pair in enumerate(merges):
+        j = 0
+        while j < len(ids) - 1:  # merge in place in a copy, left to right
+            if (ids[j], ids[j + 1]) == tuple(pair):
+                ids[j : j + 2] = [256 + i]
+            j += 1
+    return np.array(ids, dtype=np.uint16)
+
+
+def _sft_one_hot(logits, targets, mask):
+    one_hot = np.eye(logits.shape[-1])[targets]  # (B, T, V)
+    logp = (_log_softmax(logits) * one_hot).sum(axis=-1)
+    return -(mask * logp).sum() / np.count_nonzero(mask)
+
+
+def _sft_fancy_index(logits, targets, mask):
+    B, T, _ = logits.shape
+    logp = _log_softmax(logits)[np.arange(B)[:, None], np.arange(T), targets]  # (B, T)
+    return np.asarray(-logp[mask > 0.5].mean())  # a 0-d array
+
+
+def _dpo_softplus_with_threshold(pc, pr, rc, rr, beta):
+    x = -_z(pc, pr, rc, rr, beta)
+    return np.mean(np.where(x > 30, x, np.log1p(np.exp(np.minimum(x, 30)))))
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (check_bpe_merge_step, _merge_with_np_unique),
+        (check_bpe_merge_step, _merge_sorted_items),
+        (check_bpe_encode, _encode_bytes_call),
+        (check_masked_sft_loss, _sft_one_hot),
+        (check_masked_sft_loss, _sft_fancy_index),
+        (check_dpo_loss, _dpo_softplus_with_threshold),
+        (check_perplexity_per_char, lambda loss, nt, nc: np.asarray(np.exp(loss * nt / nc))),
+    ],
+)
+def test_second_round_unusual_correct_answers_pass(check, student):
+    result = check(student)
+    assert result.passed, str(result)

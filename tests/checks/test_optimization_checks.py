@@ -888,3 +888,142 @@ def _schedule_vectorised(step, base_lr, warmup_steps, total_steps, eta_min):
 def test_unusual_correct_answers_pass(check, student):
     result = check(student)
     assert result.passed, str(result)
+
+
+# ---------------------------------------------------------------------------
+# A second round of trying: answers that passed, or were misdiagnosed, before
+# ---------------------------------------------------------------------------
+
+
+def _adam_bias_at_t1(w, g, m, v, t, lr, beta1, beta2, eps):
+    m_new = beta1 * m + (1 - beta1) * g
+    v_new = beta2 * v + (1 - beta2) * g**2
+    m_hat, v_hat = m_new / (1 - beta1), v_new / (1 - beta2)  # as if t were always 1
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m_new, v_new
+
+
+def _amsgrad(w, g, m, v, t, lr, beta1, beta2, eps):
+    m_new = beta1 * m + (1 - beta1) * g
+    v_new = beta2 * v + (1 - beta2) * g**2
+    v_max = np.maximum(v, v_new)  # AMSGrad's maximum, which plain Adam does not keep
+    m_hat, v_hat = m_new / (1 - beta1**t), v_max / (1 - beta2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m_new, v_new
+
+
+def _he_laplace(d_in, d_out, rng):
+    return rng.laplace(0, np.sqrt(1 / d_in), size=(d_in, d_out))  # variance 2 b² = 2 / d_in
+
+
+def _he_student_t(d_in, d_out, rng):
+    return rng.standard_t(5, size=(d_in, d_out)) * np.sqrt(2 / d_in * 3 / 5)  # Var t5 = 5/3
+
+
+def _he_sparse(d_in, d_out, rng):
+    keep = rng.random((d_in, d_out)) < 0.1  # 10% of the weights, 10 times the variance
+    return keep * rng.normal(0.0, np.sqrt(20 / d_in), size=(d_in, d_out))
+
+
+def _he_logistic(d_in, d_out, rng):
+    return rng.logistic(0.0, np.sqrt(6 / d_in) / np.pi, size=(d_in, d_out))  # Var s²π²/3
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_adam_step, _adam_bias_at_t1, "your bias correction ignores t"),
+        (check_adam_step, _amsgrad, "AMSGrad"),
+        (
+            check_adam_step,
+            lambda *a: tuple(x.astype(np.float32) for x in _amsgrad(*a)),
+            "AMSGrad",
+        ),
+        (check_he_init, _he_laplace, "heavier tails than a normal draw"),
+        (check_he_init, _he_student_t, "heavier tails than a normal draw"),
+        (check_he_init, _he_sparse, "excess kurtosis"),
+        (check_he_init, _he_logistic, "heavier tails than a normal draw"),
+        (
+            check_he_init,
+            lambda i, o, rng: rng.laplace(0, np.sqrt(1 / (2 * i)), size=(i, o)),
+            "LeCun",  # the variance is wrong too: that is named first
+        ),
+        (check_dropout_backward, lambda g, mask, p: g * mask / p, "divided by p instead of 1 − p"),
+    ],
+)
+def test_wrong_answers_found_in_the_second_round(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+    assert "lost precision" not in result.text
+
+
+def test_heavy_tails_message_says_what_was_measured():
+    result = check_he_init(_he_laplace)
+    assert "excess kurtosis is 2.9" in result.message and "0 ± 0.0098" in result.message
+    assert "rng.normal(0.0, np.sqrt(2 / d_in)" in result.hint
+
+
+def _adam_epsilon_hat(w, g, m, v, t, lr, beta1, beta2, eps):
+    """The paper's efficient form, with eps scaled so that it is torch's: the same step."""
+    m_new = beta1 * m + (1 - beta1) * g
+    v_new = beta2 * v + (1 - beta2) * np.square(g)
+    lr_t = lr * np.sqrt(1 - np.power(beta2, t)) / (1 - np.power(beta1, t))
+    return w - lr_t * m_new / (np.sqrt(v_new) + eps * np.sqrt(1 - beta2**t)), m_new, v_new
+
+
+def _momentum_in_place_on_copies(w, g, v, lr, mu):
+    v = v.copy()  # in-place updates of copies leave the inputs alone
+    v *= mu
+    v += g
+    w = w.copy()
+    w -= lr * v
+    return w, v
+
+
+def _he_truncated_rescaled(d_in, d_out, rng):
+    z = np.clip(rng.standard_normal((d_in, d_out)), -2.0, 2.0)  # light tails
+    return z / z.std() * np.sqrt(2 / d_in)
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (check_adam_step, _adam_epsilon_hat),
+        (check_adam_step, lambda w, g, m, v, t, *h: adam_step(w, g, m, v, np.int64(t), *h)),
+        (check_momentum_step, _momentum_in_place_on_copies),
+        (
+            check_dropout_forward,
+            lambda x, p, rng, training: (
+                (x, None)
+                if training == False  # noqa: E712 (np.False_ is not False)
+                else dropout_forward(x, p, rng, True)
+            ),
+        ),
+        (
+            check_dropout_forward,
+            lambda x, p, rng, training: (
+                dropout_forward(x, p, rng, training)
+                if training
+                else (x, np.ones(x.shape, dtype=bool))
+            ),
+        ),
+        (check_dropout_backward, lambda g, mask, p: g * (mask > 0) / (1 - p)),
+        (check_he_init, lambda i, o, rng: np.asmatrix(he_init(i, o, rng))),
+        (check_he_init, lambda i, o, rng: he_init(i, o, rng).astype(np.float16)),
+        (
+            check_he_init,
+            lambda i, o, rng: rng.standard_normal((i, o), dtype=np.float32) * 2**0.5 / i**0.5,
+        ),
+        (check_he_init, _he_truncated_rescaled),
+        (
+            check_warmup_cosine_lr,
+            lambda s, b, W, T, eta: (
+                warmup_cosine_lr(s, b, W, T, eta)
+                if s < W
+                else eta + (b - eta) * math.cos(math.pi / 2 * (s - W) / (T - W)) ** 2
+            ),
+        ),
+    ],
+)
+def test_unusual_correct_answers_pass_in_the_second_round(check, student):
+    result = check(student)
+    assert result.passed, str(result)

@@ -323,8 +323,8 @@ def _ring_float64(arrays):
         (_ring_average, "averaged instead of summing"),
         (_learner_ring(ag=-3), "stopped after the reduce-scatter"),  # p = 4: no all-gather
         (_learner_ring(ag=-1), "all-gather is one step short"),
-        (_learner_ring(rs=-1), "reduce-scatter is too short"),
-        (_learner_ring(rs=-1, ag=-1), "reduce-scatter is too short"),
+        (_learner_ring(rs=-1), "leaves no chunk with the full sum"),
+        (_learner_ring(rs=-1, ag=-1), "leaves no chunk with the full sum"),
         (_ring_one_object, "share one array"),
         (_ring_views_of_one_buffer, "share one array"),
         (_learner_ring(views=True), "changed its input `arrays[0]` in place"),
@@ -379,6 +379,17 @@ def _one_phase_by_neighbours(arrays, send):
     return _plain_sum(arrays)
 
 
+def _both_phases_then_sum(arrays, send):
+    """Sends every message of a ring, but ignores what arrives and sums directly."""
+    p = len(arrays)
+    chunks = [np.array_split(a.flatten(), p) for a in arrays]
+    for phase in (0, 1):
+        for s in range(p - 1):
+            for r in range(p):
+                send(r, (r + 1) % p, chunks[r][(r + phase - s) % p])
+    return _plain_sum(arrays)
+
+
 @pytest.mark.parametrize(
     "student, words",
     [
@@ -389,8 +400,9 @@ def _one_phase_by_neighbours(arrays, send):
         (_plain_sum, "no chunk went through `send`"),
         (_star, "sent a chunk to rank 0"),
         (_one_phase_by_neighbours, "a ring all-reduce sends 2·p·(p − 1)"),
+        (_both_phases_then_sum, "stay right even when `send` delivers zeros"),
     ],
-    ids=["plain sum", "plain sum, send unused", "star", "one phase"],
+    ids=["plain sum", "plain sum, send unused", "star", "one phase", "sends, then sums"],
 )
 def test_the_ring_check_watches_the_messages(student, words):
     """A plain sum gives the right numbers: only the messages show that it is no ring."""
@@ -437,3 +449,187 @@ def test_accumulated_gradient_mistakes(student, words):
     result = check_accumulated_gradient(student)
     assert not result.passed
     assert words in result.text, str(result)
+
+
+# ---------------------------------------------------------------------------
+# Second round: unusual answers, right or wrong, as learners write them
+# ---------------------------------------------------------------------------
+
+
+def _update_without_backoff(scale, found_inf, good_steps, growth_factor=2.0,
+                            backoff_factor=0.5, growth_interval=2000):  # fmt: skip
+    """Resets the count after an overflow, but forgets to shrink the scale."""
+    if found_inf:
+        return scale, 0
+    return update_scale(scale, found_inf, good_steps, growth_factor, backoff_factor,
+                        growth_interval)  # fmt: skip
+
+
+def _update_modulo(scale, found_inf, good_steps, growth_factor=2.0, backoff_factor=0.5,
+                   growth_interval=2000):  # fmt: skip
+    """Grows when the next count is a multiple of the interval: right, since it restarts."""
+    if found_inf:
+        return scale * backoff_factor, 0
+    if (good_steps + 1) % growth_interval == 0:
+        return scale * growth_factor, 0
+    return scale, good_steps + 1
+
+
+def _ring_with(*, gather_adds=False, first_chunk=lambda r, s, p: (r - s) % p):
+    """A learner's ring: += in the all-gather too, or another chunk in the reduce-scatter."""
+
+    def fn(arrays, send=None):
+        send = send or (lambda src, dst, chunk: chunk.copy())
+        p = len(arrays)
+        chunks = [np.array_split(a.flatten(), p) for a in arrays]
+        for s in range(p - 1):
+            for r in range(p):
+                c = first_chunk(r, s, p)
+                chunks[(r + 1) % p][c] = chunks[(r + 1) % p][c] + send(r, (r + 1) % p, chunks[r][c])
+        for s in range(p - 1):
+            for r in range(p):
+                c = (r + 1 - s) % p
+                received = send(r, (r + 1) % p, chunks[r][c])
+                chunks[(r + 1) % p][c] = (
+                    chunks[(r + 1) % p][c] + received if gather_adds else received
+                )
+        return [np.concatenate(ch).reshape(a.shape) for ch, a in zip(chunks, arrays, strict=True)]
+
+    return fn
+
+
+def _ring_at_once(arrays, send=None):
+    """Every rank sends first, then every rank receives: the same sums."""
+    send = send or (lambda src, dst, chunk: chunk.copy())
+    p = len(arrays)
+    chunks = [np.array_split(a.flatten(), p) for a in arrays]
+    for gather in (False, True):
+        for s in range(p - 1):
+            moves = [((r + 1) % p, (r + gather - s) % p) for r in range(p)]
+            got = [send(r, dst, chunks[r][c]) for r, (dst, c) in enumerate(moves)]
+            for (dst, c), m in zip(moves, got, strict=True):
+                chunks[dst][c] = m if gather else chunks[dst][c] + m
+    return [np.concatenate(ch).reshape(a.shape) for ch, a in zip(chunks, arrays, strict=True)]
+
+
+def _ring_ceil_chunks(arrays, send=None):
+    """Chunks of ceil(n / p) values (the last ones shorter or empty), not np.array_split's."""
+    send = send or (lambda src, dst, chunk: chunk.copy())
+    p, n = len(arrays), arrays[0].size
+    k = -(-n // p)
+    chunks = [[a.flatten()[i * k : (i + 1) * k] for i in range(p)] for a in arrays]
+    for s in range(p - 1):
+        for r in range(p):
+            c = (r - s) % p
+            chunks[(r + 1) % p][c] = chunks[(r + 1) % p][c] + send(r, (r + 1) % p, chunks[r][c])
+    for s in range(p - 1):
+        for r in range(p):
+            c = (r + 1 - s) % p
+            chunks[(r + 1) % p][c] = send(r, (r + 1) % p, chunks[r][c])
+    return [np.concatenate(ch).reshape(a.shape) for ch, a in zip(chunks, arrays, strict=True)]
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_update_scale, _update_without_backoff, "did not shrink after an overflow"),
+        (check_ring_all_reduce, _ring_with(gather_adds=True), "all-gather adds the chunks"),
+        (
+            check_ring_all_reduce,
+            _ring_with(first_chunk=lambda r, s, p: (r + s) % p),  # the wrong chunk each step
+            "leaves no chunk with the full sum",
+        ),
+        (
+            check_unscale_grads,
+            lambda grads, s: (  # np.sum in float16 overflows on large finite gradients
+                [g.astype(np.float32) / s for g in grads],
+                any(not np.isfinite(g.sum()) for g in grads),
+            ),
+            "found_inf is True but every gradient is finite",
+        ),
+        (
+            check_unscale_grads,
+            lambda grads, s: ([g.astype(np.float32) / np.float16(s) for g in grads], False),
+            "divided in float16",  # float16(65536) is inf
+        ),
+        (
+            check_accumulated_gradient,
+            lambda f, mbs: np.mean([f(mb) for mb in mbs]),  # no axis: one number
+            "a NumPy float64 scalar",
+        ),
+        (
+            check_accumulated_gradient,
+            lambda f, mbs: sum(f(mb) for mb in mbs) / (len(mbs) - 1),
+            "1.333 times the expected values",
+        ),
+    ],
+)
+def test_second_round_mistakes(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _unscale_found_inf_by_break(grads, scale):
+    found_inf = False
+    for g in grads:
+        if np.isnan(g).any() or np.isinf(g).any():
+            found_inf = True
+            break
+    return [g.astype(np.float32) / scale for g in grads], found_inf
+
+
+def _accumulate_running_mean(grad_fn, micro_batches):
+    mean = 0.0
+    for i, mb in enumerate(micro_batches):
+        mean = mean + (grad_fn(mb) - mean) / (i + 1)
+    return mean
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (
+            check_unscale_grads,
+            lambda g, s: (
+                [x.astype(np.float32) * (1 / s) for x in g],
+                any(not np.isfinite(x).all() for x in g),
+            ),
+        ),
+        (
+            check_unscale_grads,
+            lambda g, s: (
+                tuple(np.divide(x, s, dtype=np.float32) for x in g),
+                unscale_grads(g, s)[1],
+            ),
+        ),
+        (
+            check_unscale_grads,
+            lambda g, s: ([x / np.float32(s) for x in g], unscale_grads(g, s)[1]),
+        ),
+        (check_unscale_grads, _unscale_found_inf_by_break),
+        (check_update_scale, _update_modulo),
+        (check_update_scale, lambda *a, **kw: [np.float64(v) for v in update_scale(*a, **kw)]),
+        (check_ring_all_reduce, _ring_at_once),
+        (check_ring_all_reduce, _ring_ceil_chunks),
+        (check_ring_all_reduce, lambda arrays, send=None: tuple(ring_all_reduce(arrays, send))),
+        (check_accumulated_gradient, lambda f, mbs: np.mean([f(mb) for mb in mbs], axis=0)),
+        (check_accumulated_gradient, _accumulate_running_mean),
+        (
+            check_accumulated_gradient,
+            lambda f, mbs: accumulated_gradient(f, mbs).astype(np.float32),
+        ),
+    ],
+)
+def test_second_round_unusual_answers_that_are_right(check, student):
+    result = check(student)
+    assert result.passed, str(result)
+
+
+def test_unscaled_gradients_cast_back_to_float16_get_the_recipe_as_hint():
+    """Keeping the input's dtype loses the small gradients: the hint shows the float32 recipe."""
+    result = check_unscale_grads(
+        lambda grads, s: ([(g.astype(np.float32) / s).astype(g.dtype) for g in grads], False)
+    )
+    assert not result.passed and "your values differ" in result.text
+    assert "astype(np.float32)" in result.hint

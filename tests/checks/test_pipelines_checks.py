@@ -159,7 +159,8 @@ SLIPS = {
     "macro_f1": (
         pc._f1_cases,
         lambda s: functools.partial(pc._macro_f1, slip=s),
-        ["micro", "of_means", "weighted", "nanmean", "recall", "present", "in_true", "macro"],
+        ["micro", "of_means", "weighted", "nanmean", "recall", "present", "in_true", "last_class"]
+        + ["macro"],
     ),
     "early_stopping": (
         pc._stop_cases,
@@ -175,7 +176,7 @@ SLIPS = {
     "reload": (
         pc._reload_cases,
         lambda s: pc._probe_reload(functools.partial(pc._reload, slip=s)),
-        ["same_object", "no_eval", "params_only", ""],
+        ["same_object", "no_eval", "params_only", "memory", ""],
     ),
 }
 
@@ -745,3 +746,144 @@ def _val_training_step_in_train_mode(model, loader, loss_fn):
 def test_validation_loops_copied_from_training_are_named(student, words):
     result = check_validation_loss(student)
     assert not result.passed and words in result.message, str(result)
+
+
+# ---------------------------------------------------------------------------
+# Second round: more wrong answers, and more unusual right ones
+# ---------------------------------------------------------------------------
+
+
+def _reload_from_memory(model, make_model, path):
+    state = model.state_dict()
+    torch.save(state, path)
+    fresh = make_model()
+    fresh.load_state_dict(state)  # the dict in memory, not the file
+    return fresh.eval()
+
+
+def _reload_from_a_deep_copy(model, make_model, path):
+    state = copy.deepcopy(model.state_dict())
+    torch.save(state, path)
+    fresh = make_model()
+    fresh.load_state_dict(state)
+    return fresh.eval()
+
+
+def _reload_saves_then_copies(model, make_model, path):
+    torch.save(model.state_dict(), path)
+    return copy.deepcopy(model).eval()
+
+
+@pytest.mark.parametrize(
+    "student", [_reload_from_memory, _reload_from_a_deep_copy, _reload_saves_then_copies]
+)
+def test_reload_that_never_reads_the_file_is_named(student):
+    result = check_reload(student)
+    assert not result.passed and "never read the file" in result.message, str(result)
+
+
+def _reload_with_file_objects(model, make_model, path):
+    with open(path, "wb") as f:
+        torch.save(model.state_dict(), f)
+    fresh = make_model()
+    with open(path, "rb") as f:
+        fresh.load_state_dict(torch.load(f, map_location="cpu", weights_only=True))
+    fresh.train(False)
+    return fresh
+
+
+def _reload_with_dlbook(model, make_model, path):
+    from dlbook.pipelines import torch_backend
+
+    torch_backend.save_weights(model, path)
+    return torch_backend.load_weights(make_model(), path)
+
+
+def _reload_eval_first(model, make_model, path):
+    torch.save(model.state_dict(), path)
+    fresh = make_model().eval()
+    fresh.load_state_dict(torch.load(path, weights_only=True), assign=True)
+    return fresh
+
+
+@pytest.mark.parametrize(
+    "student", [_reload_with_file_objects, _reload_with_dlbook, _reload_eval_first]
+)
+def test_reload_unusual_right_answers_pass(student):
+    result = check_reload(student)
+    assert result.passed, str(result)
+
+
+def _stop_best_follows_every_lower_loss(val_losses, patience, min_delta=0.0):
+    best, best_epoch, bad = float("inf"), -1, 0
+    for epoch, loss in enumerate(val_losses):
+        if loss < best - min_delta:
+            best_epoch, bad = epoch, 0
+        else:
+            bad += 1
+        best = min(best, loss)  # also after a gain smaller than min_delta
+        if bad >= patience:
+            break
+    return best_epoch, epoch
+
+
+def test_early_stopping_best_that_follows_small_gains_fails():
+    result = check_early_stopping(_stop_best_follows_every_lower_loss)
+    assert not result.passed and "`best_epoch` has wrong values" in result.message, str(result)
+    assert "min_delta" in result.message and "previous" not in result.message, str(result)
+
+
+def _f1_one_class_short(y_true, y_pred, n_classes):
+    return float(np.mean([_per_class(y_true, y_pred, k)[2] for k in range(n_classes - 1)]))
+
+
+def test_macro_f1_range_one_short_is_named():
+    result = check_macro_f1(_f1_one_class_short)
+    assert not result.passed and "left out the last class" in result.message, str(result)
+    assert "nanmean" not in result.message, str(result)
+
+
+def _f1_torch_float32(y_true, y_pred, n_classes):
+    t = torch.nn.functional.one_hot(torch.as_tensor(y_true), n_classes).float()  # (N, K)
+    p = torch.nn.functional.one_hot(torch.as_tensor(y_pred), n_classes).float()  # (N, K)
+    tp, denom = (t * p).sum(0), t.sum(0) + p.sum(0)
+    return torch.where(denom > 0, 2 * tp / denom.clamp(min=1), 0.0).mean().item()
+
+
+def test_macro_f1_computed_in_float32_passes():
+    result = check_macro_f1(_f1_torch_float32)
+    assert result.passed, str(result)
+
+
+def _val_layers_to_eval(model, loader, loss_fn):
+    for layer in model.children():
+        layer.eval()
+    return _val_forgets_eval(model, loader, loss_fn)
+
+
+def _val_no_grad_decorator(model, loader, loss_fn):
+    @torch.no_grad()
+    def run():
+        model.train(False)
+        preds = torch.cat([model(xb) for xb, _ in loader])
+        return loss_fn(preds, torch.cat([yb for _, yb in loader]))
+
+    return run()
+
+
+@pytest.mark.parametrize("student", [_val_layers_to_eval, _val_no_grad_decorator])
+def test_validation_second_round_right_answers_pass(student):
+    result = check_validation_loss(student)
+    assert result.passed, str(result)
+
+
+def _tfidf_matrix_float32(counts):
+    c = counts.astype(np.float32)
+    x = c * (np.log((1 + len(c)) / (1 + (c > 0).sum(axis=0))) + 1).astype(np.float32)
+    norms = np.sqrt((x * x).sum(axis=1, keepdims=True))
+    return np.matrix(np.divide(x, norms, out=np.zeros_like(x), where=norms > 0))
+
+
+def test_tfidf_float32_matrix_passes():
+    result = check_tfidf_weights(_tfidf_matrix_float32)
+    assert result.passed, str(result)

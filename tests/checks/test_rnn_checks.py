@@ -8,6 +8,7 @@ check stops recognising a mistake it claims to name.
 from __future__ import annotations
 
 import itertools
+import random
 import time
 
 import numpy as np
@@ -909,3 +910,281 @@ def test_returning_h_new_twice_is_not_called_a_swap():
 def test_unusual_correct_answers_pass(check, student):
     result = check(student)
     assert result.passed, str(result)
+
+
+# ---------------------------------------------------------------------------
+# A second round of learners' answers: other valid algorithms and types that must
+# pass, and wrong answers whose message must name what the learner did
+# ---------------------------------------------------------------------------
+
+
+def _lstm_reshaped(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    gates = x @ W_ih + b_ih + h @ W_hh + b_hh  # (B, 4H)
+    i, f, g, o = gates.reshape(len(x), 4, -1).transpose(1, 0, 2)  # 4 x (B, H)
+    c_new = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+    return _sigmoid(o) * np.tanh(c_new), c_new
+
+
+def _stable_sigmoid(a):
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _bptt_with_extra_keys(*args):
+    grads = bptt_3_steps(*args)
+    return {**grads, "db": grads["db_ih"], "loss": 0.0}
+
+
+def _clip_same_arrays_when_small(grads, max_norm):
+    total = np.sqrt(sum(np.vdot(g, g) for g in grads))
+    if total <= max_norm:
+        return list(grads), total
+    return [g * (max_norm / total) for g in grads], total
+
+
+def _ppl_with_log2(z, t):
+    bits = -_log_softmax_rows(z)[np.arange(len(t)), t] / np.log(2)
+    return float(2 ** bits.mean())
+
+
+def _ppl_row_mean_shift(z, t):  # any shift per row cancels in the log-softmax
+    z = z - z.mean(axis=1, keepdims=True)
+    return float(np.exp(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(t)), t])))
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: 1 - 2 / (np.exp(2 * (x @ Wi + bi + h @ Wh + bh)) + 1),
+        ),
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: np.tanh(
+                np.asmatrix(x) @ Wi + bi + np.asmatrix(h) @ Wh + bh
+            ),
+        ),
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: np.tanh(
+                np.einsum("bd,dh->bh", x, Wi) + np.einsum("bk,kh->bh", h, Wh) + bi + bh
+            ),
+        ),
+        (check_bptt_3_steps, _bptt_with_extra_keys),
+        (check_bptt_3_steps, _learner_bptt(slope=lambda h, hp, a: 1 / np.cosh(a) ** 2)),
+        (check_lstm_cell, _lstm_reshaped),
+        (check_lstm_cell, _learner_lstm(gate=_stable_sigmoid)),
+        (check_lstm_cell, _learner_lstm(gate=lambda a: 0.5 * (1 + np.tanh(a / 2)))),
+        (check_clip_by_global_norm, _clip_same_arrays_when_small),
+        (check_clip_by_global_norm, lambda g, m: (clip_by_global_norm(g, m)[0], np.array(_l2(g)))),
+        (check_perplexity_from_logits, _ppl_with_log2),
+        (check_perplexity_from_logits, _ppl_row_mean_shift),
+        (
+            check_perplexity_from_logits,
+            lambda z, t: float(
+                np.exp(-np.take_along_axis(_log_softmax_rows(z), t[:, None], 1).mean())
+            ),
+        ),
+        (
+            check_perplexity_from_logits,  # an ε far below every probability changes nothing
+            lambda z, t: float(
+                np.exp(-np.log(np.exp(_log_softmax_rows(z))[np.arange(len(t)), t] + 1e-12).mean())
+            ),
+        ),
+        (
+            check_sample_with_temperature,  # the exponential race: argmin of E_k / p_k
+            lambda z, T, rng: int(np.argmin(rng.exponential(size=len(z)) / _sm(z / T))),
+        ),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: int(np.argmax(np.cumsum(_sm(z / T)) > rng.random())),
+        ),
+        (
+            check_sample_with_temperature,  # p ** (1/T), renormalised, is softmax(z / T)
+            lambda z, T, rng: int(
+                rng.choice(len(z), p=(_sm(z) ** (1 / T)) / (_sm(z) ** (1 / T)).sum())
+            ),
+        ),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: np.array(rng.choice(len(z), p=_sm(z / T))),
+        ),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: np.int32(rng.choice(len(z), p=_sm(z / T))),
+        ),
+        (check_sample_with_temperature, lambda z, T, rng: rng.choice(range(len(z)), p=_sm(z / T))),
+    ],
+)
+def test_more_unusual_correct_answers_pass(check, student):
+    result = check(student)
+    assert result.passed, str(result)
+
+
+def test_answers_from_torch_pass_when_converted_and_are_refused_as_tensors():
+    torch = pytest.importorskip("torch")
+
+    def lstm_torch(x, h, c, W_ih, W_hh, b_ih, b_hh):
+        cell = torch.nn.LSTMCell(W_ih.shape[0], h.shape[1]).double()
+        with torch.no_grad():
+            for name, value in [("weight_ih", W_ih.T), ("weight_hh", W_hh.T), ("bias_ih", b_ih),
+                                ("bias_hh", b_hh)]:  # fmt: skip
+                getattr(cell, name).copy_(torch.tensor(value))
+            return cell(torch.tensor(x), (torch.tensor(h), torch.tensor(c)))
+
+    def clip_torch(grads, max_norm):
+        params = [torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64)) for g in grads]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = torch.tensor(g.copy())
+        total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        return [p.grad.numpy() for p in params], float(total)
+
+    def ppl_torch(z, t):
+        return torch.exp(torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(t)))
+
+    assert check_lstm_cell(lambda *a: tuple(v.numpy() for v in lstm_torch(*a))).passed
+    assert check_clip_by_global_norm(clip_torch).passed
+    assert check_perplexity_from_logits(lambda z, t: float(ppl_torch(z, t))).passed
+    for check, student in [
+        (check_lstm_cell, lstm_torch),
+        (check_perplexity_from_logits, ppl_torch),
+    ]:
+        result = check(student)
+        assert not result.passed and "torch.Tensor" in result.message, str(result)
+
+
+def _bptt_batch_first(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
+    hs = [h0]
+    for t in range(3):
+        hs.append(np.tanh(xs[:, t] @ W_ih + b_ih + hs[-1] @ W_hh + b_hh))  # as if (B, T, D)
+    return bptt_3_steps(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3)
+
+
+def _bptt_db_keepdims(*args):
+    grads = bptt_3_steps(*args)
+    return {**grads, "db_ih": grads["db_ih"][None], "db_hh": grads["db_hh"][None]}
+
+
+def _bptt_scaling_dh3_in_place(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
+    hs = [h0]
+    for x in xs:
+        hs.append(np.tanh(x @ W_ih + b_ih + hs[-1] @ W_hh + b_hh))
+    dW_ih, dW_hh, db = 0 * W_ih, 0 * W_hh, 0 * b_ih
+    dh = dh3  # not a copy: the first `dh *=` changes dh3
+    for t in (3, 2, 1):
+        dh *= 1 - hs[t] ** 2  # now da_t
+        dW_ih, dW_hh, db = dW_ih + xs[t - 1].T @ dh, dW_hh + hs[t - 1].T @ dh, db + dh.sum(0)
+        dh = dh @ W_hh.T
+    return {"dW_ih": dW_ih, "dW_hh": dW_hh, "db_ih": db, "db_hh": db, "dh0": dh}
+
+
+def _ppl_log_p_plus_eps(eps):
+    def fn(z, t):
+        p = np.exp(_log_softmax_rows(z))
+        return float(np.exp(-np.log(p[np.arange(len(t)), t] + eps).mean()))
+
+    return fn
+
+
+def _sample_with_python_random(z, T, rng):
+    return random.choices(range(len(z)), weights=_sm(z / T))[0]
+
+
+def _sample_logit_value(z, T, rng):
+    return rng.choice(z, p=_sm(z / T))  # one of the logits, not an index
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: (
+                np.sinh(x @ Wi + bi + h @ Wh + bh) / np.cosh(x @ Wi + bi + h @ Wh + bh)
+            ),
+            "your tanh overflows",
+        ),
+        (
+            check_rnn_step,
+            lambda x, h, Wi, Wh, bi, bh: (np.tanh(x @ Wi + bi + h @ Wh + bh),) * 2,
+            "a Python tuple of length 2",
+        ),
+        (check_rnn_step, lambda *a: list(rnn_step(*a)), "a Python list of length"),
+        (check_bptt_3_steps, _bptt_batch_first, "xs is time first"),
+        (check_bptt_3_steps, _bptt_db_keepdims, "`db_ih` has shape (1, 5)"),
+        (check_bptt_3_steps, _bptt_scaling_dh3_in_place, "changed its input `dh3` in place"),
+        (
+            check_lstm_cell,
+            _learner_lstm(new_h=lambda o, cn, c: np.tanh(cn)),
+            "left out the output gate",
+        ),
+        (
+            check_lstm_cell,  # split right, i and f swapped in c_new: the same as the order f, i
+            _learner_lstm(new_c=lambda i, f, g, c, h: i * c + f * g),
+            "each gate in its own place",
+        ),
+        (check_lstm_cell, lambda *a: np.stack(lstm_cell(*a)), "a tuple of 2 arrays"),
+        (
+            check_clip_by_global_norm,
+            lambda g, m: tuple(reversed(clip_by_global_norm(g, m))),
+            "`return clipped, total_norm`",
+        ),
+        (
+            check_clip_by_global_norm,
+            lambda g, m: ((x * min(1.0, m / _l2(g)) for x in g), _l2(g)),
+            "`clipped` is an object of type generator",
+        ),
+        (check_perplexity_from_logits, _ppl_log_p_plus_eps(1e-8), "log(p + ε)"),
+        (check_perplexity_from_logits, _ppl_log_p_plus_eps(1e-9), "log(p + ε)"),
+        (check_perplexity_from_logits, _ppl_log_p_plus_eps(1e-6), "log(p + ε)"),
+        (
+            check_perplexity_from_logits,
+            lambda z, t: np.array([perplexity_from_logits(z, t)]),
+            "shape (1,)",
+        ),
+        (
+            check_sample_with_temperature,
+            _sample_logit_value,
+            "rng.choice(logits, p=p) draws a logit",
+        ),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: int(_sample_logit_value(z, T, rng)),
+            "rng.choice(logits, p=p) draws a logit",
+        ),
+        (
+            check_sample_with_temperature,
+            lambda z, T, rng: sample_with_temperature(z, T, rng) + 1,
+            "Indices count from 0",
+        ),
+        (
+            check_sample_with_temperature,  # greedy below T = 1: the check at T = 0.5 sees it
+            lambda z, T, rng: int(np.argmax(z)) if T < 1 else sample_with_temperature(z, T, rng),
+            "greedy decoding",
+        ),
+        (
+            check_sample_with_temperature,  # subtracting the min leaves exp(z / T) overflowing
+            _choose(
+                lambda z, T: np.exp(z / T - (z / T).min()) / np.exp(z / T - (z / T).min()).sum()
+            ),
+            "contain NaN",
+        ),
+        (
+            check_sample_with_temperature,
+            _sample_with_python_random,
+            "still in its first state",
+        ),
+    ],
+)
+def test_second_round_mistakes_are_explained(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+@pytest.mark.parametrize("dtype", [np.float16])
+def test_half_precision_is_not_enough(dtype):
+    """float16 keeps 3 digits: the checks refuse it (float32 is accepted, with a note)."""
+    assert not check_rnn_step(lambda *a: rnn_step(*a).astype(dtype)).passed
+    assert not check_lstm_cell(lambda *a: tuple(v.astype(dtype) for v in lstm_cell(*a))).passed

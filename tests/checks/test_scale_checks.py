@@ -347,3 +347,112 @@ def test_compute_optimal_mistakes(student, words):
 def test_compute_optimal_of_chinchillas_budget_is_about_70b_parameters():
     N, D = compute_optimal(5.76e23)
     assert 6.5e10 < N < 7.5e10 and D == pytest.approx(20 * N)
+
+
+# ---------------------------------------------------------------------------
+# Second round: unusual answers, right or wrong, as learners write them
+# ---------------------------------------------------------------------------
+
+
+def _flops_tied_head(vocab_size, block_size, n_layer, n_embd):
+    """GPT-2 ties the head to tok_emb, so the learner leaves the head out of N."""
+    C = n_embd
+    N = n_layer * _weights_per_block(C) + 2 * C
+    return 3 * (2 * N + 4 * n_layer * block_size * C)
+
+
+def _flops_per_token_of_t_squared(vocab_size, block_size, n_layer, n_embd):
+    """Attention per sequence (4 L T² C), divided by the T tokens: the same count."""
+    N = n_layer * _weights_per_block(n_embd) + 2 * n_embd + n_embd * vocab_size
+    return 3 * (2 * N + 4 * n_layer * block_size**2 * n_embd / block_size)
+
+
+def _memory_master_as_weights(n, mixed):
+    """The fp32 master copy taken for the weights themselves: 4 + 2 + 8 in mixed precision."""
+    return (4 * n, 2 * n, 8 * n) if mixed else (4 * n, 4 * n, 8 * n)
+
+
+def _fit_mean_ratio(x, y):
+    """b from the log-log line, then a as the average of y / x**b."""
+    b = np.polyfit(np.log(x), np.log(y), 1)[0]
+    return np.mean(y / x**b), b
+
+
+def _fit_log10_both_ways(x, y):
+    b, log10_a = np.polyfit(np.log10(x), np.log10(y), 1)
+    return 10**log10_a, b
+
+
+def _fit_linregress(x, y):
+    from scipy.stats import linregress
+
+    line = linregress(np.log(x), np.log(y))
+    return np.exp(line.intercept), line.slope
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_training_flops_per_token, _flops_tied_head, "left out the head"),
+        (check_training_memory_bytes, _memory_master_as_weights, "master copy as the weights"),
+        (
+            check_training_memory_bytes,
+            lambda n, mixed: training_memory_bytes(n, mixed == "True"),  # a bool compared to str
+            "ignored mixed_precision",
+        ),
+        (check_fit_power_law, _fit_mean_ratio, "mean of y / x**b"),
+        (check_fit_power_law, lambda x, y: fit_power_law(x, y)[::-1], "`a` has wrong values"),
+        (
+            check_compute_optimal,
+            lambda C, tokens_per_param=20: (math.sqrt(C / 120), 20 * math.sqrt(C / 120)),
+            "ignored tokens_per_param",
+        ),
+        (
+            check_compute_optimal,
+            lambda C, tokens_per_param=20: (
+                (C / (6 * tokens_per_param)) ** 1 / 2,  # meant ** (1 / 2)
+                tokens_per_param * (C / (6 * tokens_per_param)) ** 1 / 2,
+            ),
+            "x**1/2",
+        ),
+    ],
+)
+def test_second_round_mistakes(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (check_training_flops_per_token, _flops_per_token_of_t_squared),
+        (check_training_flops_per_token, lambda *a: np.int64(training_flops_per_token(*a))),
+        (check_training_flops_per_token, lambda *a: np.array(training_flops_per_token(*a))),
+        (check_training_memory_bytes, lambda n, mixed: list(training_memory_bytes(n, mixed))),
+        (check_fit_power_law, _fit_log10_both_ways),
+        (check_fit_power_law, _fit_linregress),
+        (check_fit_power_law, lambda x, y: tuple(np.array(v) for v in fit_power_law(x, y))),
+        (check_fit_power_law, lambda x, y: list(fit_power_law(x, y))),
+        (
+            check_compute_optimal,
+            lambda C, tokens_per_param=20: (
+                math.sqrt(C / (6 * tokens_per_param)),
+                C / (6 * math.sqrt(C / (6 * tokens_per_param))),  # D = C / (6 N)
+            ),
+        ),
+        (
+            check_compute_optimal,
+            lambda C, tokens_per_param=20: list(compute_optimal(C, tokens_per_param)),
+        ),
+        (
+            check_compute_optimal,
+            lambda C, tokens_per_param=20: tuple(
+                np.float32(v) for v in compute_optimal(C, tokens_per_param)
+            ),
+        ),
+    ],
+)
+def test_second_round_unusual_answers_that_are_right(check, student):
+    result = check(student)
+    assert result.passed, str(result)

@@ -325,3 +325,106 @@ def test_a_curve_from_scikit_learn_is_accepted():
         return float(np.max(tpr - fpr))
 
     assert check_membership_advantage(with_sklearn).passed
+
+
+# ---------------------------------------------------------------------------
+# Second round: more wrong answers, and unusual answers that are right
+# ---------------------------------------------------------------------------
+
+
+def _ig_fifty_steps(grad_fn, x, baseline, steps=50):
+    alphas = (np.arange(50) + 0.5) / 50  # the default hard-coded
+    points = baseline + alphas.reshape(-1, *[1] * x.ndim) * (x - baseline)
+    return (x - baseline) * grad_fn(points).mean(axis=0)
+
+
+def _ig_path_from_zero(grad_fn, x, baseline, steps=50):
+    alphas = (np.arange(steps) + 0.5) / steps
+    points = np.multiply.outer(alphas, x)
+    return (x - baseline) * grad_fn(points).mean(axis=0)
+
+
+def _ig_times_input(grad_fn, x, baseline, steps=50):
+    alphas = (np.arange(steps) + 0.5) / steps
+    points = baseline + np.multiply.outer(alphas, x - baseline)
+    return x * grad_fn(points).mean(axis=0)
+
+
+def _ks_statistic(member_scores, nonmember_scores):
+    stats = pytest.importorskip("scipy.stats")
+    return float(stats.ks_2samp(member_scores, nonmember_scores).statistic)
+
+
+def _fgsm_truthy_bounds(x, grad, epsilon, lo=None, hi=None):
+    x_adv = x + epsilon * np.sign(grad)
+    if lo or hi:  # lo = 0 reads as False
+        x_adv = np.clip(x_adv, lo, hi)
+    return x_adv
+
+
+@pytest.mark.parametrize(
+    "check, student, words",
+    [
+        (check_integrated_gradients, _ig_fifty_steps, "ignored the argument steps"),
+        (
+            check_integrated_gradients,
+            lambda *a, **k: _ig_fifty_steps(*a, **k).astype(np.float32),
+            "ignored the argument steps",
+        ),
+        (check_integrated_gradients, _ig_path_from_zero, "starts at 0"),
+        (check_integrated_gradients, _ig_times_input, "factor is x instead of x − baseline"),
+        (check_membership_advantage, _ks_statistic, "|TPR − FPR|"),
+        (check_fgsm, _fgsm_truthy_bounds, "did not clip"),
+    ],
+)
+def test_second_round_mistakes_are_named(check, student, words):
+    result = check(student)
+    assert not result.passed
+    assert words in result.text, str(result)
+
+
+def _clip_with_a_loop(grads, max_norm):
+    rows = []
+    for g in grads:
+        norm = np.linalg.norm(g)
+        rows.append(g * min(1.0, max_norm / norm) if norm > 0 else g)
+    return np.array(rows)
+
+
+def _ig_midpoints_by_linspace(grad_fn, x, baseline, steps=50):
+    alphas = np.linspace(0.5 / steps, 1 - 0.5 / steps, steps)
+    points = baseline + np.multiply.outer(alphas, x - baseline)
+    return ((x - baseline) * grad_fn(points).sum(axis=0) / steps).astype(np.float32)
+
+
+def _fgsm_two_sided(x, grad, epsilon, lo=None, hi=None):
+    x_adv = x + epsilon * np.sign(grad).astype(int)
+    if lo is not None:
+        x_adv = np.maximum(x_adv, lo)
+    if hi is not None:
+        x_adv = np.minimum(x_adv, hi)
+    return x_adv
+
+
+def _advantage_strict(member_scores, nonmember_scores):
+    best = -np.inf  # every split tried, "member" iff score > tau
+    for tau in member_scores:
+        best = max(best, np.mean(member_scores > tau) - np.mean(nonmember_scores > tau))
+        best = max(best, np.mean(member_scores >= tau) - np.mean(nonmember_scores >= tau))
+    return np.float64(best)
+
+
+@pytest.mark.parametrize(
+    "check, student",
+    [
+        (check_clip_per_example, _clip_with_a_loop),
+        (check_clip_per_example, lambda g, C: g / np.maximum(1.0, _norms(g) / C)),
+        (check_clip_per_example, lambda g, C: g * np.minimum(1.0, C / (_norms(g) + 1e-6))),
+        (check_integrated_gradients, _ig_midpoints_by_linspace),
+        (check_fgsm, _fgsm_two_sided),
+        (check_membership_advantage, _advantage_strict),
+    ],
+)
+def test_unusual_but_right_answers_pass(check, student):
+    result = check(student)
+    assert result.passed, str(result)

@@ -145,6 +145,12 @@ class CheckResult:
         p.text(str(self))
 
 
+REAL_HINT = (
+    "Look for where a complex number enters (1j, np.emath, np.fft, a complex dtype): the "
+    "result must be real, not a complex array with zero imaginary part."
+)
+
+
 def fail(title: str, message: str, hint: str = "") -> CheckResult:
     """A failed :class:`CheckResult`."""
     return CheckResult(False, title, message, hint)
@@ -522,6 +528,11 @@ def type_hint(value: Any) -> str:
         return "Did you forget the `return` statement?"
     if module in ("torch", "tensorflow"):
         return "This exercise is about NumPy: compute with np.* functions on NumPy arrays."
+    if isinstance(value, tuple) and any(isinstance(v, (np.ndarray, np.generic)) for v in value):
+        return (
+            f"You returned a tuple of {len(value)} values, e.g. (loss, grad): return only "
+            "the array this exercise asks for."
+        )
     if isinstance(value, (list, tuple)):
         return "Work with whole NumPy arrays (no Python lists), or convert with np.asarray(...)."
     if isinstance(value, (np.generic, int, float, complex)):
@@ -537,6 +548,11 @@ def shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
     size_got, size_exp = int(np.prod(got)), int(np.prod(expected))
     if len(got) == len(expected) and got == expected[::-1]:
         return "It looks transposed: check the order of the factors in your matrix product (.T)."
+    if len(got) == len(expected) == 1:
+        return (
+            f"You return {got[0]} values where {expected[0]} are expected: check where your "
+            "loop starts and stops (an index off by one?)."
+        )
     if size_got == size_exp:
         return "Same number of values, different axes: check keepdims=True and reshapes."
     if size_got < size_exp:
@@ -994,7 +1010,10 @@ class FunctionCheck:
         if not isinstance(got, np.ndarray):
             scalar = expected.ndim == 0
             wanted = "a number" if scalar else f"a NumPy array of shape {expected.shape}"
-            hint = "Return a single number." if scalar and got is not None else type_hint(got)
+            hint = type_hint(got)
+            if scalar and got is not None:
+                tensor = type(got).__module__.split(".")[0] in ("torch", "tensorflow")
+                hint = "Return a single number" + (": float(t) converts it." if tensor else ".")
             return fail(
                 self.name,
                 f"{label} is {describe_type(got)}, but {wanted} was expected {where}.",
@@ -1004,15 +1023,16 @@ class FunctionCheck:
             return fail(
                 self.name,
                 f"{label} has dtype {got.dtype}, not numbers {where}.",
-                "Compute with NumPy operations on float arrays.",
+                "Return integers, e.g. np.array(ids, dtype=int)."
+                if expected.dtype.kind in "iu"
+                else "Compute with NumPy operations on float arrays.",
             )
         if got.dtype.kind == "c" and expected.dtype.kind != "c":
             return fail(
                 self.name,
                 f"{label} has complex values (dtype {got.dtype}), but real numbers were "
                 f"expected {where}.",
-                "Look for where a complex number enters (1j, np.emath, np.fft, a complex "
-                "dtype): the result must be real, not a complex array with zero imaginary part.",
+                REAL_HINT,
             )
         if got.dtype == bool and expected.dtype.kind in "fc":
             return fail(
@@ -1123,7 +1143,8 @@ class FunctionCheck:
             f"this check's tolerance ({tolerance}): {detail} {where}.",
             "Your result is float64 but lost precision on the way: look for a float32 "
             "intermediate (astype, dtype=np.float32) or a subtraction of two nearly equal "
-            "large numbers, such as E[x²] − E[x]².",
+            "large numbers, such as E[x²] − E[x]². Or the formula is slightly off: one "
+            "term too many or too few in a sum or an average.",
         )
 
     def _detail(self, got: np.ndarray, expected: np.ndarray) -> str:
@@ -1151,6 +1172,21 @@ class FunctionCheck:
                 f"{got.size} values) {where}.",
                 self.nan_hint or "Look for exp of a large number, log of 0, or a division by 0.",
             )
+        if got.dtype.kind in "iu" and not array_equal(expected, np.round(expected), equal_nan=True):
+            return fail(
+                self.name,
+                f"{label} has integer dtype {got.dtype}, but the expected values are not "
+                f"whole numbers {where}.",
+                "An integer array truncates what is stored in it: create arrays with a float "
+                "dtype (np.zeros(shape), not dtype=int) and leave out .astype(int).",
+            )
+        if got.size and not got.any() and np.any(expected):
+            return fail(
+                self.name,
+                f"{label} is all zeros {where}.",
+                "Is a placeholder such as np.zeros_like(...) still there, or is the result "
+                "never written into it?",
+            )
         c = scale_factor(got, expected, self.rtol, self.atol)
         if c is not None and isclose(c, -1.0):
             return fail(
@@ -1169,8 +1205,9 @@ class FunctionCheck:
             self.name,
             f"{label} has wrong values: "
             f"{first_mismatch(got, expected, self.rtol, self.atol)} {where}.",
-            "Your output is float32, which keeps about 7 significant digits: with large or "
-            "widely spread values that changes the result. Compute in float64."
+            f"Your output is {got.dtype}, which keeps about {7 if got.itemsize > 2 else 3} "
+            "significant digits: with large or widely spread values that changes the result. "
+            "Compute in float64."
             if lower_precision(got, expected)
             else "",
         )

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from dlbook.checks._core import (
+    REAL_HINT,
     Call,
     Case,
     CheckResult,
@@ -232,6 +233,8 @@ def array_problem(value: Any, shape: tuple[int, ...], label: str) -> Judgement:
         )
     if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
         return f"{label} has dtype {value.dtype}, not numbers", "Compute with NumPy float arrays."
+    if value.dtype.kind == "c":
+        return f"{label} has complex values (dtype {value.dtype})", REAL_HINT
     if value.shape != shape:
         return (
             f"{label} has shape {value.shape} but should have shape {shape}",

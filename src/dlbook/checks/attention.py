@@ -69,7 +69,7 @@ def _attend(q, k, v, mask, *, slip=""):
     D, Dv, S = q.shape[-1], v.shape[-1], k.shape[-2]
     s = q @ (k if slip == "k_untransposed" else np.swapaxes(k, -1, -2))  # (..., T, S)
     scales = {"unscaled": 1.0, "by_d": 1 / D, "sqrt_dv": 1 / np.sqrt(Dv), "sqrt_s": 1 / np.sqrt(S)}
-    scales.update(times_sqrt_d=np.sqrt(D), scaled_after=1.0)
+    scales.update(times_sqrt_d=np.sqrt(D), scaled_after=1.0, sqrt_t=1 / np.sqrt(q.shape[-2]))
     s = s * scales.get(slip, 1 / np.sqrt(D))
     s = {
         "inverted": np.where(mask, -np.inf, s),
@@ -78,6 +78,7 @@ def _attend(q, k, v, mask, *, slip=""):
         "added": s + mask,  # True counts as +1, False as 0
         "mask_after": s,
         "unmasked": s,
+        "causal": np.where(np.tril(np.ones(s.shape[-2:], dtype=bool)), s, -np.inf),
     }.get(slip, np.where(mask, s, -np.inf))
     axis = {"query_axis": -2, "whole_softmax": None}.get(slip, -1)  # None: over every axis
     w = np.exp(s - s.max(axis=axis, keepdims=True))  # stable; a slice all -inf gives NaN
@@ -128,6 +129,8 @@ _ATTENTION_SLIPS = {
     "filled": "you filled the blocked scores with −100 instead of −inf: when every allowed score "
     "of a row is far below −100 (here about −690), the blocked keys take the weight.",
     "unmasked": "you ignored the mask: every query attends to every key.",
+    "causal": "you applied a causal mask (np.tril) instead of the mask you were given: mask "
+    "can be any pattern (padding, a random one), so block exactly where mask is False.",
     "query_axis": "your softmax runs over the queries (axis −2) instead of the keys (the last "
     "axis): each query's weights over the keys must sum to 1.",
     "k_untransposed": "you multiplied q by k without transposing it: with D equal to the "
@@ -140,6 +143,8 @@ _ATTENTION_SLIPS = {
     "of the scores before it: the scale must act inside the softmax, on q kᵀ.",
     "added": "you added the boolean mask to the scores: True counts as +1 and False as 0, so "
     "nothing is blocked. Set the blocked scores to −inf with np.where(mask, s, -np.inf).",
+    "sqrt_t": "you scaled by 1/√T, T the number of queries (on a batched q, q.shape[1] is T): "
+    "the scale uses D = q.shape[-1], the length of each dot product q·k.",
     "whole_softmax": "your softmax normalises over the whole array at once (as "
     "scipy.special.softmax does without an axis): each query's weights over the keys must "
     "sum to 1, so use axis=-1.",
@@ -367,8 +372,8 @@ def _sinusoid(T, C, *, slip=""):
     power = {"pair_exponent": two_i // 2, "double_two": 2 * two_i}.get(slip, two_i)
     freq = 10000.0 ** (power // C if slip == "int_division" else power / C)  # (C,)
     angle = pos * freq if slip == "multiplied" else pos / freq  # (T, C)
-    sin, cos = (np.cos, np.sin) if slip == "swapped" else (np.sin, np.cos)
-    pe = np.where(j % 2 == 0, sin(angle), cos(angle))  # interleaved
+    sin, cos = (np.cos, np.sin) if slip == "swapped" else (np.sin, np.cos)  # interleaved:
+    pe = np.where(j % 2 == 0, sin(angle), (sin if slip == "sin_only" else cos)(angle))
     if slip == "halves":
         pe = np.concatenate([pe[:, 0::2], pe[:, 1::2]], axis=1)
     return pe.T if slip == "transposed" else pe
@@ -390,6 +395,8 @@ _PE_HINT = (
 _PE_SLIPS = {
     "swapped": "you swapped sin and cos: the even columns 2i hold the sines, the odd columns "
     "2i + 1 the cosines.",
+    "sin_only": "your odd columns hold sines too: the even columns 2i hold sin, the odd "
+    "columns 2i + 1 cos, of the same angle.",
     "pair_exponent": "your exponent is i/C instead of 2i/C (i numbers the pairs): your "
     "frequencies fall only to 10000^(−1/2), so the slowest pair repeats far too soon.",
     "column_exponent": "the sin and the cos of a pair have different frequencies: you used the "
@@ -450,6 +457,7 @@ def _ln(x, gamma, beta, eps, *, slip=""):
         "by_var": lambda: var + eps,
         "sqrt_std": lambda: np.sqrt(np.sqrt(var) + eps),
         "no_eps": lambda: np.sqrt(var),
+        "eps_fixed": lambda: np.sqrt(var + 1e-5),
         "not_divided": lambda: 1.0,
     }.get(slip, lambda: np.sqrt(var + eps))()
     xhat = (x if slip == "uncentred" else x - mu) / spread
@@ -505,6 +513,8 @@ _LN_SLIPS = {
     "swapped": "you swapped gamma and beta: gamma scales, beta shifts, y = gamma * x̂ + beta.",
     "no_eps": "you left out eps: divide by √(var + ε), which also keeps a row of equal "
     "features from dividing by 0.",
+    "eps_fixed": "you used eps = 1e-5 instead of the eps argument (here 0.1): the caller "
+    "chooses eps, so use the parameter.",
     "axis_one": "you normalised over axis 1: for a 2-D x that is the last axis, but for a batch "
     "of sequences (B, T, C) it is the time axis. Use axis=-1, the features, whatever the "
     "number of axes.",

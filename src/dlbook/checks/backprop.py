@@ -79,6 +79,8 @@ SIGMOID_BACKWARD = FunctionCheck(
     task="Return dL/dx = grad_out * σ(x) * (1 - σ(x)), an array shaped like x.",
     nan_hint="Compute σ(x) as 1 / (1 + np.exp(-x)): exp(x) / (1 + exp(x)) is inf / inf "
     "for large x.",
+    error_hint="Here everything acts element by element: multiply with *, not @ or np.dot, "
+    "and use np.exp on the whole array, not math.exp on single numbers.",
     mistakes=slip_mistakes(_sigmoid_grad, _SIGMOID_SLIPS, hints=_SIGMOID_HINTS),
 )
 
@@ -112,7 +114,8 @@ def _softmax(x, axis=-1, *, slip=""):
     shift = {"min": np.min, "mean": np.mean}.get(slip, np.max)(x, axis=axis, keepdims=True)
     shift = {"naive": 0.0, "global_max": x.max()}.get(slip, shift)  # no shift; one for all
     e = np.exp(x - shift)
-    return e if slip == "unnormalised" else e / e.sum(axis=axis, keepdims=True)
+    total = e.sum(axis=None if slip == "sum_all" else axis, keepdims=True)
+    return e if slip == "unnormalised" else e / total
 
 
 _SOFTMAX_SLIPS = {
@@ -128,6 +131,7 @@ _SOFTMAX_SLIPS = {
     "last_axis": "you ignored the `axis` argument and always normalised over the last axis.",
     "unnormalised": "your output is not normalised: each slice must sum to 1.",
     "whole": "you normalised over the whole array instead of along the axis.",
+    "sum_all": "you summed over the whole array, not along the axis: each slice must sum to 1.",
 }
 _SOFTMAX_HINTS = {
     "naive": "Subtract the max along the axis first: softmax(x) = softmax(x - max).",
@@ -139,6 +143,7 @@ _SOFTMAX_HINTS = {
     "last_axis": "Pass axis=axis to max and sum.",
     "unnormalised": "Divide by the sum of the exponentials along the axis.",
     "whole": "Sum along `axis` with keepdims=True, not over every element.",
+    "sum_all": "Sum along the axis: e.sum(axis=axis, keepdims=True).",
 }
 
 SOFTMAX = FunctionCheck(
@@ -183,11 +188,11 @@ def _ce_grad(z, y, *, slip=""):
     # (B, K); the slips "naive" and "global_max" are the softmax's own
     p = _softmax(z, 0 if slip == "batch_axis" else 1, slip=slip)
     p = {"logits": z, "log_softmax": nn_np.log_softmax(z, axis=1)}.get(slip, p)
-    if slip == "every_row":
-        p[:, y] -= 1.0  # (B, B) entries: every row, at every example's label
+    if slip in ("every_row", "label_rows"):  # P[:, labels]: every row; P[labels]: whole rows
+        p[(slice(None), y) if slip == "every_row" else y] -= 1.0
         return p / len(y)
     onehot = nn_np.one_hot(y, z.shape[1])  # (B, K)
-    d = {"sign": onehot - p, "no_onehot": p}.get(slip, p - onehot)
+    d = {"sign": onehot - p, "no_onehot": p, "label_only": (p - 1) * onehot}.get(slip, p - onehot)
     return d / {"no_mean": 1, "by_k": z.shape[1], "by_bk": z.size}.get(slip, len(y))
 
 
@@ -205,6 +210,8 @@ _CE_SLIPS = {
     "below it underflows to 0 / 0 = NaN.",
     "every_row": "you subtracted 1 with P[:, labels], which hits every row at the column of "
     "every label; each example needs 1 subtracted only at its own label.",
+    "label_rows": "you subtracted 1 with P[labels], which picks whole rows (row number = label).",
+    "label_only": "you kept only the true class's entry p - 1: the other classes get their p.",
 }
 _CE_HINTS = {
     "no_mean": "Divide by B = logits.shape[0].",
@@ -218,6 +225,8 @@ _CE_HINTS = {
     "naive": "Subtract the max of each row before exp.",
     "global_max": "Subtract each row's own max: logits.max(axis=1, keepdims=True).",
     "every_row": "Index one entry per row: P[np.arange(B), labels] -= 1.",
+    "label_rows": "Index one entry per row: P[np.arange(B), labels] -= 1.",
+    "label_only": "Every logit moves every probability: dL/dz = (softmax(z) - onehot) / B.",
 }
 
 CROSS_ENTROPY_GRAD = FunctionCheck(

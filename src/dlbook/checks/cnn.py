@@ -61,6 +61,9 @@ def _conv(x, W, b, stride, padding, *, slip=""):
     """dlbook's conv2d, or the same with one classic slip."""
     if slip == "bottom right":
         x, padding = _pad(x, 0, 2 * padding), 0
+    if slip == "stride 1 windows":  # as many windows as the output has, at (h, w) not (s*h, s*w)
+        Ho, Wo = cnn_np.conv2d(x, W, b, stride, padding).shape[2:]
+        return cnn_np.conv2d(x, W, b, 1, padding)[:, :, :Ho, :Wo]
     W = {"flipped": W[:, :, ::-1, ::-1], "kernel transposed": W.transpose(0, 1, 3, 2)}.get(slip, W)
     bias = np.zeros_like(b) if slip in ("no bias", "bias last axis") else b
     stride = 1 if slip == "no stride" else stride
@@ -77,6 +80,8 @@ _CONV_SLIPS = {  # slip -> what the learner is told
     "no padding": "you ignored `padding`.",
     "no stride": "you ignored `stride`: your windows start at every pixel, not every `stride` "
     "pixels.",
+    "stride 1 windows": "your output has the right shape, but window (h, w) starts at pixel "
+    "(h, w) instead of (stride*h, stride*w).",
     "no bias": "you forgot the bias b.",
     "bottom right": "you padded only at the bottom and right (2 * padding zeros there, none at "
     "the top and left).",
@@ -90,11 +95,11 @@ _CONV_SLIPS = {  # slip -> what the learner is told
     "(B, F, Ho, Wo).",
 }
 
-_CONV_HINTS = {
+_STRIDE_HINT = "Output (h, w) reads the window whose top-left corner is (stride*h, stride*w)."
+_CONV_HINTS = {  # "no stride" and "stride 1 windows": _STRIDE_HINT
     "flipped": "Multiply window[c, i, j] by W[f, c, i, j] for the same (i, j): no [::-1].",
     "no padding": "Pad first: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) adds p zeros on each "
     "side.",
-    "no stride": "Output (h, w) reads the window whose top-left corner is (stride*h, stride*w).",
     "no bias": "Add b[f] to every output of filter f: out + b[None, :, None, None].",
     "bottom right": "Put `padding` zeros on every side: ((p, p), (p, p)) for the last two axes.",
     "bias last axis": "Reshape b to (1, F, 1, 1): out + b[None, :, None, None].",
@@ -112,7 +117,7 @@ CONV_FORWARD = FunctionCheck(
     make_cases=_conv_cases,
     task="Return out (B, F, Ho, Wo) with out[b, f, h, w] = b[f] + sum over c, i, j of "
     "W[f, c, i, j] * x_pad[b, c, stride*h + i, stride*w + j].",
-    mistakes=slip_mistakes(_conv, _CONV_SLIPS, hints=_CONV_HINTS),
+    mistakes=slip_mistakes(_conv, _CONV_SLIPS, _STRIDE_HINT, hints=_CONV_HINTS),
     error_hint="Ho = (H + 2 * padding - KH) // stride + 1, and likewise Wo.",
 )
 
@@ -284,6 +289,7 @@ def _size_cases(rng: np.random.Generator) -> list[Case]:
         ((224, 11, 4, 2), "AlexNet's first layer"),
         ((21, 5, 4, 1), "stride 4"),
         ((16, 3, 2, 1), "a 3-wide kernel, stride 2, padding 1"),
+        ((224, 7, 2, 3), "ResNet's first layer"),
         ((1_000_001, 7, 3, 3), "an axis of a million pixels"),
     ]
     return [Case(args, label=label, stress=args[0] > 1000) for args, label in rows]
@@ -308,6 +314,7 @@ def _size(n, k, s, p, *, slip=""):
         "no stride": span + 1,
         "padding after": span // s + 1 + 2 * p,
         "round up": math.ceil(span / s) + 1,
+        "round": round(span / s) + 1,
     }.get(slip, span // s + 1)
 
 
@@ -324,6 +331,7 @@ _SIZE_SLIPS = {  # slip -> what the learner is told
     "widen the axis before the windows are counted.",
     "round up": "you rounded up; PyTorch and Keras ('valid') drop a window that does not fit, "
     "so round down.",
+    "round": "you rounded to the nearest whole number; a window that does not fit is dropped.",
 }
 
 _SIZE_HINTS = {
@@ -336,6 +344,7 @@ _SIZE_HINTS = {
     "no stride": "Divide the span n + 2p - k by the stride (with //) before adding 1.",
     "padding after": "(n + 2 * padding - kernel_size) // stride + 1: padding inside the division.",
     "round up": "Use `//`, which rounds down.",
+    "round": "Use `//`, which rounds down: a window that sticks out past the padding is dropped.",
 }
 
 OUTPUT_SIZE = TypedCheck(
@@ -369,7 +378,7 @@ def _bn_cases(rng: np.random.Generator) -> list[Case]:
         return x, rng.normal(size=C) + 1.5, rng.normal(size=C), mean, var
 
     cases = [
-        Case((*data((6, 3), 1.0, 0.5, 2.0), 1e-5), label="a (6, 3) batch of features"),
+        Case((*data((6, 3), 1.0, 0.5, 2.0), 1e-3), label="a (6, 3) batch of features"),
         Case((*data((4, 3, 5, 5), 2.0, 0.5, 4.0), 1e-5), label="a batch of 3-channel images"),
         Case((*data((2, 4, 3, 3), 0.5, 1e-4, 1e-3), 1e-3), label="tiny running variances"),
         Case(

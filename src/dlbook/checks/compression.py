@@ -111,7 +111,7 @@ def _quantize(w, *, slip=None):
     divisor = 128.0 if slip in ("128", "128_unclipped", "128_int8") else 127.0
     clip = {"128_unclipped": None, "128_int8": (-128, 127)}.get(slip, (-127, 127))
     rounding = {"floor": np.floor, "trunc": np.trunc}.get(slip, np.round)
-    amax = np.abs(w).max(axis=over, keepdims=True)  # (1, D_out) when over=0
+    amax = (w if slip == "signed" else np.abs(w)).max(axis=over, keepdims=True)  # (1, D_out)
     scale = np.where(amax > 0, amax / divisor, 0.0 if slip == "zero_scale" else 1.0)
     with np.errstate(all="ignore"):
         codes = rounding(w / scale)  # (D_in, D_out)
@@ -165,6 +165,8 @@ _QUANT_SLIPS = {  # slip -> what the learner is told
     "column maps to ±128, and +128 does not fit in int8: it wraps around to −128, "
     "flipping the sign of the largest weight. The symmetric grid is −127..127: divide "
     "by 127, and clip.",
+    "signed": "you took the largest signed weight, w.max(axis=0), not the largest magnitude: "
+    "a column whose extreme weight is negative gets too small a scale. Use np.abs(w).max.",
     "128": _BY_128,
     "128_int8": _BY_128,
     "floor": "you rounded down (np.floor) instead of to the nearest integer: every weight "
@@ -301,9 +303,9 @@ check_dequantize = DEQUANTIZE.checker(
 # ---------------------------------------------------------------------------
 #
 # The exercise returns the mask rather than the pruned weights: fine-tuning a
-# pruned network re-applies the same mask after every step. Every case has an
-# integer sparsity * size (and sparsity * row length), so that round() has no
-# tie to break and a threshold from np.quantile removes the same k weights.
+# pruned network re-applies the same mask after every step. Every case but the
+# stress case has an integer sparsity * size (and sparsity * row length), so that
+# a threshold from np.quantile removes the same k weights; the stress case has 7.5.
 
 
 _mask_reference = prune_np.magnitude_mask  # False on the round(sparsity * w.size) smallest |w|
@@ -450,8 +452,9 @@ def _distill(s, t, y, T, alpha, slip=None):
     per_class = -p * log_q if slip == "soft_ce" else p * (log_p - log_q)  # (B, K)
     B, K = per_class.shape
     divisor = {"sum": 1, "sum_all": 1, "classes": B * K}.get(slip, B)  # "classes": KLDivLoss
-    soft_term = per_class.sum() / divisor * (1.0 if slip == "no_t2" else T * T)
-    nll = -_log_softmax(s / T if slip == "hard_T" else s)[np.arange(B), y]  # (B,)
+    soft_term = per_class.sum() / divisor * {"no_t2": 1.0, "t1": T}.get(slip, T * T)
+    rows = slice(None) if slip == "all_rows" else np.arange(B)  # [:, y] picks a (B, B) block
+    nll = -_log_softmax(s / T if slip == "hard_T" else s)[rows, y]  # (B,)
     hard_term = nll.sum() if slip == "sum_all" else nll.mean()
     a = 1.0 - alpha if slip == "alpha_on_hard" else alpha
     return a * soft_term + (1.0 - a) * hard_term
@@ -482,6 +485,10 @@ _DISTILL_HINT = (
 _DISTILL_SLIPS = {  # slip -> what the learner is told
     "no_t2": "you forgot the factor T²: softening by T shrinks the soft term's gradients by "
     "1/T², and Hinton et al. multiply by T² to keep the two terms balanced.",
+    "t1": "you multiplied the soft term by T instead of T²: its gradients shrink by 1/T², "
+    "so Hinton et al. multiply by T² to keep the two terms balanced.",
+    "all_rows": "you indexed log_softmax(s)[:, labels]: that picks a (B, B) block, every "
+    "example's log-probability of every label. Pair rows and labels: [np.arange(B), labels].",
     "swap": "your KL runs the wrong way, KL(student ‖ teacher): the teacher's distribution "
     "is the target, KL(p_teacher ‖ p_student) = Σ p_t (log p_t − log p_s).",
     "teacher_only": "you softened only the teacher: the student's logits must be divided by T too "
@@ -671,7 +678,7 @@ def _decode(x_t, W_q, W_k, W_v, k_cache, v_cache, slip=None):
         K, V = (k_cache, V) if slip == "old_k" else (K, v_cache)
     D, C = q.shape[-1], x_t.shape[-1]
     s = np.einsum("bd,bpd->bp", q, Ka)  # (B, P + 1)
-    s = s * {"none": 1.0, "sqrt_c": 1 / np.sqrt(C)}.get(slip, 1 / np.sqrt(D))
+    s = s * {"none": 1.0, "sqrt_c": 1 / np.sqrt(C), "by_d": 1 / D}.get(slip, 1 / np.sqrt(D))
     axis = 0 if slip == "axis_0" else -1
     e = np.exp(s - s.max(axis=axis, keepdims=True))
     w = e / e.sum(axis=axis, keepdims=True)  # (B, P + 1)
@@ -706,6 +713,7 @@ _DECODE_SLIPS = {  # slip -> what the learner is told
     "before": "you attended before appending: the new token cannot see itself, though it is "
     "the last position of its own context (the causal mask keeps the diagonal).",
     "none": "you forgot to scale the scores by 1/√D.",
+    "by_d": "you divided the scores by D: the scale is 1/√D, the square root of the head width.",
     "sqrt_c": "you scaled by 1/√C, the model width: the scale belongs to the dot products "
     "q·k, whose length is the head width D = W_q.shape[1].",
     "key_q": "you projected the key with W_q instead of W_k: queries and keys have their own "

@@ -17,14 +17,13 @@ Legend: B = sequences or preference pairs, T = positions, V = vocabulary.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
 from dlbook.alignment import numpy_backend as align
 from dlbook.checks._core import Case, FunctionCheck, Mistake, describe_type
-from dlbook.checks._kinds import TypedCheck
+from dlbook.checks._kinds import TypedCheck, slip_mistakes
 from dlbook.tokenizer.bpe import merge_pair, most_frequent_pair, pair_counts
 
 # ---------------------------------------------------------------------------
@@ -58,7 +57,7 @@ def _merge_step(ids, new_id, *, slip=""):
     else:
         pair = most_frequent_pair(counts)
     out, i, done = [], 0, False
-    while i < len(seq):
+    while i < len(seq) - (slip == "drop_last"):  # drop_last: the last id is never appended
         if tuple(seq[i : i + 2]) == pair and not (slip == "only_first" and done):
             out.append(new_id)
             i += 1 if slip == "step_one" else 2
@@ -113,8 +112,28 @@ _MERGE_HINTS = {
     "only_first": "Scan the whole list; after a match, jump over both ids (i += 2).",
     "step_one": "After appending new_id, skip both ids of the pair: i += 2.",
     "no_overlap": "Count zip(ids, ids[1:]) for every position.",
+    "drop_last": "Loop while i < len(ids), and test i + 1 < len(ids) before comparing the pair.",
 }
 
+
+_MERGE_SLIPS = {
+    "largest": "you broke the tie in favour of the largest pair: among equally frequent "
+    "pairs this exercise takes the smallest (a, b), as dlbook's trainer does.",
+    "first": "you broke the tie by the pair seen first (max(counts, key=counts.get)): "
+    "this exercise takes the smallest pair (a, b), which does not depend on "
+    "the order the text happens to have.",
+    "last": "you broke the tie by the pair seen last (a loop that keeps a pair whose "
+    "count is >= the best so far): this exercise takes the smallest pair (a, b), "
+    "which does not depend on the order the text happens to have.",
+    "only_first": "you replaced only the first occurrence of the pair: a merge replaces "
+    "every occurrence, left to right.",
+    "step_one": "after a match you moved on by one id instead of two, so the second id "
+    "of the pair is kept (or merged again): occurrences must not overlap.",
+    "no_overlap": "you counted pairs without overlaps (1, 1, 1 gives (1, 1) once): the "
+    "counts of BPE count every adjacent position, so 1, 1, 1 holds (1, 1) twice.",
+    "drop_last": "your scan stops one id early (while i < len(ids) - 1?): when the last two ids "
+    "are not the pair, the last id is lost. Every id not merged must be kept.",
+}
 
 BPE_MERGE_STEP = TypedCheck(
     name="bpe_merge_step",
@@ -126,25 +145,7 @@ BPE_MERGE_STEP = TypedCheck(
     rtol=0.0,
     kinds="iu",
     wrong_kind=_ids_kind,
-    mistakes=[
-        Mistake(explanation, functools.partial(_merge_step, slip=slip), hint=_MERGE_HINTS[slip])
-        for slip, explanation in {
-            "largest": "you broke the tie in favour of the largest pair: among equally frequent "
-            "pairs this exercise takes the smallest (a, b), as dlbook's trainer does.",
-            "first": "you broke the tie by the pair seen first (max(counts, key=counts.get)): "
-            "this exercise takes the smallest pair (a, b), which does not depend on "
-            "the order the text happens to have.",
-            "last": "you broke the tie by the pair seen last (a loop that keeps a pair whose "
-            "count is >= the best so far): this exercise takes the smallest pair (a, b), "
-            "which does not depend on the order the text happens to have.",
-            "only_first": "you replaced only the first occurrence of the pair: a merge replaces "
-            "every occurrence, left to right.",
-            "step_one": "after a match you moved on by one id instead of two, so the second id "
-            "of the pair is kept (or merged again): occurrences must not overlap.",
-            "no_overlap": "you counted pairs without overlaps (1, 1, 1 gives (1, 1) once): the "
-            "counts of BPE count every adjacent position, so 1, 1, 1 holds (1, 1) twice.",
-        }.items()
-    ],
+    mistakes=slip_mistakes(_merge_step, _MERGE_SLIPS, hints=_MERGE_HINTS),
 )
 
 
@@ -225,6 +226,21 @@ _ENCODE_HINTS = {
 }
 
 
+_ENCODE_SLIPS = {
+    "code_points": "you started from the characters' code points (ord(c)), not from "
+    "UTF-8 bytes: a Chinese character is one code point above 255 but three bytes, and "
+    "the merges are learned on bytes.",
+    "reverse": "the merges that join ids made by earlier merges (256 and up) did "
+    "nothing: did you apply them in reverse order? Merge i may only run after the "
+    "merges that created its two ids, so apply them in the order learned.",
+    "first_only": "each merge replaced only the first occurrence of its pair: a merge "
+    "applies to every occurrence in the text.",
+    "from_255": "you numbered merge i as 255 + i (or counted from 1): ids 0..255 are the "
+    "bytes, so merge 0 creates id 256.",
+    "from_257": "you numbered merge i as 257 + i: ids 0..255 are the bytes, so merge 0 "
+    "creates id 256 (the special token comes after all merges, not before).",
+}
+
 BPE_ENCODE = TypedCheck(
     name="bpe_encode",
     reference=_encode_reference,
@@ -235,23 +251,7 @@ BPE_ENCODE = TypedCheck(
     rtol=0.0,
     kinds="iu",
     wrong_kind=_ids_kind,
-    mistakes=[
-        Mistake(explanation, functools.partial(_encode, slip=slip), hint=_ENCODE_HINTS[slip])
-        for slip, explanation in {
-            "code_points": "you started from the characters' code points (ord(c)), not from "
-            "UTF-8 bytes: a Chinese character is one code point above 255 but three bytes, and "
-            "the merges are learned on bytes.",
-            "reverse": "the merges that join ids made by earlier merges (256 and up) did "
-            "nothing: did you apply them in reverse order? Merge i may only run after the "
-            "merges that created its two ids, so apply them in the order learned.",
-            "first_only": "each merge replaced only the first occurrence of its pair: a merge "
-            "applies to every occurrence in the text.",
-            "from_255": "you numbered merge i as 255 + i (or counted from 1): ids 0..255 are the "
-            "bytes, so merge 0 creates id 256.",
-            "from_257": "you numbered merge i as 257 + i: ids 0..255 are the bytes, so merge 0 "
-            "creates id 256 (the special token comes after all merges, not before).",
-        }.items()
-    ],
+    mistakes=slip_mistakes(_encode, _ENCODE_SLIPS, hints=_ENCODE_HINTS),
 )
 
 
@@ -265,20 +265,22 @@ check_bpe_encode = BPE_ENCODE.checker(
 # ---------------------------------------------------------------------------
 
 
-def _logp(logits, targets, stable=True):
+def _logp(logits, targets, stable=True, axis=-1):
     z = np.asarray(logits, dtype=np.float64)
     if stable:
-        z = z - z.max(axis=-1, keepdims=True)
+        z = z - z.max(axis=axis, keepdims=True)
     with np.errstate(all="ignore"):
-        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        logp = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
     return np.take_along_axis(logp, np.asarray(targets)[..., None], axis=-1)[..., 0]  # (B, T)
 
 
 def _sft(logits, targets, mask, *, slip=""):
     """The masked loss with a switch for the classic slips (no slip: right)."""
+    if slip == "shifted":  # logits[:, :-1] scored against targets[:, 1:], as in pretraining
+        logits, targets, mask = logits[:, :-1], targets[:, 1:], mask[:, 1:]
     m = np.asarray(mask, dtype=np.float64)
     m = 1.0 - m if slip == "invert" else (np.ones_like(m) if slip == "no_mask" else m)
-    lp = _logp(logits, targets, stable=slip != "unstable")
+    lp = _logp(logits, targets, slip != "unstable", axis=1 if slip == "axis_one" else -1)
     if slip == "probability":
         lp = np.exp(lp)
     if slip == "per_sequence":
@@ -327,11 +329,36 @@ _SFT_HINTS = {
     "per_sequence": "One sum over every (b, t), divided by one count, mask.sum().",
     "unstable": "z = z - z.max(axis=-1, keepdims=True) before np.exp.",
     "probability": "The loss is the negative log-likelihood: -log softmax(z)[target].",
+    "axis_one": "Normalise over the vocabulary: max and sum with axis=-1, keepdims=True.",
+    "shifted": "Score logits[:, t] against targets[:, t]: no shift.",
     "sum": "Divide the masked sum by mask.sum(), the number of response tokens.",
     "bits": "Use the natural logarithm, np.log, not np.log2.",
     "sign": "log p is negative; the loss is its negative, -log p, a positive number.",
 }
 
+
+_SFT_SLIPS = {
+    "no_mask": "you ignored the mask: this is the mean over every position, prompt "
+    "included, so the model would also be trained to write prompts.",
+    "all": "you divided by all B·T positions, not by the number of response tokens: "
+    "the loss then shrinks when prompts are long.",
+    "invert": "your mask is inverted: you averaged over the prompt tokens (mask = 0), not "
+    "the response (mask = 1).",
+    "per_sequence": "you averaged within each sequence, then over sequences: the loss is "
+    "the mean over all response tokens, so a long response weighs more than a short one.",
+    "unstable": "your log-softmax overflows: exp of large logits is inf (or, with one "
+    "maximum for the whole array, rows far below it give exp = 0 and log 0 = -inf). "
+    "Subtract each row's own maximum first (log-sum-exp).",
+    "probability": "you averaged -p(target), the probability, not -log p(target).",
+    "sum": "you returned the sum over the response tokens, not their mean.",
+    "bits": "your loss is in bits (log base 2), 1/ln 2 = 1.44 times the loss in nats: "
+    "the cross-entropy of the book is in nats, with the natural logarithm.",
+    "sign": "you forgot the minus sign: the loss is the mean of -log p(target), which is positive.",
+    "axis_one": "your log-softmax runs over axis 1, the positions, not over the vocabulary (the "
+    "last axis of (B, T, V)): each position's probabilities over the V tokens sum to 1.",
+    "shifted": "you shifted the targets by one (logits[:, :-1] against targets[:, 1:]): here "
+    "targets[:, t] is already the token that follows position t, so nothing is shifted.",
+}
 
 SFT_LOSS = FunctionCheck(
     name="masked_sft_loss",
@@ -343,28 +370,7 @@ SFT_LOSS = FunctionCheck(
     "below it at exp(-1800) = 0, whose log is -inf.",
     error_hint="The mask holds floats 0.0 and 1.0: use it as weights (mask * logp) or as "
     "a boolean index (logp[mask == 1]).",
-    mistakes=[
-        Mistake(explanation, functools.partial(_sft, slip=slip), hint=_SFT_HINTS[slip])
-        for slip, explanation in {
-            "no_mask": "you ignored the mask: this is the mean over every position, prompt "
-            "included, so the model would also be trained to write prompts.",
-            "all": "you divided by all B·T positions, not by the number of response tokens: "
-            "the loss then shrinks when prompts are long.",
-            "invert": "your mask is inverted: you averaged over the prompt tokens (mask = 0), not "
-            "the response (mask = 1).",
-            "per_sequence": "you averaged within each sequence, then over sequences: the loss is "
-            "the mean over all response tokens, so a long response weighs more than a short one.",
-            "unstable": "your log-softmax overflows: exp of large logits is inf (or, with one "
-            "maximum for the whole array, rows far below it give exp = 0 and log 0 = -inf). "
-            "Subtract each row's own maximum first (log-sum-exp).",
-            "probability": "you averaged -p(target), the probability, not -log p(target).",
-            "sum": "you returned the sum over the response tokens, not their mean.",
-            "bits": "your loss is in bits (log base 2), 1/ln 2 = 1.44 times the loss in nats: "
-            "the cross-entropy of the book is in nats, with the natural logarithm.",
-            "sign": "you forgot the minus sign: the loss is the mean of -log p(target), which "
-            "is positive.",
-        }.items()
-    ],
+    mistakes=slip_mistakes(_sft, _SFT_SLIPS, hints=_SFT_HINTS),
 )
 
 
@@ -383,6 +389,8 @@ def _dpo(pc, pr, rc, rr, beta, *, slip=""):
     if slip == "no_ref":
         rc, rr = np.zeros_like(rc), np.zeros_like(rr)
     margin = (pc - rc) - (pr - rr)
+    if slip == "beta_chosen":  # beta * (pc - rc) - (pr - rr): the brackets forgotten
+        margin = (pc - rc) - (pr - rr) / beta
     if slip == "swap":
         margin = -margin
     x = -(1.0 if slip in ("no_beta", "beta_outside") else beta) * margin
@@ -419,6 +427,23 @@ def _dpo_cases(rng: np.random.Generator) -> list[Case]:
 
 _DPO_HINT = "z = beta * ((pc - rc) - (pr - rr)); loss = mean(softplus(-z)) = -mean(log sigma(z))."
 
+_DPO_SLIPS = {
+    "no_beta": "you left out beta: the margin is multiplied by beta inside the sigmoid.",
+    "no_ref": "you left out the reference model: DPO compares log-ratios log pi - log "
+    "ref, so the frozen model's log-probabilities must be subtracted.",
+    "swap": "your loss rewards the rejected response: chosen and rejected are swapped, "
+    "or the margin has the wrong sign (the log-ratios are log pi - log ref, and "
+    "-log sigma(z) is logaddexp(0, -z), with -z).",
+    "sum": "you summed over the pairs instead of averaging.",
+    "beta_outside": "you multiplied the loss by beta instead of the margin: beta belongs "
+    "inside the sigmoid, -log sigma(beta * margin).",
+    "unstable": "your -log sigma(z) overflows for a large negative margin (log of 0 = "
+    "-inf): write it as softplus(-z).",
+    "sign": "you forgot the minus sign: the loss is -mean(log sigma(z)), a positive number.",
+    "beta_chosen": "beta multiplies only the chosen log-ratio, beta * (pc - rc) - (pr - rr): "
+    "it must multiply the whole margin, beta * ((pc - rc) - (pr - rr)); mind the brackets.",
+}
+
 DPO_LOSS = FunctionCheck(
     name="dpo_loss",
     reference=_dpo_reference,
@@ -427,24 +452,7 @@ DPO_LOSS = FunctionCheck(
     nan_hint="Write -log sigma(z) as softplus(-z) = max(-z, 0) + log1p(exp(-|z|)).",
     error_hint="math.exp raises OverflowError past exp(709): write -log sigma(z) as "
     "np.logaddexp(0, -z), which never overflows, on whole arrays.",
-    mistakes=[
-        Mistake(explanation, functools.partial(_dpo, slip=slip), hint=_DPO_HINT)
-        for slip, explanation in {
-            "no_beta": "you left out beta: the margin is multiplied by beta inside the sigmoid.",
-            "no_ref": "you left out the reference model: DPO compares log-ratios log pi - log "
-            "ref, so the frozen model's log-probabilities must be subtracted.",
-            "swap": "your loss rewards the rejected response: chosen and rejected are swapped, "
-            "or the margin has the wrong sign (the log-ratios are log pi - log ref, and "
-            "-log sigma(z) is logaddexp(0, -z), with -z).",
-            "sum": "you summed over the pairs instead of averaging.",
-            "beta_outside": "you multiplied the loss by beta instead of the margin: beta belongs "
-            "inside the sigmoid, -log sigma(beta * margin).",
-            "unstable": "your -log sigma(z) overflows for a large negative margin (log of 0 = "
-            "-inf): write it as softplus(-z).",
-            "sign": "you forgot the minus sign: the loss is -mean(log sigma(z)), a positive "
-            "number.",
-        }.items()
-    ],
+    mistakes=slip_mistakes(_dpo, _DPO_SLIPS, _DPO_HINT),
 )
 
 

@@ -183,7 +183,8 @@ def _adam(w, g, m, v, t, lr, beta1, beta2, eps, *, slip="", extra=0.0, g_v=None,
     m_new = beta1 * m + a1 * g
     v_new = beta2 * v + a2 * (g_v if slip == "unsquared" else g_v * g_v)
     mm, vv = (m, v) if slip == "old_moments" else (m_new, v_new)
-    t += {"t-1": -1, "t+1": 1}.get(slip, 0)  # a bias correction one step off
+    vv = np.maximum(v, v_new) if slip == "amsgrad" else vv  # AMSGrad's running maximum
+    t = 1 if slip == "t=1" else t + {"t-1": -1, "t+1": 1}.get(slip, 0)  # t off by one, or 1
     c1 = 1.0 if slip in ("raw", "raw_m") else 1 - beta1**t
     c2 = 1.0 if slip in ("raw", "raw_v") else 1 - beta2**t
     # keras_eps adds eps to the uncorrected sqrt(v): lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
@@ -195,10 +196,8 @@ def _adam(w, g, m, v, t, lr, beta1, beta2, eps, *, slip="", extra=0.0, g_v=None,
         denom = (vv / c2 if slip == "no_sqrt" else np.sqrt(vv / c2)) + eps
     step = -lr if slip == "uphill" else lr
     w_new = (w - step * (mm / c1 + extra) / denom) * after
-    if slip in ("stale_m", "m_hat"):  # the slips of m_new alone
-        m_new = m if slip == "stale_m" else m_new / c1
-    if slip in ("stale_v", "v_hat"):
-        v_new = v if slip == "stale_v" else v_new / c2
+    m_new = {"stale_m": m, "m_hat": m_new / c1}.get(slip, m_new)  # the slips of m_new alone
+    v_new = {"stale_v": v, "v_hat": v_new / c2}.get(slip, v_new)
     return w_new, m_new, v_new
 
 
@@ -228,12 +227,16 @@ _ADAM_SLIPS = {  # each named on every output, but those of m_new or v_new alone
     "t-1": "your bias correction uses t − 1, but t is already 1 on the first step "
     "(and 1 − β⁰ = 0 would divide by zero there).",
     "t+1": "your bias correction uses t + 1, as if t counted from 0; here t = 1 on the first step.",
+    "t=1": "your bias correction ignores t: it divides by 1 − β₁ and 1 − β₂ at every step, "
+    "as on the first step (t = 1), where it should divide by 1 − β₁ᵗ and 1 − β₂ᵗ.",
     "eps_in_sqrt": "you put eps inside the square root, √(v̂ + ε) (Keras' RMSprop and Adagrad "
     "do that); torch's Adam adds it outside, √v̂ + ε.",
     "keras_eps": "you used Keras' epsilon placement, lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m/(√v + ε): ε "
     "added to the uncorrected √v (the paper's 'epsilon hat'). It equals torch's "
     "form with ε divided by √(1 − β₂ᵗ), a difference that shows when gradients "
     "are as small as ε. This exercise asks for torch's: ε added to √v̂.",
+    "amsgrad": "you divided by the maximum of v and v_new (AMSGrad, torch's amsgrad=True): "
+    "plain Adam divides by this step's v_new, bias-corrected.",
     "unsquared": "your v averages g instead of g²: the second moment is the mean of the "
     "squared gradient (and the square root of a negative v is NaN).",
     "swap": "you swapped beta1 and beta2: beta1 (0.9) averages g into m, beta2 (0.999) "
@@ -266,7 +269,7 @@ ADAM_STEP = FunctionCheck(
             "raw": "m_hat = m_new / (1 - beta1**t), v_hat = v_new / (1 - beta2**t).",
             "raw_v": "Divide v_new by 1 - beta2**t too.",
             "raw_m": "Divide m_new by 1 - beta1**t too.",
-            **dict.fromkeys(("t-1", "t+1"), _WITH_T),
+            **dict.fromkeys(("t-1", "t+1", "t=1"), _WITH_T),
             "keras_eps": "w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps), with v_hat "
             "bias-corrected.",
             "unsquared": "v_new = beta2 * v + (1 - beta2) * g**2.",
@@ -636,12 +639,9 @@ def _dropout_backward_cases(rng: np.random.Generator) -> list[Case]:
 
 def _dropout_backward(g, mask, p, *, slip=""):
     """dropout_backward written out, with one of the slips of DROPOUT_BACKWARD's mistakes."""
-    if slip == "unchanged":
-        return g
     passed = g if slip == "no_mask" else g * (1 - mask if slip == "dropped" else mask)
-    if slip == "unscaled":
-        return passed
-    return passed * (1 - p) if slip == "times" else passed / (1 - p)
+    scale = {"unscaled": 1.0, "times": 1 - p, "by_p": 1 / p}.get(slip, 1 / (1 - p))
+    return g if slip == "unchanged" else passed * scale
 
 
 DROPOUT_BACKWARD = FunctionCheck(
@@ -657,6 +657,7 @@ DROPOUT_BACKWARD = FunctionCheck(
             "no_mask": "you forgot the mask: a dropped unit did not reach the output, so its "
             "gradient is 0.",
             "times": "you multiplied by 1 − p instead of dividing.",
+            "by_p": "you divided by p instead of 1 − p: p is the probability of dropping a unit.",
             "dropped": "you passed the gradient to the dropped units instead of the kept ones.",
             "unchanged": "you returned grad_out unchanged: dropout's backward needs the mask "
             "and the scale.",
@@ -760,7 +761,16 @@ def _he_statistics_problem(W: np.ndarray, d_in: int, d_out: int) -> Judgement:
         )
     tol = 6.0 * float(np.sqrt(2.0 / n))  # 6 relative standard deviations of var
     if abs(var / target - 1) <= tol:
-        return None
+        excess = float(np.mean(np.asarray(W - mean) ** 4)) / var**2 - 3.0  # a normal's: 0 ± sd
+        sd = float(np.sqrt(24.0 / n))  # a uniform's is -1.2: only heavy tails are refused
+        if excess <= 8.0 * sd:
+            return None
+        return (
+            f"your variance is right, but your weights have heavier tails than a normal draw: "
+            f"their excess kurtosis is {excess:.3g}, where a normal gives 0 ± {sd:.2g}",
+            "Draw from a normal (or a uniform U(-a, a), a = np.sqrt(6 / d_in)), not from "
+            "rng.laplace or rng.standard_t: " + _HE_HINT,
+        )
     measured = f"The variance of your W is {var:.4g}, He's is 2/d_in = {target:.4g}"
     uniform = float(np.abs(W).max()) < 2.0 * np.sqrt(var)  # normal: about 4.5 std
     for mistake in HE_MISTAKES:

@@ -281,7 +281,7 @@ def _unscale_values_problem(
             f"your values are {c:.4g} times the expected ones",
             "A constant factor is missing or extra: a division, a multiplication?",
         )
-    return f"your values differ: {evidence}", ""
+    return f"your values differ: {evidence}", _UNSCALE_HINT
 
 
 def _judge_unscale(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
@@ -385,8 +385,9 @@ _UPDATE_SLIPS = {  # the slip of _update: what to tell the learner
         "large, so it must shrink, scale · backoff_factor."
     ),
     "ignore_inf": (
-        "you ignored found_inf: after an overflow the step is skipped and the scale "
-        "must shrink, scale · backoff_factor, with good_steps back to 0."
+        "your scale did not shrink after an overflow: you ignored found_inf, or forgot "
+        "backoff_factor. After an overflow the step is skipped and the scale must "
+        "shrink, scale · backoff_factor, with good_steps back to 0."
     ),
     "no_count": (
         "you did not count the good step: good_steps must grow by one on every step "
@@ -447,13 +448,14 @@ class _Wire:
     A deep copy is the same wire, so that the judge sees what the learner sent.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, muted: bool = False) -> None:
         self.log: list[tuple[int, int, int]] = []
+        self.muted = muted  # deliver zeros: a ring's sums must then change
 
     def __call__(self, src: int, dst: int, chunk: Any) -> np.ndarray:
         chunk = np.array(chunk, copy=True)
         self.log.append((int(src), int(dst), int(chunk.size)))
-        return chunk
+        return chunk * 0 if self.muted else chunk
 
     def __deepcopy__(self, memo: dict) -> _Wire:
         return self
@@ -567,8 +569,8 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
         per_rank = np.array([row.count(p) for row in counts])  # fully summed chunks per rank
         if not per_rank.any():
             return (
-                "your reduce-scatter is too short (it takes p − 1 steps, so that each chunk "
-                "collects all p contributions): no chunk holds the full sum on any rank",
+                "your reduce-scatter leaves no chunk with the full sum on any rank: in each of "
+                "its p − 1 steps rank r passes on chunk (r − s) % p, the one it just added to",
                 _RING_HINT,
             )
         if (per_rank == 1).all():
@@ -584,6 +586,15 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
                 "reduce-scatter does): each rank still has one chunk that is not the full sum",
                 _RING_HINT,
             )
+    # the hint's all-gather sends what its reduce-scatter sends, one chunk on: with += in both
+    rotated = [ch[1:] + ch[:1] for ch in par_np.ring_reduce_scatter(inputs)]  # c at c - 1
+    added = [ch[-1:] + ch[:-1] for ch in par_np.ring_reduce_scatter(rotated)]
+    if all(matches(f, np.concatenate(a), tol, tol) for f, a in zip(flat, added, strict=True)):
+        return (
+            "your all-gather adds the chunks it receives (+=), as the reduce-scatter does: they "
+            "already hold the full sum, so each rank must overwrite (=) its copy with them",
+            _RING_HINT,
+        )
     r = next(r for r in range(p) if not matches(flat[r], full, tol, tol))
     return (
         f"rank {r}'s array is not the sum of the inputs: {first_mismatch(flat[r], full, tol, tol)}",
@@ -630,7 +641,25 @@ def _judge_ring(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
     # the messages are judged at the last case, once every sum is right, case by case
     cases = check.run_state.cases
     problems = (_messages_problem(check, c) for c in cases) if case is cases[-1] else ()
-    return next((problem for problem in problems if problem is not None), None)
+    problem = next((problem for problem in problems if problem is not None), None)
+    return problem or (_deaf_problem(check, cases[0]) if case is cases[-1] else None)
+
+
+def _deaf_problem(check: JudgedCheck, case: Case) -> Judgement:
+    """Sums that stay right when ``send`` delivers zeros were not made from what it delivers."""
+    (arrays,) = case.args
+    got = check.call_again(arrays, send=_Wire(muted=True)).value
+    full = _ring_reference(arrays)
+    if not isinstance(got, (list, tuple)) or len(got) != len(full):
+        return None  # no evidence either way
+    if all(matches(np.asarray(g), f, 1e-5, 1e-5) for g, f in zip(got, full, strict=True)):
+        return (
+            "your sums stay right even when `send` delivers zeros: you add the other ranks' "
+            "chunks directly instead of the chunks that `send` returns",
+            "Add (or copy) what arrives: received = send(r, (r + 1) % p, chunk), then use "
+            "`received`, the only way a rank sees another rank's data.",
+        )
+    return None
 
 
 RING_ALL_REDUCE = JudgedCheck(

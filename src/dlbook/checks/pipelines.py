@@ -30,6 +30,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -62,9 +63,7 @@ def _tfidf(counts, *, idf="smooth", df="docs", norm="l2", n="docs", eps=0.0):
             n = np.abs(x).sum(axis=1, keepdims=True)
         else:
             n = np.sqrt((x * x).sum(axis=0 if norm == "columns" else 1, keepdims=True))
-        if eps:  # x / (norm + eps): no 0/0, but every value shifts a little
-            return x / (n + eps)
-        return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
+        return np.divide(x, n + eps, out=np.zeros_like(x), where=n + eps > 0)
 
 
 def _poisson_counts(rng: np.random.Generator, N: int, V: int, scale: float = 1.0) -> np.ndarray:
@@ -161,6 +160,7 @@ def _macro_f1(y_true, y_pred, n_classes, *, slip="macro"):
         "recall": lambda: R0.mean(),
         "present": lambda: F0[(true + pred) > 0].mean(),
         "in_true": lambda: F0[true > 0].mean(),
+        "last_class": lambda: F0[:-1].mean(),
     }[slip]()
 
 
@@ -223,9 +223,11 @@ MACRO_F1 = FunctionCheck(
             recall="you returned the mean recall (balanced accuracy), not the mean F1.",
             present=_ONLY_PRESENT,
             in_true=_ONLY_PRESENT,
+            last_class="you left out the last class: range(n_classes - 1) stops one class short; "
+            "loop over range(n_classes).",
         ),
     ),
-    rtol=1e-9,
+    rtol=1e-6,  # a metric computed in float32 (torch, torchmetrics) is right
     atol=1e-12,
 )
 
@@ -290,6 +292,10 @@ def _stop_cases(rng: np.random.Generator) -> list[Case]:
         Case(
             ([2.0, 1.5, 2.0, 1.6, 1.5, 1.7, 1.0], 3, 0.5),
             label="the first epoch is the best; 1.5 ties with best - min_delta",
+        ),
+        Case(
+            ([3.0, 2.0, 1.7, 2.5, 1.55, 1.6, 1.58, 1.62, 1.0], 3, 0.4),
+            label="a gain of less than min_delta, then a true improvement, patience 3",
         ),
     ]
 
@@ -376,13 +382,13 @@ def _probe_validation(fn: Callable[..., Any]) -> Callable[..., Any]:
     def probed(model, loader, loss_fn):
         import torch
 
-        training: list[bool] = []  # model.training at each forward pass
+        training: list[bool] = []  # a layer in training mode, at each forward pass
         grad: list[bool] = []  # torch.is_grad_enabled() at each forward pass
 
         def hook(module: Any, args: Any) -> None:
             # a function, not a method: copy.deepcopy(model) keeps it, so a learner's
             # copy of the model is watched too (and the lists are never deep-copied)
-            training.append(module.training)
+            training.append(any(m.training for m in module.modules() if not [*m.children()]))
             grad.append(torch.is_grad_enabled())
 
         handle = model.register_forward_pre_hook(hook)
@@ -629,7 +635,8 @@ def _reload(model, make_model, path, *, slip=""):
     if slip == "same_object":
         return model
     fresh = make_model()  # a new nn.Module starts in training mode
-    fresh.load_state_dict(torch.load(path, weights_only=True), strict=slip != "params_only")
+    loaded = state if slip == "memory" else torch.load(path, weights_only=True)
+    fresh.load_state_dict(loaded, strict=slip != "params_only")
     return fresh if slip == "no_eval" else fresh.eval()
 
 
@@ -638,14 +645,15 @@ _PROBE_X = 1.5 + np.random.default_rng(12).normal(size=(6, 4))  # (6, 4) fixed n
 
 def _probe_reload(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn(model, make_model, path)`` -> the returned model's predictions on new inputs
-    *after* the original was changed, and whether it is in training mode; an error when
-    nothing was saved at ``path`` or fn returns no model."""
+    *after* the original was changed, whether it is in training mode and whether torch.load
+    ran; an error when nothing was saved at ``path`` or fn returns no model."""
 
     @functools.wraps(_reload_reference)
     def probed(model, make_model):
         import torch
 
-        with tempfile.TemporaryDirectory() as tmp:
+        watch = mock.patch.object(torch, "load", wraps=torch.load)  # did fn read a file?
+        with tempfile.TemporaryDirectory() as tmp, watch as load:
             path = Path(tmp) / "weights.pt"
             out = fn(model, make_model, str(path))
             saved = path.is_file()
@@ -667,7 +675,7 @@ def _probe_reload(fn: Callable[..., Any]) -> Callable[..., Any]:
                 p.add_(1.0)
             x = torch.as_tensor(_PROBE_X, dtype=torch.float32)
             pred = out(x).reshape(-1).numpy().astype(np.float64)  # (6,)
-        return np.concatenate([pred, [float(out.training)]])
+        return np.concatenate([pred, [float(out.training), float(load.called)]])
 
     return probed
 
@@ -713,6 +721,8 @@ RELOAD = FunctionCheck(
             params_only="you saved the parameters only (named_parameters): batch norm's "
             "running mean and variance are buffers, which model.state_dict() includes. Save the "
             "state dict.",
+            memory="your new model never read the file: torch.load was not called, so its weights "
+            "came from memory. Load them back with torch.load(path, weights_only=True).",
         ),
     ),
     rtol=1e-5,

@@ -349,7 +349,7 @@ BPTT_3_STEPS = DictCheck(
     "each step's contribution to the weight gradients. Return a dict with the keys "
     f"{', '.join(BPTT_KEYS)}.",
     nan_hint="Nothing in BPTT divides: is an array made with np.empty (uninitialised)?",
-    error_hint=_LAYOUT,
+    error_hint="xs is time first: xs[t - 1] is x_t, of shape (B, D). " + _LAYOUT,
     mistakes=slip_mistakes(
         _bptt, _BPTT_SLIPS, _BPTT_HINT, hints=_BPTT_HINTS, outputs=len(BPTT_KEYS), only=_BPTT_ONLY
     ),
@@ -389,6 +389,8 @@ def _lstm(*args, order="ifgo", acts="sigmoid/tanh", cell="f*c+i*g", h_of="c_new"
     }[cell]
     if h_of == "tanh(o*c_new)":  # the gate applied before the squashing
         return np.tanh(o * c_new), c_new
+    if h_of == "no_o":  # the output gate left out
+        return np.tanh(c_new), c_new
     h_new = o * {"c_new": np.tanh(c_new), "no_tanh": c_new, "old_c": np.tanh(c)}[h_of]
     return h_new, c_new
 
@@ -412,7 +414,8 @@ _ORDER_NAMES = {
 }
 _ORDER_HINT = (
     "Columns 0:H of the gates are i, H:2H f, 2H:3H g, 3H:4H o: "
-    "i, f, g, o = np.split(gates, 4, axis=1)."
+    "i, f, g, o = np.split(gates, 4, axis=1), then each gate in its own place: "
+    "c_new = f * c + i * g, h_new = o * np.tanh(c_new)."
 )
 # (switch of _lstm, its value) -> what the learner did; first the 23 wrong orders of the gates
 _ORDER_SLIPS = {
@@ -435,6 +438,7 @@ _LSTM_SLIPS = {
     "h_new = o ⊙ tanh(c_new).",
     ("h_of", "tanh(o*c_new)"): "h_new = tanh(o ⊙ c_new): the output gate acts after the "
     "squashing, h_new = o ⊙ tanh(c_new).",
+    ("h_of", "no_o"): "h_new = tanh(c_new): you left out the output gate, h_new = o ⊙ tanh(c_new).",
     # slips in c_new
     ("cell", "i*g"): "your c_new has no f ⊙ c term: the cell forgets everything at every step, "
     "which defeats the LSTM's memory. c_new = f ⊙ c + i ⊙ g.",
@@ -490,9 +494,7 @@ check_lstm_cell = LSTM_CELL.checker(
 # after its structure, and `total_norm` as a number.
 
 
-def _clip_reference(grads, max_norm):
-    """``dlbook.optim.clipping.clip_grad_norm`` (as torch's ``clip_grad_norm_``)."""
-    return clip_grad_norm(grads, max_norm)
+_clip_reference = clip_grad_norm  # dlbook.optim.clipping's, as torch's clip_grad_norm_
 
 
 def _norm(grads) -> float:
@@ -568,7 +570,8 @@ def _structure_problem(clipped: Any, grads: Sequence[np.ndarray]) -> Judgement:
     if not isinstance(clipped, (list, tuple)):
         hint = (
             "Return a list with one array per gradient, shaped like it: "
-            "[g * scale for g in grads] (np.concatenate is only for measuring the norm)."
+            "[g * scale for g in grads] (np.concatenate is only for measuring the norm), "
+            "first: `return clipped, total_norm`."
         )
         return (
             f"`clipped` is {describe_type(clipped)}, but a list of {n} arrays, one per "
@@ -688,7 +691,7 @@ def _log_softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
-def _perplexity(z, t, nll="stable", then="exp_mean"):
+def _perplexity(z, t, nll="stable", then="exp_mean", eps=0.0):
     """Perplexity written out, with switches for the classic slips (defaults: right).
 
     ``nll`` picks how the loss of each token is computed, ``then`` what is made of the losses.
@@ -697,6 +700,7 @@ def _perplexity(z, t, nll="stable", then="exp_mean"):
     losses = {  # -log p of each target (N,), and what is used in its place by mistake
         "stable": lambda: -_log_softmax(z)[rows, t],
         "logits": lambda: -z[rows, t],
+        "eps": lambda: -np.log(np.exp(_log_softmax(z))[rows, t] + eps),  # log(p + ε)
         "columns": lambda: -_log_softmax(z)[:, t],  # (N, N)
         "global_max": lambda: np.log(np.exp(z - z.max()).sum(1)) - (z - z.max())[rows, t],
         "axis0": lambda: -_log_softmax(z, axis=0)[rows, t],
@@ -744,6 +748,11 @@ _BITS = "(Bits per character = nats / ln 2, and e^nats = 2^bits: one perplexity,
 
 # (switch of _perplexity, its value) -> what the learner did
 _PPL_SLIPS = {
+    **{
+        (("nll", "eps"), ("eps", eps)): "you computed log(p + ε): the ε lowers the loss of "
+        "every unlikely token. The log-softmax, z − logsumexp(z), never reaches log 0: no ε."
+        for eps in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9)
+    },
     ("nll", "logits"): "you used the logits as log-probabilities: a logit is a score, and "
     "log p = z − logsumexp(z) (the log-softmax) turns it into a log-probability.",
     ("then", "exp_sum"): "you exponentiated the summed loss instead of the mean: perplexity is exp "
@@ -841,6 +850,7 @@ _SAMPLE_HINT = (
     "return int(rng.choice(len(logits), p=p))."
 )
 _distribution = functools.partial(DistributionMistake, hint=_SAMPLE_HINT)
+_INDEX = "rng.choice(len(logits), p=p) draws an index; rng.choice(logits, p=p) draws a logit."
 
 SAMPLING_MISTAKES = [
     _distribution(
@@ -883,7 +893,9 @@ def _token_problem(value: Any, V: int) -> Judgement:
         return (
             f"you returned token {int(value)}, but a vocabulary of {V} has the indices "
             f"0 to {V - 1}",
-            "If you search a cumulative sum, the probabilities must sum to 1 first. "
+            "Indices count from 0. "
+            + _INDEX
+            + " If you search a cumulative sum, the probabilities must sum to 1 first. "
             + _SAMPLE_HINT,
         )
     if isinstance(value, np.ndarray) and value.shape == (V,):
@@ -900,7 +912,7 @@ def _token_problem(value: Any, V: int) -> Judgement:
     if isinstance(value, (float, np.floating)):
         return (
             f"you returned a float ({float(value):g}), but a token index is an integer",
-            "Return int(...) of the index you draw.",
+            "Return int(...) of the index you draw: " + _INDEX,
         )
     return (
         f"you returned {describe_type(value)}, but one integer (a token index) was expected",
@@ -1028,9 +1040,7 @@ def _judge_sampling(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
     return _frequency_problem(check, logits, T, rng.seed, draws)
 
 
-def _sampling_reference(logits, temperature, rng):
-    """dlbook.lm.sampling's draw: rng.choice(V, p=softmax(logits / temperature))."""
-    return lm_sampling.sample_with_temperature(logits, temperature, rng)
+_sampling_reference = lm_sampling.sample_with_temperature  # rng.choice(V, p=softmax(z / T))
 
 
 def _sampling_cases(rng: np.random.Generator) -> list[Case]:

@@ -48,13 +48,15 @@ def _flops_reference(vocab_size, block_size, n_layer, n_embd):
     return flops_per_token(_config(vocab_size, block_size, n_layer, n_embd))["total"]
 
 
-def _flops(V, T, L, C, *, passes=3, per_param=2, embeddings=False, attention=4, per_seq=False):
+def _flops(
+    V, T, L, C, *, passes=3, per_param=2, embeddings=False, attention=4, per_seq=False, head=True
+):
     """dlbook.scale.flops written out, with switches for the classic slips: forward =
     per_param · N_mm + attention · L·T·C = 2 N_mm + 4 L T C (dense attention), where N_mm is
     every parameter but the two embedding tables (a lookup is no matrix product); backward =
     2 forward; total = passes · forward = 3 forward = 6 N_mm + 12 L T C."""
     counts = count_parameters(_config(V, T, L, C))
-    n = counts["total"] - (0 if embeddings else counts["embeddings"])
+    n = counts["total"] - (0 if embeddings else counts["embeddings"]) - (0 if head else V * C)
     context = T * T if per_seq else T
     return passes * (per_param * n + attention * L * context * C)
 
@@ -94,6 +96,8 @@ _FLOPS_SLIPS = {  # a (switch, value) pair of _flops, or several: what to tell t
     "attention, every one of the T × T scores.",
     ("per_seq", True): "you counted attention per sequence, not per token: the T queries of a "
     "sequence each attend over T keys, which is 4·L·T²·C for the sequence and 4·L·T·C per token.",
+    ("head", False): "you left out the head: dlbook's GPT has its own output layer (C·V weights, "
+    "not tied to tok_emb), and it is a matrix product like any other, 2·C·V FLOPs per token.",
     (("per_param", 1), ("attention", 2)): "you counted a multiply-add as one FLOP: a weight costs "
     "2 FLOPs per token (one multiply, one add), so the forward pass is 2N, not N.",
 }
@@ -196,8 +200,9 @@ TRAINING_MEMORY_BYTES = FunctionCheck(
             "Divide the bits by 8: fp16 → 2 bytes, fp32 → 4 bytes.",
         ),
         on_output(
-            "you ignored mixed_precision: in mixed precision the model's weights are fp16, "
-            "2 bytes each, and its gradients too.",
+            "your weights take 4 bytes each in mixed precision, as in fp32: either you ignored "
+            "mixed_precision, or you counted the fp32 master copy as the weights. The model "
+            "computes with fp16 weights, 2 bytes each; the master copy is optimizer state.",
             lambda n, mixed: _state(n, False),
             0,
             _MEMORY_HINT,
@@ -235,6 +240,7 @@ def _fit(x, y, *, slip=None):
         "unpacked": np.exp(slope),
         "log10": intercept,
         "ten_to_ln": 10**intercept,
+        "mean_ratio": np.mean(y / x**slope),
     }.get(slip, np.exp(intercept))
     return a, -slope if slip == "sign" else slope
 
@@ -275,6 +281,8 @@ _FIT_SLIPS = {  # slip -> what the learner is told, about a (about both for "swa
     "log10 a, which 10**intercept undoes, not np.exp.",
     "ten_to_ln": "you mixed the bases of the logarithms: the intercept of a natural-log fit is "
     "ln a, which np.exp undoes, not 10**.",
+    "mean_ratio": "you took a as the mean of y / x**b: the least-squares line gives "
+    "log a = mean(log y) − b · mean(log x), the mean of the logs, so a = exp(intercept).",
     "swapped": "you swapped x and y: you fitted log x against log y, which gives x as a "
     "power of y (slope 1/b). Regress log y on log x.",
     "sign": "b has the wrong sign: y ≈ a · x**b with b < 0 for a loss that falls with x; "
@@ -314,11 +322,11 @@ _optimal_reference = scaling.compute_optimal  # C = 6 N D and D = r N
 
 
 def _optimal(
-    C, tokens_per_param=20.0, *, flops=6.0, ratio=True, root=True, swap=False, d_over_r=False
+    C, tokens_per_param=20.0, *, flops=6.0, ratio=None, root=True, swap=False, d_over_r=False
 ):
     """(N, D) written out, with switches for the classic slips (defaults: right). Inverting
     the ratio, N = sqrt(C r / 6) and D = N / r, gives exactly (D, N): ``swap``."""
-    rr = tokens_per_param if ratio else 1.0
+    rr = tokens_per_param if ratio is None else ratio
     inside = C / (flops * rr)
     N = np.sqrt(inside) if root else inside
     D = N / rr if d_over_r else rr * N
@@ -345,9 +353,11 @@ _OPTIMAL_SLIPS = {  # (output, then (switch, value) pairs of _optimal): what to 
     (0, ("swap", True)): "you swapped N and D (or inverted the ratio, which "
     "gives the same numbers): the first value is the number of parameters, the "
     "second the number of tokens, r times more.",
-    (0, ("ratio", False)): "you forgot the ratio: with D = r·N the budget is C = "
+    (0, ("ratio", 20.0)): "you ignored tokens_per_param and used r = 20: use the argument.",
+    (0, ("ratio", 1.0)): "you forgot the ratio: with D = r·N the budget is C = "
     "6·r·N², so r belongs under the square root.",
     (0, ("root", False)): "you forgot the square root: C = 6·r·N² is quadratic in N.",
+    (0, ("flops", 12.0), ("root", False)): "you wrote x**1/2, which is x / 2: write x**0.5.",
     (1, ("d_over_r", True)): "you divided by the ratio: D = r·N "
     "tokens, more tokens than parameters.",
 }

@@ -160,19 +160,21 @@ _ig_reference = attr_np.integrated_gradients  # the midpoint rule with ``steps``
 
 def _ig(grad_fn, x, baseline, steps=50, *, slip=None):
     """Integrated gradients written out; ``slip`` names one classic mistake (None: right)."""
+    steps = 50 if slip == "fixed" else steps  # "fixed": the argument ignored
+    start = np.zeros_like(x) if slip == "origin" else baseline  # where the path starts
     a = {
         "left": np.arange(steps) / steps,
         "right": np.arange(1, steps + 1) / steps,
         "linspace": np.linspace(0.0, 1.0, steps),
         "trapezoid": np.linspace(0.0, 1.0, steps + 1),  # steps intervals, their ends averaged
     }.get(slip, (np.arange(steps) + 0.5) / steps)  # the midpoints
-    points = baseline + a.reshape(-1, *[1] * x.ndim) * (x - baseline)  # (m, *x.shape)
+    points = start + a.reshape(-1, *[1] * x.ndim) * (x - start)  # (m, *x.shape)
     grads = grad_fn(x[None]) if slip == "at_x" else grad_fn(points)  # (m, *x.shape), or (1, ...)
     if slip == "trapezoid":
         avg = (grads[:-1] + grads[1:]).sum(axis=0) / (2 * steps)
     else:
         avg = grads.sum(axis=0) if slip == "sum" else grads.mean(axis=0)
-    return {"no_factor": 1.0, "reversed": baseline - x}.get(slip, x - baseline) * avg
+    return {"no_factor": 1.0, "reversed": baseline - x, "input": x}.get(slip, x - baseline) * avg
 
 
 def _ig_cases(rng: np.random.Generator) -> list[Case]:
@@ -202,6 +204,12 @@ _IG_HINT = (
 _IG_SLIPS = {  # slip -> what the learner is told
     "no_factor": "you forgot the factor (x − baseline): the mean gradient along the path is a "
     "rate, and the attribution is that rate times the displacement of each feature.",
+    "input": "your factor is x instead of x − baseline (gradient × input): the attribution "
+    "is the mean gradient times the displacement from the baseline.",
+    "origin": "your path starts at 0 instead of at the baseline: the points are "
+    "baseline + α (x − baseline), which is α x only for a baseline of 0.",
+    "fixed": "you ignored the argument steps and always took 50 points: use the number "
+    "of steps you are given (8 and 20 in the first two test cases).",
     "at_x": "you took the gradient at x only: (x − baseline) · ∇F(x) (gradient × input, for "
     "a baseline of 0) ignores how the gradient changes along the path, and a "
     "saturated score has almost no gradient left at x.",
