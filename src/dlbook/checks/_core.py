@@ -65,11 +65,7 @@ _errstate, _ndarray = np.errstate, np.ndarray
 def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False):
     """``np.isclose`` built from ufuncs bound at import: ``|a - b| <= atol + rtol |b|``."""
     a, b = _asarray(a), _asarray(b)
-    if a.dtype == bool:
-        a = a.astype(np.int8)
-    if b.dtype == bool:
-        b = b.astype(np.int8)
-    with _errstate(all="ignore"):
+    with _errstate(all="ignore"):  # booleans become 0 and 1
         a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
         finite = _logical_and(_isfinite(a), _isfinite(b))
         close = _logical_and(finite, _le(_abs(_sub(a, b)), _add(atol, _mul(rtol, _abs(b)))))
@@ -756,11 +752,6 @@ def same_output(a: Any, b: Any, rtol: float, atol: float) -> bool:
             and a.keys() == b.keys()
             and all(same_output(a[k], b[k], rtol, atol) for k in a)
         )
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if len(a) != len(b):
-            return False
-        if all(isinstance(x, np.ndarray) for x in (*a, *b)) and len({x.shape for x in a}) > 1:
-            return all(same_output(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
     return matches(a, b, rtol, atol) or (
         isinstance(a, (list, tuple))
         and isinstance(b, (list, tuple))
@@ -861,9 +852,7 @@ class FunctionCheck:
 
     def call_again(self, *args: Any, **kwargs: Any) -> Call:
         """Call the learner's function on copies of ``args`` within the remaining budget."""
-        run = self.run_state
-        seconds = run.deadline - time.perf_counter()
-        return call_student(run.fn, copy.deepcopy(args), copy.deepcopy(kwargs), seconds)
+        return self.call_again_raw(copy.deepcopy(args), kwargs)
 
     def _run_all(self) -> CheckResult:
         run = self.run_state

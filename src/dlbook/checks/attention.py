@@ -34,26 +34,7 @@ from dlbook.checks._kinds import TypedCheck, slip_mistakes, stressed
 from dlbook.gpt.config import GPTConfig, count_parameters
 from dlbook.normalization import numpy_backend as norm_np
 
-# ---------------------------------------------------------------------------
-# Helpers shared by the checks of this chapter
-# ---------------------------------------------------------------------------
-#
-# Each reference is also written out as a function whose keyword `slip` names one
-# classic mistake to make ("", the default, makes none); a check's mistakes are then
-# a table `slip -> explanation`, turned into Mistakes by `slip_mistakes`.
-
-
-def _random_mask(rng: np.random.Generator, T: int, S: int) -> np.ndarray:
-    """A random bool (T, S) mask in which every row and every column has a True and a False.
-
-    So no row is all blocked, whichever way a learner reads the mask, and a mistake
-    about the mask or the softmax's axis changes every row.
-    """
-    while True:
-        mask = rng.random((T, S)) < 0.5  # (T, S)
-        if all(m.any() and not m.all() for m in (*mask, *mask.T)):
-            return mask
-
+# Each reference is also written out with a switch `slip` per classic mistake (slip_mistakes).
 
 # ---------------------------------------------------------------------------
 # 1. masked_attention(q, k, v, mask) -> out (..., T, Dv)
@@ -61,8 +42,7 @@ def _random_mask(rng: np.random.Generator, T: int, S: int) -> np.ndarray:
 
 
 def _attention_reference(q, k, v, mask):
-    """dlbook's softmax(q k^T / sqrt(D), masked) v, (..., T, Dv)."""
-    return attn_np.scaled_dot_product_attention(q, k, v, mask=mask)[0]
+    return attn_np.scaled_dot_product_attention(q, k, v, mask=mask)[0]  # (out, weights)[0]
 
 
 def _attend(q, k, v, mask, *, slip=""):
@@ -76,16 +56,26 @@ def _attend(q, k, v, mask, *, slip=""):
         "multiplied": s * mask,
         "filled": np.where(mask, s, -100.0),
         "added": s + mask,  # True counts as +1, False as 0
-        "mask_after": s,
-        "unmasked": s,
+        **dict.fromkeys(("mask_after", "unmasked"), s),  # masked later, or never
         "causal": np.where(np.tril(np.ones(s.shape[-2:], dtype=bool)), s, -np.inf),
     }.get(slip, np.where(mask, s, -np.inf))
     axis = {"query_axis": -2, "whole_softmax": None}.get(slip, -1)  # None: over every axis
     w = np.exp(s - s.max(axis=axis, keepdims=True))  # stable; a slice all -inf gives NaN
     w = w / w.sum(axis=axis, keepdims=True)  # (..., T, S)
-    w = w * mask if slip == "mask_after" else w
-    out = w @ v  # (..., T, Dv)
+    out = (w * mask if slip == "mask_after" else w) @ v  # (..., T, Dv)
     return out / np.sqrt(D) if slip == "scaled_after" else out
+
+
+def _random_mask(rng: np.random.Generator, T: int, S: int) -> np.ndarray:
+    """A random bool (T, S) mask in which every row and every column has a True and a False.
+
+    So no row is all blocked, whichever way a learner reads the mask, and a mistake
+    about the mask or the softmax's axis changes every row.
+    """
+    while True:
+        mask = rng.random((T, S)) < 0.5  # (T, S)
+        if all(m.any() and not m.all() for m in (*mask, *mask.T)):
+            return mask
 
 
 def _attention_cases(rng: np.random.Generator) -> list[Case]:
@@ -259,13 +249,13 @@ def _split(x, n_heads, *, slip):
     B, T, C = x.shape
     H, D = n_heads, C // n_heads
     return {
-        "no_transpose": lambda: x.reshape(B, T, H, D),  # (B, T, H, D)
-        "straight": lambda: x.reshape(B, H, T, D),  # positions scrambled
-        "strided": lambda: x.reshape(B, T, D, H).transpose(0, 3, 1, 2),  # head = c % H
-        "h_is_width": lambda: x.reshape(B, T, D, H).transpose(0, 2, 1, 3),  # (B, D, T, H)
-        "d_last": lambda: x.reshape(B, T, H, D).transpose(0, 2, 3, 1),  # (B, H, D, T)
-        "heads_first": lambda: x.reshape(B, T, H, D).transpose(2, 0, 1, 3),  # (H, B, T, D)
-    }[slip]()
+        "no_transpose": x.reshape(B, T, H, D),  # (B, T, H, D)
+        "straight": x.reshape(B, H, T, D),  # positions scrambled
+        "strided": x.reshape(B, T, D, H).transpose(0, 3, 1, 2),  # head = c % H
+        "h_is_width": x.reshape(B, T, D, H).transpose(0, 2, 1, 3),  # (B, D, T, H)
+        "d_last": x.reshape(B, T, H, D).transpose(0, 2, 3, 1),  # (B, H, D, T)
+        "heads_first": x.reshape(B, T, H, D).transpose(2, 0, 1, 3),  # (H, B, T, D)
+    }[slip]
 
 
 _SPLIT_HINT = (
@@ -304,8 +294,7 @@ check_split_heads = SPLIT_HEADS.checker("Check ``fn(x (B, T, C), n_heads) -> (B,
 
 
 def _merge_cases(rng: np.random.Generator) -> list[Case]:
-    """The same shapes as split's, each given already split: (B, H, T, D)."""
-    cases = _heads_cases(rng)
+    cases = _heads_cases(rng)  # split's shapes, each given already split: (B, H, T, D)
     for c in cases:
         c.args, c.label = (attn_np.split_heads(*c.args),), c.label.replace(" in ", " split into ")
     return cases
@@ -314,13 +303,13 @@ def _merge_cases(rng: np.random.Generator) -> list[Case]:
 def _merge(x, *, slip):
     B, H, T, D = x.shape
     return {
-        "straight": lambda: x.reshape(B, T, H * D),  # no transpose
-        "strided": lambda: x.transpose(0, 2, 3, 1).reshape(B, T, H * D),  # feature d * H + h
-        "no_reshape": lambda: x.transpose(0, 2, 1, 3),  # (B, T, H, D)
-        "time": lambda: np.concatenate(list(np.moveaxis(x, 1, 0)), axis=1),  # (B, H*T, D)
-        "sum": lambda: x.sum(axis=1),  # (B, T, D)
-        "mean": lambda: x.mean(axis=1),  # (B, T, D)
-    }[slip]()
+        "straight": x.reshape(B, T, H * D),  # no transpose
+        "strided": x.transpose(0, 2, 3, 1).reshape(B, T, H * D),  # feature d * H + h
+        "no_reshape": x.transpose(0, 2, 1, 3),  # (B, T, H, D)
+        "time": np.concatenate(list(np.moveaxis(x, 1, 0)), axis=1),  # (B, H*T, D)
+        "sum": x.sum(axis=1),  # (B, T, D)
+        "mean": x.mean(axis=1),  # (B, T, D)
+    }[slip]
 
 
 _MERGE_HINT = (
@@ -374,8 +363,7 @@ def _sinusoid(T, C, *, slip=""):
     angle = pos * freq if slip == "multiplied" else pos / freq  # (T, C)
     sin, cos = (np.cos, np.sin) if slip == "swapped" else (np.sin, np.cos)  # interleaved:
     pe = np.where(j % 2 == 0, sin(angle), (sin if slip == "sin_only" else cos)(angle))
-    if slip == "halves":
-        pe = np.concatenate([pe[:, 0::2], pe[:, 1::2]], axis=1)
+    pe = np.concatenate([pe[:, 0::2], pe[:, 1::2]], axis=1) if slip == "halves" else pe
     return pe.T if slip == "transposed" else pe
 
 
@@ -446,21 +434,18 @@ _layer_norm_reference = norm_np.layer_norm  # (x, gamma, beta, eps), over the la
 def _ln(x, gamma, beta, eps, *, slip=""):
     axes = {"batch_axis": tuple(range(x.ndim - 1)), "whole_array": None, "axis_one": (1,)}
     axes = axes.get(slip, (-1,))
-    mu = x.mean(axis=axes, keepdims=True)
+    mu, square = x.mean(axis=axes, keepdims=True), (x * x).mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True, ddof=1 if slip == "unbiased" else 0)
-    if slip == "moments":  # E[x²] − E[x]²: cancels when the mean is large
-        var = (x * x).mean(axis=axes, keepdims=True) - mu * mu
-    if slip == "rms":  # RMSNorm's mean square, about 0 instead of about mu
-        mu, var = 0.0, (x * x).mean(axis=axes, keepdims=True)
+    var = {"moments": square - mu * mu, "rms": square}.get(slip, var)  # E[x²] − E[x]² cancels
+    mu = 0.0 if slip in ("rms", "uncentred") else mu  # RMSNorm, like uncentred, does not centre
+    eps = {"eps_fixed": 1e-5, "no_eps": 0.0}.get(slip, eps)  # var + 0.0 is var exactly
     spread = {
-        "eps_outside": lambda: np.sqrt(var) + eps,
-        "by_var": lambda: var + eps,
-        "sqrt_std": lambda: np.sqrt(np.sqrt(var) + eps),
-        "no_eps": lambda: np.sqrt(var),
-        "eps_fixed": lambda: np.sqrt(var + 1e-5),
-        "not_divided": lambda: 1.0,
-    }.get(slip, lambda: np.sqrt(var + eps))()
-    xhat = (x if slip == "uncentred" else x - mu) / spread
+        "eps_outside": np.sqrt(var) + eps,
+        "by_var": var + eps,
+        "sqrt_std": np.sqrt(np.sqrt(var) + eps),
+        "not_divided": 1.0,
+    }.get(slip, np.sqrt(var + eps))
+    xhat = (x - mu) / spread
     return {
         "no_affine": xhat,
         "no_beta": gamma * xhat,
@@ -470,18 +455,16 @@ def _ln(x, gamma, beta, eps, *, slip=""):
 
 
 def _layer_norm_cases(rng: np.random.Generator) -> list[Case]:
-    def case(shape, eps, label, shift=0.0, scale=1.0) -> Case:
+    def case(shape, label, eps=1e-5, shift=0.0, scale=1.0) -> Case:
         x = shift + scale * rng.normal(size=shape)
         gamma, beta = rng.uniform(0.5, 2.0, size=shape[-1]), rng.normal(size=shape[-1])  # (C,)
         return Case((x, gamma, beta, eps), label=label)
 
     cases = [
-        case((4, 6), 0.1, "4 rows of 6 features, with a large eps = 0.1 so that its place shows"),
-        case((2, 3, 8), 1e-5, "a batch of sequences, features near 100", shift=100.0, scale=3.0),
-        case((5, 4), 1e-5, "small features (about 0.001), where eps matters", scale=1e-3),
-        case(
-            (3, 8), 1e-5, "features near 1e6 with spread 1, where E[x²] − E[x]² cancels", shift=1e6
-        ),
+        case((4, 6), "4 rows of 6 features, with a large eps = 0.1 so that its place shows", 0.1),
+        case((2, 3, 8), "a batch of sequences, features near 100", shift=100.0, scale=3.0),
+        case((5, 4), "small features (about 0.001), where eps matters", scale=1e-3),
+        case((3, 8), "features near 1e6 with spread 1, where E[x²] − E[x]² cancels", shift=1e6),
     ]
     return stressed(cases, 3)
 
@@ -562,13 +545,10 @@ def _gpt_reference(vocab_size, block_size, n_layer, n_embd, mlp_ratio=4):
 def _gpt_count(V, T, L, C, mlp_ratio=4, *, slip=""):
     r = {"mlp_width_c": 1, "fixed_ratio": 4}.get(slip, mlp_ratio)
     linear_bias = slip not in ("no_linear_bias", "no_bias")
-    ln_beta = slip not in ("no_beta", "no_bias")
-    ln_params = (2 if ln_beta else 1) * C if slip != "no_ln" else 0  # gamma (and beta)
-    n_proj = 3 if slip == "no_w_o" else 4  # q, k, v (and the output projection o)
-    attn = n_proj * C * C + (linear_bias and slip != "no_attn_bias") * n_proj * C
+    ln_params = {"no_ln": 0, "no_beta": C, "no_bias": C}.get(slip, 2 * C)  # gamma (and beta)
+    attn = (3 if slip == "no_w_o" else 4) * (C * C + (linear_bias and slip != "no_attn_bias") * C)
     mlp = 2 * r * C * C + (linear_bias and slip != "no_mlp_bias") * (r * C + C)
-    if slip == "one_mlp_layer":  # only C -> rC
-        mlp = r * C * C + r * C
+    mlp = r * C * C + r * C if slip == "one_mlp_layer" else mlp  # only C -> rC
     block = (1 if slip == "one_ln" else 2) * ln_params + attn + mlp
     total = V * C + (slip != "no_pos") * T * C + (1 if slip == "one_block" else L) * block
     total += 0 if slip == "no_ln_f" else ln_params

@@ -99,10 +99,9 @@ def _softmax_cases(rng: np.random.Generator) -> list[Case]:
     large[1] -= 2000.0  # a row near -1000 too: naive exp underflows to 0 / 0
     # wide-spread rows: x - mean overflows in the second, x - min in both (exp(> 709) = inf)
     wide = np.array([[-800.0, 0.0, 5.0, 10.0], [800.0, -800.0, -800.0, -790.0]])  # (2, 4)
+    labels = {(3, 5): "a (3, 5) batch", 6: "a vector of 6 logits", (2, 3, 4): "a 3-d array"}
     return [
-        Case((rng.normal(size=(3, 5)),), label="a (3, 5) batch"),
-        Case((rng.normal(size=6),), label="a vector of 6 logits"),
-        Case((rng.normal(size=(2, 3, 4)),), label="a 3-d array"),
+        *[Case((rng.normal(size=s),), label=labels[s]) for s in labels],
         Case((rng.normal(size=(4, 3)),), {"axis": 0}, label="normalising over axis 0"),
         Case((large,), label="large logits near +1000 and -1000", stress=True),
         Case((wide,), label="wide-spread rows, from -800 to +800", stress=True),
@@ -361,8 +360,7 @@ class _WatchedData:
     """The data set handed to ``train_mlp``, noting which of its fields the learner reads."""
 
     def __init__(self, data: Any) -> None:
-        object.__setattr__(self, "_data", data)
-        object.__setattr__(self, "read", set())
+        self._data, self.read = data, set()
 
     def __getattr__(self, name: str) -> Any:
         self.read.add(name)

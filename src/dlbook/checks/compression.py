@@ -36,6 +36,7 @@ from dlbook.checks._core import Case, CheckResult, FunctionCheck, fail, isclose
 from dlbook.checks._kinds import TypedCheck, slip_mistakes, stressed
 from dlbook.distillation import numpy_backend as distill_np
 from dlbook.lora import numpy_backend as lora_np
+from dlbook.nn.numpy_backend import log_softmax, softmax
 from dlbook.pruning import numpy_backend as prune_np
 from dlbook.quantization import numpy_backend as quant_np
 from dlbook.serving import numpy_backend as serving_np
@@ -109,15 +110,12 @@ def _quantize(w, *, slip=None):
         return ((q.astype(np.int16) - 128).astype(np.int8) if slip == "affine_int8" else q), scale
     over = {"tensor": None, "rows": 1}.get(slip, 0)  # the axis of the max: 0, per output column
     divisor = 128.0 if slip in ("128", "128_unclipped", "128_int8") else 127.0
-    clip = {"128_unclipped": None, "128_int8": (-128, 127)}.get(slip, (-127, 127))
+    clip = {"128_unclipped": (-np.inf, np.inf), "128_int8": (-128, 127)}.get(slip, (-127, 127))
     rounding = {"floor": np.floor, "trunc": np.trunc}.get(slip, np.round)
     amax = (w if slip == "signed" else np.abs(w)).max(axis=over, keepdims=True)  # (1, D_out)
     scale = np.where(amax > 0, amax / divisor, 0.0 if slip == "zero_scale" else 1.0)
     with np.errstate(all="ignore"):
-        codes = rounding(w / scale)  # (D_in, D_out)
-        if clip is not None:
-            codes = np.clip(codes, *clip)
-        q = codes.astype(np.int8)
+        q = np.clip(rounding(w / scale), *clip).astype(np.int8)  # (D_in, D_out)
         step = {"inverted": 1.0 / scale, "amax": 127.0 * scale}.get(slip, scale)
     return (q.astype(np.uint8) if slip == "uint8" else q), step
 
@@ -134,16 +132,12 @@ def _quantize_cases(rng: np.random.Generator) -> list[Case]:
             w[:, zero_column] = 0.0
         return Case((w,), label=label)
 
-    return stressed(
-        [
-            case(6, [-7, -4, -9, -5], "a (6, 4) weight whose columns differ in size"),
-            case(3, [-3, -8, -6, -5, -2], "a (3, 5) weight, fewer rows than columns"),
-            case(
-                5, [-6, -5, -8], "a (5, 3) weight whose column 1 is all zeros (a pruned neuron)", 1
-            ),
-        ],
-        2,
-    )
+    cases = [
+        case(6, [-7, -4, -9, -5], "a (6, 4) weight whose columns differ in size"),
+        case(3, [-3, -8, -6, -5, -2], "a (3, 5) weight, fewer rows than columns"),
+        case(5, [-6, -5, -8], "a (5, 3) weight whose column 1 is all zeros (a pruned neuron)", 1),
+    ]
+    return stressed(cases, 2)
 
 
 _QUANT_HINT = (
@@ -151,10 +145,6 @@ _QUANT_HINT = (
     "q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)."
 )
 
-_BY_128 = (
-    "you divided by 128 instead of 127: int8 reaches −128 but not +128, so the "
-    "symmetric grid is −127..127 and max |w| must land on code 127."
-)
 _QUANT_SLIPS = {  # slip -> what the learner is told
     "tensor": "you used one scale for the whole tensor: the small columns then use only a few "
     "of the 255 codes (per-tensor quantisation). Each output column gets its own "
@@ -167,8 +157,11 @@ _QUANT_SLIPS = {  # slip -> what the learner is told
     "by 127, and clip.",
     "signed": "you took the largest signed weight, w.max(axis=0), not the largest magnitude: "
     "a column whose extreme weight is negative gets too small a scale. Use np.abs(w).max.",
-    "128": _BY_128,
-    "128_int8": _BY_128,
+    **dict.fromkeys(
+        ("128", "128_int8"),
+        "you divided by 128 instead of 127: int8 reaches −128 but not +128, so the "
+        "symmetric grid is −127..127 and max |w| must land on code 127.",
+    ),
     "floor": "you rounded down (np.floor) instead of to the nearest integer: every weight "
     "moves down by up to a whole step, a bias, and the error bound |w − q·scale| "
     "≤ scale/2 no longer holds.",
@@ -247,20 +240,18 @@ def _dequantize_cases(rng: np.random.Generator) -> list[Case]:
 
     w1 = rng.normal(size=(5, 4)) * np.array([0.02, 0.5, 0.1, 1.0])  # (5, 4)
     q3, scale3, zp3 = quant_np.quantize_asymmetric(skewed(3, 6, -0.17, 3.0), axis=-1)
-    return stressed(
-        [
-            Case(quant_np.quantize_per_channel(w1), label="symmetric int8 codes (no zero point)"),
-            Case(
-                quant_np.quantize_asymmetric(skewed(4, 3, -0.3, 1.0), axis=-1),
-                label="asymmetric uint8 codes with an int32 zero point per column",
-            ),
-            Case(
-                (q3, scale3, zp3.astype(np.uint8)),
-                label="GELU-like activations as uint8 codes with a uint8 zero point (ONNX's way)",
-            ),
-        ],
-        2,
-    )
+    cases = [
+        Case(quant_np.quantize_per_channel(w1), label="symmetric int8 codes (no zero point)"),
+        Case(
+            quant_np.quantize_asymmetric(skewed(4, 3, -0.3, 1.0), axis=-1),
+            label="asymmetric uint8 codes with an int32 zero point per column",
+        ),
+        Case(
+            (q3, scale3, zp3.astype(np.uint8)),
+            label="GELU-like activations as uint8 codes with a uint8 zero point (ONNX's way)",
+        ),
+    ]
+    return stressed(cases, 2)
 
 
 _DEQUANT_HINT = (
@@ -311,29 +302,19 @@ check_dequantize = DEQUANTIZE.checker(
 _mask_reference = prune_np.magnitude_mask  # False on the round(sparsity * w.size) smallest |w|
 
 
-def _drop_lowest(values: np.ndarray, k: int) -> np.ndarray:
-    """A keep-mask of ``values``' shape without its k lowest entries (over the whole array)."""
-    keep = np.ones(values.size, dtype=bool)
-    keep[np.argsort(values, axis=None, kind="stable")[:k]] = False
-    return keep.reshape(values.shape)
-
-
 def _mask(w, s, *, slip=None):
     """The mask of sparsity ``s`` and its classic wrong versions (``slip``; None: right)."""
-    k = round(s * w.size)  # how many weights go
-    return {
-        None: lambda: _mask_reference(w, s),
-        "signed": lambda: _drop_lowest(w, k),
-        "inverted": lambda: ~_mask_reference(w, s),
-        "flipped": lambda: ~_mask_reference(w, 1.0 - s),
-        "kept": lambda: _mask_reference(w, 1.0 - s),
-        "int": lambda: _drop_lowest(np.abs(w), int(s * w.size)),
-        "rows": lambda: np.apply_along_axis(_mask_reference, -1, w, s),  # each row on its own
-        "columns": lambda: np.apply_along_axis(_mask_reference, 0, w, s),
-        "one_few": lambda: _drop_lowest(np.abs(w), k - 1),
-        "one_many": lambda: _drop_lowest(np.abs(w), k + 1),
-        "pruned": lambda: w * _mask_reference(w, s),
-    }[slip]()
+    if slip in ("rows", "columns"):  # each row (column) on its own
+        return np.apply_along_axis(_mask_reference, -1 if slip == "rows" else 0, w, s)
+    if slip in ("signed", "int", "one_few", "one_many"):  # the wrong ranking, or count
+        k = round(s * w.size)  # how many weights go
+        k = {"int": int(s * w.size), "one_few": k - 1, "one_many": k + 1}.get(slip, k)
+        order = np.argsort(w if slip == "signed" else np.abs(w), axis=None, kind="stable")
+        keep = np.ones(w.size, dtype=bool)
+        keep[order[:k]] = False  # the k lowest go, over the whole array
+        return keep.reshape(w.shape)
+    keep = _mask_reference(w, 1.0 - s if slip in ("flipped", "kept") else s)
+    return {"inverted": ~keep, "flipped": ~keep, "pruned": w * keep}.get(slip, keep)
 
 
 def _mask_cases(rng: np.random.Generator) -> list[Case]:
@@ -412,8 +393,7 @@ MAGNITUDE_MASK = TypedCheck(
         _MASK_HINT,
         hints={
             "int": "k = int(round(sparsity * w.size)). " + _MASK_HINT,
-            "rows": _PER_SLICE_HINT,
-            "columns": _PER_SLICE_HINT,
+            **dict.fromkeys(("rows", "columns"), _PER_SLICE_HINT),
             "pruned": "Return the boolean mask; the pruned weights are then w * mask.",
         },
     ),
@@ -436,16 +416,10 @@ check_magnitude_mask = MAGNITUDE_MASK.checker(
 _distillation_reference = distill_np.distillation_loss  # a float
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    """A stable log-softmax over the last axis, for the mistakes (the references have theirs)."""
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
 def _distill(s, t, y, T, alpha, slip=None):
     """The loss written out; ``slip`` names one classic mistake (None: right)."""
-    log_p = _log_softmax(t / T)  # (B, K) teacher, softened
-    log_q = _log_softmax(s if slip == "teacher_only" else s / T)  # (B, K) student
+    log_p = log_softmax(t / T)  # (B, K) teacher, softened
+    log_q = log_softmax(s if slip == "teacher_only" else s / T)  # (B, K) student
     if slip == "swap":
         log_p, log_q = log_q, log_p
     p = np.exp(log_p)
@@ -454,7 +428,7 @@ def _distill(s, t, y, T, alpha, slip=None):
     divisor = {"sum": 1, "sum_all": 1, "classes": B * K}.get(slip, B)  # "classes": KLDivLoss
     soft_term = per_class.sum() / divisor * {"no_t2": 1.0, "t1": T}.get(slip, T * T)
     rows = slice(None) if slip == "all_rows" else np.arange(B)  # [:, y] picks a (B, B) block
-    nll = -_log_softmax(s / T if slip == "hard_T" else s)[rows, y]  # (B,)
+    nll = -log_softmax(s / T if slip == "hard_T" else s)[rows, y]  # (B,)
     hard_term = nll.sum() if slip == "sum_all" else nll.mean()
     a = 1.0 - alpha if slip == "alpha_on_hard" else alpha
     return a * soft_term + (1.0 - a) * hard_term
@@ -466,14 +440,12 @@ def _distillation_cases(rng: np.random.Generator) -> list[Case]:
         y = rng.integers(0, K, size=B)  # (B,) true classes
         return Case((s, t, y, T, alpha), label=label)
 
-    return stressed(
-        [
-            case(4, 5, 2.0, 0.7, "B = 4, K = 5 classes, T = 2, alpha = 0.7"),
-            case(6, 3, 4.0, 0.25, "B = 6, K = 3, T = 4, alpha = 0.25"),
-            case(3, 6, 2.0, 0.5, "confident logits in the thousands, T = 2", size=1000.0),
-        ],
-        2,
-    )
+    cases = [
+        case(4, 5, 2.0, 0.7, "B = 4, K = 5 classes, T = 2, alpha = 0.7"),
+        case(6, 3, 4.0, 0.25, "B = 6, K = 3, T = 4, alpha = 0.25"),
+        case(3, 6, 2.0, 0.5, "confident logits in the thousands, T = 2", size=1000.0),
+    ]
+    return stressed(cases, 2)
 
 
 _DISTILL_HINT = (
@@ -542,17 +514,14 @@ _merge_reference = lora_np.merge_lora  # W + (alpha / r) A B, a new (D_in, D_out
 def _delta(A, B, alpha, slip=None):
     """The low-rank update, (D_in, D_out); ``slip`` names one classic mistake (None: right)."""
     (D_in, r), D_out = A.shape, B.shape[1]
-    divisor = {"alpha": 1, "r_in": D_in, "r_out": D_out, "none": None}.get(slip, r)
-    s = 1.0 if divisor is None else alpha / divisor  # "none": no scaling at all
-    products = {"BA": lambda: B @ A, "T": lambda: (A @ B).T}
-    products["torch"] = lambda: A.T @ B.T  # PyTorch's layout, read as the book's
+    s = alpha / {"alpha": 1, "r_in": D_in, "r_out": D_out, "none": alpha}.get(slip, r)
+    products = {"BA": lambda: B @ A, "T": lambda: (A @ B).T, "torch": lambda: A.T @ B.T}
     return s * products.get(slip, lambda: A @ B)()
 
 
 def _lora(x, W, A, B, alpha, b=None, *, slip=None):
     y = x @ _delta(A, B, alpha, slip)  # (N, D_out)
-    if slip != "adapter_only":
-        y = y + x @ W
+    y = y if slip == "adapter_only" else y + x @ W
     return y + b if (slip != "no_bias" and b is not None) else y
 
 
@@ -572,9 +541,8 @@ def _lora_cases(rng: np.random.Generator, with_x: bool = True) -> list[Case]:
         A = rng.normal(size=(D_in, r)) / np.sqrt(D_in)  # (D_in, r)
         B = 0.1 * rng.normal(size=(r, D_out))  # (r, D_out): trained, no longer zero
         b = rng.normal(size=D_out) if bias else None  # (D_out,)
-        if not with_x:
-            return Case((W, scale * A, B, alpha), label=label, stress=stress)
-        return Case((x, W, A, B, alpha, b), label=label, stress=stress)
+        args = (x, W, A, B, alpha, b) if with_x else (W, scale * A, B, alpha)
+        return Case(args, label=label, stress=stress)
 
     return [
         case(3, 4, 4, 4, 2.0, _SQUARE, bias=False),
@@ -588,19 +556,17 @@ _LORA_ERROR_HINT = (
     "In the book's (in, out) layout A is (D_in, r) and B is (r, D_out): x @ A is (N, r) and "
     "(x @ A) @ B is (N, D_out). (PyTorch's LoRA stores the transposes, A (r, in), B (out, r).)"
 )
-_LORA_HINT = "r = A.shape[1]; y = x @ W + (alpha / r) * (x @ A) @ B, plus b when it is given."
 _MERGE_HINT = "r = A.shape[1]; return W + (alpha / r) * (A @ B), a new array."
 
-_WRONG_RANK = (
-    "you read the rank from the wrong axis: r = A.shape[1] = B.shape[0], the "
-    "shared inner size of A (D_in, r) and B (r, D_out)."
-)
 _LORA_SLIPS = {  # the slips of both the forward pass and the merge -> what the learner is told
     "none": "you forgot the scaling alpha / r: LoRA adds (alpha / r) · A B, so that "
     "changing the rank does not change how large the update is.",
     "alpha": "you scaled by alpha instead of alpha / r: divide by the rank r = A.shape[1].",
-    "r_in": _WRONG_RANK,
-    "r_out": _WRONG_RANK,
+    **dict.fromkeys(
+        ("r_in", "r_out"),
+        "you read the rank from the wrong axis: r = A.shape[1] = B.shape[0], the "
+        "shared inner size of A (D_in, r) and B (r, D_out).",
+    ),
     "BA": "you multiplied the factors in the wrong order, B A: the update is A B, "
     "(D_in, r) @ (r, D_out). Only a square case lets B A run at all.",
     "T": "your update is transposed, (A B)ᵀ: the book stores matrices (in, out), so "
@@ -624,7 +590,7 @@ LORA_FORWARD = FunctionCheck(
             "adds it to the frozen layer's output x W + b.",
             "no_bias": "you forgot the bias b of the frozen layer.",
         },
-        _LORA_HINT,
+        "r = A.shape[1]; y = x @ W + (alpha / r) * (x @ A) @ B, plus b when it is given.",
     ),
 )
 
@@ -679,11 +645,8 @@ def _decode(x_t, W_q, W_k, W_v, k_cache, v_cache, slip=None):
     D, C = q.shape[-1], x_t.shape[-1]
     s = np.einsum("bd,bpd->bp", q, Ka)  # (B, P + 1)
     s = s * {"none": 1.0, "sqrt_c": 1 / np.sqrt(C), "by_d": 1 / D}.get(slip, 1 / np.sqrt(D))
-    axis = 0 if slip == "axis_0" else -1
-    e = np.exp(s - s.max(axis=axis, keepdims=True))
-    w = e / e.sum(axis=axis, keepdims=True)  # (B, P + 1)
-    out = np.einsum("bp,bpd->bd", w, Va)  # (B, D)
-    return out, K, V
+    w = softmax(s, axis=0 if slip == "axis_0" else -1)  # (B, P + 1)
+    return np.einsum("bp,bpd->bd", w, Va), K, V  # out (B, D)
 
 
 def _decode_cases(rng: np.random.Generator) -> list[Case]:
@@ -693,14 +656,12 @@ def _decode_cases(rng: np.random.Generator) -> list[Case]:
         k_cache, v_cache = (rng.normal(size=(B, P, D)) for _ in range(2))  # (B, P, D) each
         return Case((x_t, W_q, W_k, W_v, k_cache, v_cache), label=label)
 
-    return stressed(
-        [
-            case(2, 6, 4, 3, "B = 2, C = 6, head width D = 4, P = 3 cached positions"),
-            case(1, 4, 9, 5, "one sequence, C = 4, D = 9, P = 5"),
-            case(3, 5, 2, 0, "the first step, with an empty cache (P = 0)"),
-        ],
-        2,
-    )
+    cases = [
+        case(2, 6, 4, 3, "B = 2, C = 6, head width D = 4, P = 3 cached positions"),
+        case(1, 4, 9, 5, "one sequence, C = 4, D = 9, P = 5"),
+        case(3, 5, 2, 0, "the first step, with an empty cache (P = 0)"),
+    ]
+    return stressed(cases, 2)
 
 
 _DECODE_HINT = (

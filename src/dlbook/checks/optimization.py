@@ -37,7 +37,6 @@ from dlbook.checks._core import (
     describe_type,
     first_mismatch,
     isclose,
-    on_output,
     type_hint,
 )
 from dlbook.checks._kinds import (
@@ -92,10 +91,9 @@ def _momentum(w, g, v, lr, mu, *, slip=""):
     # v_new = mu v + a g, and w_new = w - rate * direction; torch: a = 1, rate lr along v_new
     a = {"keras": -lr, "lr_inside": lr, "average": 1 - mu}.get(slip, 1.0)
     v_new = {"stale_v": v, "just_g": g}.get(slip, mu * v + a * g)
-    rate = {"uphill": -lr, "keras_add": -1.0, "lr_inside": 1.0, "no_lr": 1.0}.get(slip, lr)
+    rate = {"uphill": -lr, "lr_inside": 1.0, "no_lr": 1.0}.get(slip, lr)
+    rate = -1.0 if slip in ("keras", "keras_add") else rate  # Keras adds its v: w ← w + v
     direction = {"no_velocity": g, "old_v": v, "nesterov": g + mu * v_new}.get(slip, v_new)
-    if slip == "keras":  # w ← w + v with Keras' v = μ·v − lr·g
-        return w + mu * v - lr * g, v_new
     return w - rate * direction, v_new
 
 
@@ -307,11 +305,13 @@ def _adam_decay(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled, *, slip):
     """
     if slip != "ignored" and bool(decoupled) == (slip in _L2_ONLY):
         raise ValueError(f"{slip!r} is no mistake of decoupled={decoupled}")
+    adam = partial(_adam, m=m, v=v, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+    if slip == "moments_from_g":  # L2's w_new right, but m_new and v_new averaged from g alone
+        return (adam(w, g + lam * w)[0], *adam(w, g)[1:])
     # AdamW (decoupled=True): w shrinks by 1 - lr lam before the Adam step; g is left alone.
     # L2 (decoupled=False): lam w, the gradient of lam/2 |w|^2, joins g before the moments.
     shrink = {"no_lr": 1 - lam, "sign": 1 + lr * lam, "decoupled": 1 - lr * lam}.get(slip, 1.0)
     in_g = {"l2": lam, "m_only": lam, "l2_sign": -lam, "twice": 2 * lam}.get(slip, 0.0)
-    adam = partial(_adam, m=m, v=v, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
     return adam(
         w * shrink,
         g + in_g * w,
@@ -364,24 +364,13 @@ _DECAY_SLIPS = {
     "λ·w (the 1/2 is there for this).",
     "m_only": "you added λ·w to the gradient in m but not in v: L2 changes the gradient "
     "itself, so both moments see g + λ·w.",
-}
-_L2_ONLY = {"decoupled", "l2_sign", "twice", "m_only"}  # the others but "ignored" are AdamW's
-
-
-def _l2_state_from_g(w, g, m, v, t, lr, beta1, beta2, eps, lam, decoupled):
-    """L2's w_new right, but m_new and v_new averaged from g alone (two Adam steps mixed)."""
-    if decoupled:
-        raise ValueError("a mistake of decoupled=False only")
-    w_new = _adam(w, g + lam * w, m, v, t, lr, beta1, beta2, eps)[0]
-    return (w_new, *_adam(w, g, m, v, t, lr, beta1, beta2, eps)[1:])
-
-
-_L2_STATE = (  # explanation, hint
-    "your w_new is right, but the m_new and v_new you return average g alone: with L2 "
-    "the gradient itself is g + λ·w, and the moments that the next step starts from "
+    "moments_from_g": "your w_new is right, but the m_new and v_new you return average g alone: "
+    "with L2 the gradient itself is g + λ·w, and the moments that the next step starts from "
     "must hold it too.",
-    _L2_HINT + " Return the m_new and v_new of that same step.",
-)
+}
+# the slips of L2 (decoupled=False); the others but "ignored" are AdamW's
+_L2_ONLY = {"decoupled", "l2_sign", "twice", "m_only", "moments_from_g"}
+
 
 ADAM_DECAY_STEP = FunctionCheck(
     name="adam_decay_step",
@@ -391,24 +380,22 @@ ADAM_DECAY_STEP = FunctionCheck(
     task="decoupled=True (AdamW): shrink w by 1 - lr * weight_decay, then an Adam step from g. "
     "decoupled=False (L2): an Adam step from g + weight_decay * w.",
     nan_hint="Check your Adam step first (check_adam_step above).",
-    mistakes=[
-        # "ignored" and "decoupled" are named on w_new only: with L2 their m_new and v_new
-        # are _L2_STATE's, whose w_new is right (theirs is wrong, and is compared first)
-        *slip_mistakes(
-            _adam_decay,
-            _DECAY_SLIPS,
-            _ADAMW_HINT,
-            hints={
-                "ignored": f"With decoupled=True: {_ADAMW_HINT} With decoupled=False: {_L2_HINT}",
-                "denominator": _ADAMW_HINT + " The decay never meets m or v.",
-                "sign": "Weight decay pulls w towards 0. " + _ADAMW_HINT,
-                **dict.fromkeys(_L2_ONLY, _L2_HINT),
-            },
-            outputs=3,
-            only={"ignored": 0, "decoupled": 0},
-        ),
-        *(on_output(_L2_STATE[0], _l2_state_from_g, k, _L2_STATE[1]) for k in (1, 2)),
-    ],
+    # "ignored" and "decoupled" are named on w_new only: with L2 their m_new and v_new
+    # are "moments_from_g"'s, whose w_new is right (theirs is wrong, and is compared first)
+    mistakes=slip_mistakes(
+        _adam_decay,
+        _DECAY_SLIPS,
+        _ADAMW_HINT,
+        hints={
+            "ignored": f"With decoupled=True: {_ADAMW_HINT} With decoupled=False: {_L2_HINT}",
+            "denominator": _ADAMW_HINT + " The decay never meets m or v.",
+            "sign": "Weight decay pulls w towards 0. " + _ADAMW_HINT,
+            **dict.fromkeys(_L2_ONLY, _L2_HINT),
+            "moments_from_g": _L2_HINT + " Return the m_new and v_new of that same step.",
+        },
+        outputs=3,
+        only={"ignored": 0, "decoupled": 0, "moments_from_g": (1, 2)},
+    ),
 )
 
 
@@ -451,9 +438,8 @@ def _shared_mask_problem(p: float, y: np.ndarray) -> Judgement:
     probability below 0.8**500; a shared mask makes every slice the same.
     """
     kept = y != 0
-    if p == 0 or kept.all() or not kept.any():
-        return None  # nothing dropped, or everything: the fraction check says more
-    axis = _repeated_axis(kept)
+    # nothing dropped, or everything: the fraction check says more
+    axis = None if p == 0 or kept.all() or not kept.any() else _repeated_axis(kept)
     if axis is None:
         return None
     return (
@@ -716,28 +702,18 @@ HE_MISTAKES = [
         lambda d_in, d_out: 2.0 / d_out,
         "In the book's layout W is (d_in, d_out), so fan_in = W.shape[0] = d_in. " + _HE_HINT,
     ),
-    VarianceMistake(
-        "your variance is Xavier/Glorot's, 2/(d_in + d_out), made for tanh; He's for "
-        "ReLU is 2/d_in.",
-        lambda d_in, d_out: 2.0 / (d_in + d_out),
-        _HE_HINT,
-    ),
-    VarianceMistake(
-        "your variance is 1/d_in (LeCun's): He's doubles it, because ReLU zeroes half of "
-        "its inputs.",
-        lambda d_in, d_out: 1.0 / d_in,
-        _HE_HINT,
-    ),
-    VarianceMistake(
-        "you passed the variance 2/d_in as the standard deviation: the scale of rng.normal "
-        "is the standard deviation, √(2/d_in).",
-        lambda d_in, d_out: (2.0 / d_in) ** 2,
-        _HE_HINT,
-    ),
-    VarianceMistake(
-        "your variance is 4/d_in, twice He's: did you multiply by 2 instead of √2?",
-        lambda d_in, d_out: 4.0 / d_in,
-        _HE_HINT,
+    *(
+        VarianceMistake(explanation, variance, _HE_HINT)
+        for explanation, variance in {  # explanation -> the variance of a (d_in, d_out) layer
+            "your variance is Xavier/Glorot's, 2/(d_in + d_out), made for tanh; He's for "
+            "ReLU is 2/d_in.": lambda d_in, d_out: 2.0 / (d_in + d_out),
+            "your variance is 1/d_in (LeCun's): He's doubles it, because ReLU zeroes half of "
+            "its inputs.": lambda d_in, d_out: 1.0 / d_in,
+            "you passed the variance 2/d_in as the standard deviation: the scale of rng.normal "
+            "is the standard deviation, √(2/d_in).": lambda d_in, d_out: (2.0 / d_in) ** 2,
+            "your variance is 4/d_in, twice He's: did you multiply by 2 instead "
+            "of √2?": lambda d_in, d_out: 4.0 / d_in,
+        }.items()
     ),
     *(
         VarianceMistake(
@@ -774,9 +750,8 @@ def _he_statistics_problem(W: np.ndarray, d_in: int, d_out: int) -> Judgement:
     measured = f"The variance of your W is {var:.4g}, He's is 2/d_in = {target:.4g}"
     uniform = float(np.abs(W).max()) < 2.0 * np.sqrt(var)  # normal: about 4.5 std
     for mistake in HE_MISTAKES:
-        if mistake.uniform_only and not uniform:
-            continue
-        if abs(var / mistake.variance(d_in, d_out) - 1) <= tol:
+        matches = abs(var / mistake.variance(d_in, d_out) - 1) <= tol
+        if matches and (uniform or not mistake.uniform_only):
             return f"{mistake.explanation} {measured}", mistake.hint
     return (
         f"the variance of your W is {var:.4g}, {var / target:.3g} times He's 2/d_in = {target:.4g}",
@@ -809,9 +784,7 @@ def _independence_problem(W: np.ndarray) -> Judgement:
     if W.size < 100_000:
         return None
     for axis in range(W.ndim):
-        a = np.moveaxis(W, axis, 0)
-        if a.shape[0] < 2:
-            continue
+        a = np.moveaxis(W, axis, 0)  # W has a case's shape: both axes >= 4
         first, second = a[:-1].ravel(), a[1:].ravel()
         rho = float(np.corrcoef(first, second)[0, 1])
         if np.isfinite(rho) and abs(rho) > 6.0 / np.sqrt(first.size):
@@ -834,11 +807,9 @@ def _judge_he_init(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> 
             "Draw size=(d_in, d_out): x @ W maps a (B, d_in) batch to (B, d_out).",
         )
     problem = array_problem(W, (d_in, d_out), "W")
-    if problem is not None:
-        return problem
-    if not np.issubdtype(W.dtype, np.floating):
+    if problem is None and not np.issubdtype(W.dtype, np.floating):
         return f"W has dtype {W.dtype}, not floats", "Draw with rng.normal, which returns floats."
-    problem = _independence_problem(W)
+    problem = problem or _independence_problem(W)
     if problem is None and W.size >= 100_000:  # smaller layers: shape, independence, rng use
         problem = _he_statistics_problem(W, d_in, d_out)
     return problem or rng_problem(check, case, W, rng_index=2)
@@ -929,12 +900,9 @@ SCHEDULE_MISTAKES = slip_mistakes(
         "schedule jumps to twice base_lr.",
         "over_T": "your cosine runs over total_steps instead of total_steps − warmup_steps: it "
         "has not reached eta_min at the last step.",
-        "from_0": _FROM_ZERO,
-        "from_0_over_T": _FROM_ZERO,
-        "late": _BOUNDARY,
-        "early": _BOUNDARY,
-        "shorter": _AT_END,
-        "longer": _AT_END,
+        **dict.fromkeys(("from_0", "from_0_over_T"), _FROM_ZERO),
+        **dict.fromkeys(("late", "early"), _BOUNDARY),
+        **dict.fromkeys(("shorter", "longer"), _AT_END),
         "no_eta": "your cosine ignores eta_min: it decays to 0.",
         "eta_on_top": "you added eta_min without taking it off base_lr: the cosine must run "
         "from base_lr down to eta_min.",
@@ -997,11 +965,8 @@ def _judge_schedule(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
     at = f"At step {step} you return {value:.6g} where {expected:.6g} is expected"
     curve = _sweep(check, case)
     if curve is not None:
-        for mistake in check.mistakes:
-            try:
-                wrong = [mistake.fn(t, base_lr, warmup, total, eta_min) for t in range(total + 1)]
-            except Exception:  # this mistake cannot even run on this configuration
-                continue
+        for mistake in check.mistakes:  # none divides by 0 here: W and every period > 0
+            wrong = [mistake.fn(t, base_lr, warmup, total, eta_min) for t in range(total + 1)]
             if allclose(curve, wrong, rtol=check.rtol, atol=check.atol):
                 return f"{mistake.explanation} {at}", mistake.hint
     return (

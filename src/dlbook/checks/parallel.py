@@ -83,15 +83,13 @@ def _list_problem(got: Any, expected: Sequence[np.ndarray], label: str, item: st
         if not (np.issubdtype(g.dtype, np.number) or g.dtype == bool):
             return f"{name} has dtype {g.dtype}, not numbers", "Compute with NumPy number arrays."
         if g.shape != e.shape:
-            if g.size == e.size:
-                return (
-                    f"{name} has shape {g.shape} but should have shape {e.shape}, the shape of "
-                    "its input",
-                    "Reshape the result back: .reshape(a.shape) with the input array a.",
-                )
+            reshaped = g.size == e.size  # e.g. flattened: its input's values, in another shape
             return (
-                f"{name} has shape {g.shape} but should have shape {e.shape}",
-                shape_hint(g.shape, e.shape),
+                f"{name} has shape {g.shape} but should have shape {e.shape}"
+                + (", the shape of its input" if reshaped else ""),
+                "Reshape the result back: .reshape(a.shape) with the input array a."
+                if reshaped
+                else shape_hint(g.shape, e.shape),
             )
     return None
 
@@ -234,12 +232,8 @@ def _found_inf_problem(
         f"grads[{i}] holds {' and '.join(k for k, test in tests if test(g).any())}"
         for i, g in enumerate(grads)
         if not np.isfinite(g).all()
-    ]
-    evidence = (
-        f"found_inf is {bool(found_inf)} but {' and '.join(bad)}"
-        if bad
-        else "found_inf is True but every gradient is finite"
-    )
+    ] or ["every gradient is finite"]  # then found_inf is True
+    evidence = f"found_inf is {bool(found_inf)} but {' and '.join(bad)}"
     flags = _flags(check)
     for mistake in UNSCALE_FLAG_MISTAKES:
         if flags and all(bool(mistake.fn(*c.args)) == flag for c, flag in flags):
@@ -285,8 +279,7 @@ def _unscale_values_problem(
 
 
 def _judge_unscale(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
-    grads, scale = case.args
-    out, found_inf = outputs
+    (grads, scale), (out, found_inf) = case.args, outputs
     expected, _ = mp.unscale_grads(grads, scale)
     problem = _list_problem(out, expected, "the list of gradients you return", "grads[{i}]")
     problem = problem or _unscale_values_problem(check, out, expected, case)
@@ -548,6 +541,9 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
     the ranks' chunks (at most 2^5 of them here): a ring stopped early leaves partial
     sums, and how many of them each rank holds tells which phase was cut short.
     """
+    bad = [i for i, g in enumerate(got) if not np.isfinite(g).all()]
+    if bad:
+        return f"rank {bad[0]}'s array contains NaN or inf", "Are all the chunks initialised?"
     p = len(arrays)
     full = np.sum([np.ravel(a).astype(np.float64) for a in arrays], axis=0)  # (n,)
     flat = [np.ravel(g).astype(np.float64) for g in got]  # p x (n,)
@@ -567,25 +563,18 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
     counts = [[_contributions(mine[r][c], parts[c], tol) for c in range(p)] for r in range(p)]
     if all(k is not None for row in counts for k in row):
         per_rank = np.array([row.count(p) for row in counts])  # fully summed chunks per rank
-        if not per_rank.any():
-            return (
-                "your reduce-scatter leaves no chunk with the full sum on any rank: in each of "
-                "its p − 1 steps rank r passes on chunk (r − s) % p, the one it just added to",
-                _RING_HINT,
-            )
-        if (per_rank == 1).all():
-            return (
-                "you stopped after the reduce-scatter (the all-gather, p − 1 more steps, "
-                "copies every finished chunk around the ring): each rank holds one fully "
-                "summed chunk and partial sums elsewhere",
-                _RING_HINT,
-            )
-        if (per_rank == p - 1).all():
-            return (
-                "your all-gather is one step short (it takes p − 1 steps, as the "
-                "reduce-scatter does): each rank still has one chunk that is not the full sum",
-                _RING_HINT,
-            )
+        stops = (  # every rank holds 0, 1 or p − 1 of them (for p = 2, 1 is tried first)
+            "your reduce-scatter leaves no chunk with the full sum on any rank: in each of "
+            "its p − 1 steps rank r passes on chunk (r − s) % p, the one it just added to",
+            "you stopped after the reduce-scatter (the all-gather, p − 1 more steps, "
+            "copies every finished chunk around the ring): each rank holds one fully "
+            "summed chunk and partial sums elsewhere",
+            "your all-gather is one step short (it takes p − 1 steps, as the "
+            "reduce-scatter does): each rank still has one chunk that is not the full sum",
+        )
+        for k, explanation in zip((0, 1, p - 1), stops, strict=True):
+            if (per_rank == k).all():
+                return explanation, _RING_HINT
     # the hint's all-gather sends what its reduce-scatter sends, one chunk on: with += in both
     rotated = [ch[1:] + ch[:1] for ch in par_np.ring_reduce_scatter(inputs)]  # c at c - 1
     added = [ch[-1:] + ch[:-1] for ch in par_np.ring_reduce_scatter(rotated)]
@@ -603,21 +592,15 @@ def _ring_values_problem(arrays, got, tol) -> Judgement:
 
 
 def _judge_ring(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Judgement:
-    (arrays,) = case.args
-    (got,) = outputs
+    (arrays,), (got,) = case.args, outputs
     expected = _ring_reference(arrays)
     p, dtype = len(arrays), arrays[0].dtype
     # sums taken in another order agree to a few ulps: relative 1e-5 in float32
     tol = 0.0 if np.issubdtype(dtype, np.integer) else 1e-5 if dtype.itemsize <= 4 else 1e-10
     problem = _list_problem(got, expected, "your list of results", "rank {i}'s array")
-    if problem is not None:
-        if isinstance(got, np.ndarray):
-            return problem[0], "Return one array per rank: every rank ends with its own copy."
-        return problem
-    bad = [i for i, g in enumerate(got) if not np.isfinite(g).all()]
-    if bad:
-        return f"rank {bad[0]}'s array contains NaN or inf", "Are all the chunks initialised?"
-    problem = _ring_values_problem(arrays, got, tol)
+    if problem is not None and isinstance(got, np.ndarray):
+        return problem[0], "Return one array per rank: every rank ends with its own copy."
+    problem = problem or _ring_values_problem(arrays, got, tol)
     if problem is not None:
         return problem
     for r in range(p):
@@ -638,11 +621,11 @@ def _judge_ring(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
                 "Copy the inputs' chunks (a.flatten() keeps the dtype) rather than filling "
                 "np.zeros(n), which is float64; or end with .astype(a.dtype).",
             )
-    # the messages are judged at the last case, once every sum is right, case by case
     cases = check.run_state.cases
-    problems = (_messages_problem(check, c) for c in cases) if case is cases[-1] else ()
-    problem = next((problem for problem in problems if problem is not None), None)
-    return problem or (_deaf_problem(check, cases[0]) if case is cases[-1] else None)
+    if case is not cases[-1]:  # the messages are judged at the last case, once every sum is right
+        return None
+    problems = (_messages_problem(check, c) for c in cases)
+    return next(filter(None, problems), None) or _deaf_problem(check, cases[0])
 
 
 def _deaf_problem(check: JudgedCheck, case: Case) -> Judgement:

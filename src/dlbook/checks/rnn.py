@@ -56,6 +56,7 @@ from dlbook.checks._kinds import (
     array_problem,
     as_number,
     slip_mistakes,
+    stressed,
 )
 from dlbook.lm import metrics as lm_metrics
 from dlbook.lm import sampling as lm_sampling
@@ -66,10 +67,6 @@ from dlbook.rnn import numpy_backend as rnn_np
 # ---------------------------------------------------------------------------
 # Helpers shared by the checks of this chapter
 # ---------------------------------------------------------------------------
-
-
-def _weights(W_ih, W_hh, b_ih, b_hh) -> dict[str, np.ndarray]:
-    return {"W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih, "b_hh": b_hh}
 
 
 def _random_weights(rng: np.random.Generator, D: int, H: int, G: int = 1) -> tuple:
@@ -104,7 +101,7 @@ _LAYOUT = (
 
 def _rnn_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
     """dlbook's vanilla RNN cell: tanh(x W_ih + b_ih + h W_hh + b_hh), shape (B, H)."""
-    return rnn_np.rnn_cell_forward(x, h, _weights(W_ih, W_hh, b_ih, b_hh))[0]
+    return rnn_np.rnn_cell_forward(x, h, dict(W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh))[0]
 
 
 def _rnn_step_cases(rng: np.random.Generator) -> list[Case]:
@@ -120,8 +117,7 @@ def _rnn_step_cases(rng: np.random.Generator) -> list[Case]:
 def _rnn(*args, act="tanh", drop=(), transpose=(), swap=False, squash="once"):
     """A vanilla RNN step written out, with switches for the classic slips (defaults: right)."""
     x, h, W_ih, W_hh, b_ih, b_hh = args  # the exercise's arguments
-    if swap:  # x with W_hh, h with W_ih
-        W_ih, W_hh = W_hh, W_ih
+    W_ih, W_hh = (W_hh, W_ih) if swap else (W_ih, W_hh)  # swap: x with W_hh, h with W_ih
     W_ih = W_ih.T if "W_ih" in transpose else W_ih  # PyTorch's layout
     W_hh = W_hh.T if "W_hh" in transpose else W_hh
     if squash == "each":  # the input and the state squashed apart
@@ -130,14 +126,13 @@ def _rnn(*args, act="tanh", drop=(), transpose=(), swap=False, squash="once"):
         return np.tanh(x @ W_ih + h @ W_hh) + b_ih + b_hh
     terms = {"x W_ih": x @ W_ih, "b_ih": b_ih, "h W_hh": h @ W_hh, "b_hh": b_hh}
     a = sum(term for name, term in terms.items() if name not in drop)  # (B, H)
-    acts = {  # tanh, and what is used in its place by mistake
+    h_new = {  # tanh, and what is used in its place by mistake
         "tanh": np.tanh,
         "exp_tanh": lambda a: (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a)),  # NaN past 710
         "sigmoid": sigmoid,
         "relu": lambda a: np.maximum(a, 0.0),
         "none": np.asarray,
-    }
-    h_new = acts[act](a)
+    }[act](a)
     return h_new.T if "h_new" in transpose else h_new  # (H, B): one column per example
 
 
@@ -214,10 +209,9 @@ BPTT_KEYS = ("dW_ih", "dW_hh", "db_ih", "db_hh", "dh0")
 
 def _bptt_reference(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
     """dlbook's RNN layer and its BPTT, with dL/dh_3 = dh3: (dW_ih, dW_hh, db_ih, db_hh, dh0)."""
-    T, B, D = xs.shape  # time first, as in the exercise
-    H = h0.shape[1]
+    (T, B, D), H = xs.shape, h0.shape[1]  # xs is time first, as in the exercise
     model = rnn_np.RNN(D, H, dtype="float64")
-    model.set_weights(_weights(W_ih, W_hh, b_ih, b_hh))
+    model.set_weights(dict(W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh))
     x = np.transpose(xs, (1, 0, 2))  # (B, T, D): the layer is batch-first
     no_outputs = np.zeros((B, T, H))  # the loss reaches no output but the last state
     _, grads, _, dh0 = rnn_np.sequence_loss_and_grads(model, x, h0, no_outputs, dh3)
@@ -227,10 +221,7 @@ def _bptt_reference(xs, h0, W_ih, W_hh, b_ih, b_hh, dh3):
 def _bptt(
     *args, slope="h", back="W_hh.T", walk=(3, 2, 1), accumulate=True, dW_hh_from="h_prev", end=""
 ):
-    """Three steps of BPTT written out, with switches for the classic slips (defaults: right).
-
-    ``walk`` lists the steps t in the order walked; ``end`` spoils one output at the end.
-    """
+    """Three steps of BPTT written out, with switches for the classic slips (defaults: right)."""
     xs, h0, W_ih, W_hh, b_ih, b_hh, dh3 = args  # the exercise's arguments
     hs, pre = [h0], [None]  # hs[t] = h_t (B, H) for t = 0..3; pre[t] = a_t (B, H)
     for x in xs:  # x (B, D)
@@ -246,8 +237,7 @@ def _bptt(
         if not accumulate:  # dW = ... at every step instead of dW += ...
             dW_ih, dW_hh, db = 0.0, 0.0, 0.0
         dW_ih, dW_hh, db = dW_ih + xs[t - 1].T @ da, dW_hh + state.T @ da, db + da.sum(axis=0)
-        # dL/dh_{t-1} = da_t W_hh^T, and what is used in its place by mistake
-        carry = {
+        carry = {  # dL/dh_{t-1} = da_t W_hh^T, and what is used in its place by mistake
             "W_hh.T": da @ W_hh.T,
             "W_hh": da @ W_hh,
             "identity": da,
@@ -286,8 +276,7 @@ _BPTT_HINT = (
 )
 
 
-# (switch of _bptt, its value) -> what the learner did
-_BPTT_SLIPS = {
+_BPTT_SLIPS = {  # (switch of _bptt, its value) -> what the learner did
     ("walk", (3,)): "your gradients hold only the last step's contribution: W is shared by the "
     "three steps, so its gradient sums all three, and dL/dh must be carried back "
     "to h_2 and h_1 through W_hh.",
@@ -367,7 +356,7 @@ check_bptt_3_steps = BPTT_3_STEPS.checker(
 
 def _lstm_reference(x, h, c, W_ih, W_hh, b_ih, b_hh):
     """dlbook's LSTM cell, gate blocks in PyTorch's order (i, f, g, o): (h_new, c_new)."""
-    return rnn_np.lstm_cell_forward(x, (h, c), _weights(W_ih, W_hh, b_ih, b_hh))[0]
+    return rnn_np.lstm_cell_forward(x, (h, c), dict(W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh))[0]
 
 
 def _lstm(*args, order="ifgo", acts="sigmoid/tanh", cell="f*c+i*g", h_of="c_new"):
@@ -391,8 +380,7 @@ def _lstm(*args, order="ifgo", acts="sigmoid/tanh", cell="f*c+i*g", h_of="c_new"
         return np.tanh(o * c_new), c_new
     if h_of == "no_o":  # the output gate left out
         return np.tanh(c_new), c_new
-    h_new = o * {"c_new": np.tanh(c_new), "no_tanh": c_new, "old_c": np.tanh(c)}[h_of]
-    return h_new, c_new
+    return o * {"c_new": np.tanh(c_new), "no_tanh": c_new, "old_c": np.tanh(c)}[h_of], c_new
 
 
 def _lstm_cases(rng: np.random.Generator) -> list[Case]:
@@ -439,7 +427,6 @@ _LSTM_SLIPS = {
     ("h_of", "tanh(o*c_new)"): "h_new = tanh(o ⊙ c_new): the output gate acts after the "
     "squashing, h_new = o ⊙ tanh(c_new).",
     ("h_of", "no_o"): "h_new = tanh(c_new): you left out the output gate, h_new = o ⊙ tanh(c_new).",
-    # slips in c_new
     ("cell", "i*g"): "your c_new has no f ⊙ c term: the cell forgets everything at every step, "
     "which defeats the LSTM's memory. c_new = f ⊙ c + i ⊙ g.",
     ("cell", "c+i*g"): "you kept the old cell without the forget gate: "
@@ -518,10 +505,7 @@ _CLIP_HINT = (
 
 
 def _clip(grads, m, slip=""):
-    """Clipping by the global norm written out, with switches for the classic slips.
-
-    Returns `clipped` as one vector of all its entries, as the check judges it.
-    """
+    """Clipping by the global norm written out, with switches for the classic slips."""
     total = {  # the global norm, and what is used in its place by mistake
         "no_sqrt": _norm(grads) ** 2,
         "sum_of_norms": sum(_norm([g]) for g in grads),
@@ -536,8 +520,7 @@ def _clip(grads, m, slip=""):
     return _flat(clipped), _norm(clipped) if slip == "norm_after" else total
 
 
-# (slip of _clip) -> what the learner did
-_CLIP_SLIPS = {
+_CLIP_SLIPS = {  # (slip of _clip) -> what the learner did
     "each_own": "you clipped each gradient by its own norm: clipping by the global norm scales "
     "all of them by one factor, max_norm / total_norm, which keeps the direction of the "
     "whole update.",
@@ -636,22 +619,18 @@ def _judge_clip(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) -> Jud
 
 
 def _clip_cases(rng: np.random.Generator) -> list[Case]:
-    def case(grads: list[np.ndarray], max_norm: float, what: str, stress: bool = False) -> Case:
+    def case(grads: list[np.ndarray], max_norm: float, what: str) -> Case:
         label = f"{what}, total norm {_norm(grads):.3g}, max_norm = {max_norm:g}"
-        return Case((ArrayList(grads), max_norm), label=label, stress=stress)
+        return Case((ArrayList(grads), max_norm), label=label)
 
     shapes = [(3, 4), (5,), (2, 3, 2)]
-    return [
+    cases = [
         case([rng.normal(size=s) for s in shapes], 1.0, "3 gradients"),
         case([0.05 * rng.normal(size=s) for s in shapes], 1.0, "3 small gradients"),
         case([3.0 * rng.normal(size=10)], 2.0, "a single gradient"),
-        case(
-            [0.1 * rng.normal(size=(4, 4)), 20.0 * rng.normal(size=3)],
-            5.0,
-            "a tiny and a huge",
-            stress=True,
-        ),
+        case([0.1 * rng.normal(size=(4, 4)), 20.0 * rng.normal(size=3)], 5.0, "a tiny and a huge"),
     ]
+    return stressed(cases, 3)
 
 
 CLIP_BY_GLOBAL_NORM = JudgedCheck(
@@ -692,10 +671,7 @@ def _log_softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
 
 
 def _perplexity(z, t, nll="stable", then="exp_mean", eps=0.0):
-    """Perplexity written out, with switches for the classic slips (defaults: right).
-
-    ``nll`` picks how the loss of each token is computed, ``then`` what is made of the losses.
-    """
+    """Perplexity written out, with switches for the classic slips (defaults: right)."""
     rows = np.arange(len(t))
     losses = {  # -log p of each target (N,), and what is used in its place by mistake
         "stable": lambda: -_log_softmax(z)[rows, t],
@@ -707,7 +683,7 @@ def _perplexity(z, t, nll="stable", then="exp_mean", eps=0.0):
         "softmax": lambda: -np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))[rows, t],
         "logsumexp": lambda: np.log(np.exp(z).sum(1)) - z[rows, t],
     }[nll]()
-    made = {  # exp of the mean loss, and what is made of the losses in its place by mistake
+    return {  # exp of the mean loss, and what is made of the losses in its place by mistake
         "exp_mean": lambda nats: np.exp(np.mean(nats)),
         "exp_sum": lambda nats: np.exp(np.sum(nats)),
         "exp_minus_mean": lambda nats: np.exp(-np.mean(nats)),
@@ -718,8 +694,7 @@ def _perplexity(z, t, nll="stable", then="exp_mean", eps=0.0):
         "exp_bits": lambda nats: np.exp(np.mean(nats) / np.log(2.0)),
         "mean_exp": lambda nats: np.mean(np.exp(nats)),
         "exp_each": np.exp,
-    }
-    return made[then](losses)
+    }[then](losses)
 
 
 def _perplexity_cases(rng: np.random.Generator) -> list[Case]:
@@ -746,8 +721,7 @@ _PPL_HINT = (
 )
 _BITS = "(Bits per character = nats / ln 2, and e^nats = 2^bits: one perplexity, two units.)"
 
-# (switch of _perplexity, its value) -> what the learner did
-_PPL_SLIPS = {
+_PPL_SLIPS = {  # (switch of _perplexity, its value) -> what the learner did
     **{
         (("nll", "eps"), ("eps", eps)): "you computed log(p + ε): the ε lowers the loss of "
         "every unlikely token. The log-softmax, z − logsumexp(z), never reaches log 0: no ε."
@@ -893,10 +867,8 @@ def _token_problem(value: Any, V: int) -> Judgement:
         return (
             f"you returned token {int(value)}, but a vocabulary of {V} has the indices "
             f"0 to {V - 1}",
-            "Indices count from 0. "
-            + _INDEX
-            + " If you search a cumulative sum, the probabilities must sum to 1 first. "
-            + _SAMPLE_HINT,
+            f"Indices count from 0. {_INDEX} If you search a cumulative sum, the probabilities "
+            f"must sum to 1 first. {_SAMPLE_HINT}",
         )
     if isinstance(value, np.ndarray) and value.shape == (V,):
         return (
@@ -952,8 +924,7 @@ class SamplingCheck(JudgedCheck):
         )
         if problem is not None:
             return None, False, problem
-        draws = np.array([int(v) for v in call.value])  # (n,)
-        return draws, rng.bit_generator.state != before, None
+        return np.array([int(v) for v in call.value]), rng.bit_generator.state != before, None
 
 
 _CHOICE_ERRORS = {  # a phrase of rng.choice's ValueError -> (message, hint)
@@ -1035,9 +1006,8 @@ def _judge_sampling(check: JudgedCheck, outputs: tuple[Any, ...], case: Case) ->
         )
     reference = np.random.default_rng(rng.seed)  # the same state as the learner's
     expected = [check.reference(logits.copy(), T, reference) for _ in range(check.draws)]
-    if array_equal(draws, expected):
-        return None
-    return _frequency_problem(check, logits, T, rng.seed, draws)
+    same = array_equal(draws, expected)
+    return None if same else _frequency_problem(check, logits, T, rng.seed, draws)
 
 
 _sampling_reference = lm_sampling.sample_with_temperature  # rng.choice(V, p=softmax(z / T))

@@ -44,7 +44,6 @@ def _config(V: int, T: int, L: int, C: int) -> GPTConfig:
 
 
 def _flops_reference(vocab_size, block_size, n_layer, n_embd):
-    """dlbook.scale.flops.flops_per_token(...)["total"] with dense attention."""
     return flops_per_token(_config(vocab_size, block_size, n_layer, n_embd))["total"]
 
 
@@ -129,17 +128,16 @@ check_training_flops_per_token = TRAINING_FLOPS_PER_TOKEN.checker(
 
 
 def _memory_reference(n_params, mixed_precision):
-    """dlbook.scale.memory.model_state_bytes(n, mixed_precision, "adam"), as a tuple."""
     state = memory.model_state_bytes(n_params, mixed_precision, "adam")
     return state["weights"], state["gradients"], state["optimizer"]
 
 
 def _state(N, mixed, *, master="optimizer", moments=2, half_moments=False, grad_bytes=None, unit=1):
     """The bytes written out, with switches for the classic slips (defaults: right): where
-    the fp32 master copy goes (``master``: "optimizer", "weights", "always" or "none"), m and
-    v in the model's precision (``half_moments``), the bytes of a gradient (``grad_bytes``),
-    and ``unit``, which multiplies everything (8 for bits)."""
-    half = 2 if mixed else 4
+    the fp32 master copy goes (``master``: "optimizer", "weights", "always" or "none"; "fp32":
+    it is the model, fp32 throughout), m and v in the model's precision (``half_moments``), the
+    bytes of a gradient (``grad_bytes``), and ``unit``, which multiplies everything (8 for bits)."""
+    half = 2 if mixed and master != "fp32" else 4
     keep_master = master == "always" or (mixed and master in ("optimizer", "weights"))
     weights = half + (4 if keep_master and master == "weights" else 0)
     grads = half if grad_bytes is None else grad_bytes
@@ -163,6 +161,9 @@ _MEMORY_HINT = (
 )
 
 _MEMORY_SLIPS = {  # (output, then (switch, value) pairs of _state): what to tell the learner
+    (0, ("master", "fp32")): "your weights take 4 bytes each in mixed precision, as in fp32: "
+    "either you ignored mixed_precision, or you counted the fp32 master copy as the weights. The "
+    "model computes with fp16 weights, 2 bytes each; the master copy is optimizer state.",
     (0, ("master", "weights")): "you put the fp32 master copy with the weights: the model holds "
     "fp16 weights (2N), and the master copy (4N) is optimizer state, which the optimizer updates.",
     (1, ("grad_bytes", 0)): "you forgot the gradients: the backward pass writes one gradient per "
@@ -199,14 +200,6 @@ TRAINING_MEMORY_BYTES = FunctionCheck(
             3,
             "Divide the bits by 8: fp16 → 2 bytes, fp32 → 4 bytes.",
         ),
-        on_output(
-            "your weights take 4 bytes each in mixed precision, as in fp32: either you ignored "
-            "mixed_precision, or you counted the fp32 master copy as the weights. The model "
-            "computes with fp16 weights, 2 bytes each; the master copy is optimizer state.",
-            lambda n, mixed: _state(n, False),
-            0,
-            _MEMORY_HINT,
-        ),
         *[
             on_output(text, functools.partial(_state, **dict(slip)), k, _MEMORY_HINT)
             for (k, *slip), text in _MEMORY_SLIPS.items()
@@ -226,19 +219,15 @@ check_training_memory_bytes = TRAINING_MEMORY_BYTES.checker(
 
 def _fit(x, y, *, slip=None):
     """(a, b) fitted on log-log axes; ``slip`` names one classic mistake (None: right)."""
-    if slip == "swapped":
-        x, y = y, x
-    if slip in ("linear", "linear_slope_first"):  # no logs at all
-        slope, intercept = np.polyfit(x, y, 1)
-    else:
-        log = np.log10 if slip in ("log10", "exp_of_log10") else np.log
-        slope, intercept = np.polyfit(log(x), log(y), 1)
+    x, y = (y, x) if slip == "swapped" else (x, y)
+    log = np.log10 if slip in ("log10", "exp_of_log10") else np.log
+    if slip in ("linear", "linear_slope_first"):
+        log = np.asarray  # no logs at all
+    slope, intercept = np.polyfit(log(x), log(y), 1)
     a = {
-        "linear": intercept,
+        **dict.fromkeys(("linear", "log_a", "log10"), intercept),
         "linear_slope_first": slope,
-        "log_a": intercept,
         "unpacked": np.exp(slope),
-        "log10": intercept,
         "ten_to_ln": 10**intercept,
         "mean_ratio": np.mean(y / x**slope),
     }.get(slip, np.exp(intercept))
@@ -252,14 +241,12 @@ def _fit_cases(rng: np.random.Generator) -> list[Case]:
     noisy = 4.0e1 * params**-0.2 * np.exp(rng.normal(0.0, 0.03, size=12))
     size = np.arange(2.0, 12.0)
     growing = 0.5 * size**1.5 * np.exp(rng.normal(0.0, 0.05, size=10))
-    return stressed(
-        [
-            Case((compute, loss), label="loss = 200 · C^-0.12 exactly, C from 1e17 to 1e21 FLOPs"),
-            Case((params, noisy), label="loss ≈ 40 · N^-0.2 with 3% noise, N from 1e6 to 1e9"),
-            Case((size, growing), label="an increasing law, y ≈ 0.5 · x^1.5 with 5% noise"),
-        ],
-        1,
-    )
+    cases = [
+        Case((compute, loss), label="loss = 200 · C^-0.12 exactly, C from 1e17 to 1e21 FLOPs"),
+        Case((params, noisy), label="loss ≈ 40 · N^-0.2 with 3% noise, N from 1e6 to 1e9"),
+        Case((size, growing), label="an increasing law, y ≈ 0.5 · x^1.5 with 5% noise"),
+    ]
+    return stressed(cases, 1)
 
 
 _FIT_HINT = (
@@ -345,22 +332,21 @@ def _optimal_cases(rng: np.random.Generator) -> list[Case]:
 
 _OPTIMAL_HINT = "C = 6·N·D and D = r·N give C = 6·r·N², so N = sqrt(C / (6 r)) and D = r·N."
 
-_OPTIMAL_SLIPS = {  # (output, then (switch, value) pairs of _optimal): what to tell the learner
-    (0, ("flops", 2.0)): "you used C = 2·N·D: 2ND is the forward pass only. Training costs 6 FLOPs "
+_OPTIMAL_SLIPS = {  # (switch, value) pairs of _optimal: what to tell the learner
+    ("flops", 2.0): "you used C = 2·N·D: 2ND is the forward pass only. Training costs 6 FLOPs "
     "per parameter per token (forward and backward), C = 6·N·D.",
-    (0, ("flops", 1.0)): "you used C = N·D: training costs 6 FLOPs "
-    "per parameter per token, C = 6·N·D.",
-    (0, ("swap", True)): "you swapped N and D (or inverted the ratio, which "
+    ("flops", 1.0): "you used C = N·D: training costs 6 FLOPs per parameter per token, C = 6·N·D.",
+    ("swap", True): "you swapped N and D (or inverted the ratio, which "
     "gives the same numbers): the first value is the number of parameters, the "
     "second the number of tokens, r times more.",
-    (0, ("ratio", 20.0)): "you ignored tokens_per_param and used r = 20: use the argument.",
-    (0, ("ratio", 1.0)): "you forgot the ratio: with D = r·N the budget is C = "
+    ("ratio", 20.0): "you ignored tokens_per_param and used r = 20: use the argument.",
+    ("ratio", 1.0): "you forgot the ratio: with D = r·N the budget is C = "
     "6·r·N², so r belongs under the square root.",
-    (0, ("root", False)): "you forgot the square root: C = 6·r·N² is quadratic in N.",
-    (0, ("flops", 12.0), ("root", False)): "you wrote x**1/2, which is x / 2: write x**0.5.",
-    (1, ("d_over_r", True)): "you divided by the ratio: D = r·N "
-    "tokens, more tokens than parameters.",
+    ("root", False): "you forgot the square root: C = 6·r·N² is quadratic in N.",
+    (("flops", 12.0), ("root", False)): "you wrote x**1/2, which is x / 2: write x**0.5.",
+    ("d_over_r", True): "you divided by the ratio: D = r·N tokens, more tokens than parameters.",
 }
+_OPTIMAL_ONLY = {slip: int(slip == ("d_over_r", True)) for slip in _OPTIMAL_SLIPS}  # N, or D
 
 COMPUTE_OPTIMAL = FunctionCheck(
     name="compute_optimal",
@@ -370,10 +356,7 @@ COMPUTE_OPTIMAL = FunctionCheck(
     task="Return (N, D) with 6·N·D = compute and D = tokens_per_param · N.",
     rtol=1e-6,
     atol=0.0,
-    mistakes=[
-        on_output(text, functools.partial(_optimal, **dict(slip)), k, _OPTIMAL_HINT)
-        for (k, *slip), text in _OPTIMAL_SLIPS.items()
-    ],
+    mistakes=slip_mistakes(_optimal, _OPTIMAL_SLIPS, _OPTIMAL_HINT, only=_OPTIMAL_ONLY),
 )
 
 

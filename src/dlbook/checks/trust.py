@@ -170,10 +170,9 @@ def _ig(grad_fn, x, baseline, steps=50, *, slip=None):
     }.get(slip, (np.arange(steps) + 0.5) / steps)  # the midpoints
     points = start + a.reshape(-1, *[1] * x.ndim) * (x - start)  # (m, *x.shape)
     grads = grad_fn(x[None]) if slip == "at_x" else grad_fn(points)  # (m, *x.shape), or (1, ...)
+    avg = grads.sum(axis=0) if slip == "sum" else grads.mean(axis=0)
     if slip == "trapezoid":
         avg = (grads[:-1] + grads[1:]).sum(axis=0) / (2 * steps)
-    else:
-        avg = grads.sum(axis=0) if slip == "sum" else grads.mean(axis=0)
     return {"no_factor": 1.0, "reversed": baseline - x, "input": x}.get(slip, x - baseline) * avg
 
 
@@ -181,18 +180,16 @@ def _ig_cases(rng: np.random.Generator) -> list[Case]:
     x1 = rng.normal(size=6)  # (6,)
     x2 = rng.uniform(0.0, 1.0, size=(3, 4))  # (3, 4): a small image
     x3, b3 = rng.normal(size=5), rng.normal(size=5)  # (5,) and a random baseline
-    return stressed(
-        [
-            Case((TanhScore((6,), 1), x1, np.zeros(6), 8), label="x (6,), baseline 0, 8 steps"),
-            Case(
-                (TanhScore((3, 4), 2), x2, np.full((3, 4), 0.5)),
-                {"steps": 20},
-                label="a (3, 4) image, a grey baseline of 0.5, steps=20",
-            ),
-            Case((TanhScore((5,), 3), x3, b3), label="a random baseline, the default steps=50"),
-        ],
-        2,
-    )
+    cases = [
+        Case((TanhScore((6,), 1), x1, np.zeros(6), 8), label="x (6,), baseline 0, 8 steps"),
+        Case(
+            (TanhScore((3, 4), 2), x2, np.full((3, 4), 0.5)),
+            {"steps": 20},
+            label="a (3, 4) image, a grey baseline of 0.5, steps=20",
+        ),
+        Case((TanhScore((5,), 3), x3, b3), label="a random baseline, the default steps=50"),
+    ]
+    return stressed(cases, 2)
 
 
 _IG_HINT = (
@@ -264,8 +261,7 @@ def _fgsm(x, grad, epsilon, lo=None, hi=None, *, slip=None):
         "l2": grad / np.linalg.norm(grad),
     }.get(slip, np.sign(grad))
     x_adv = x + (-epsilon if slip == "minus" else epsilon) * direction
-    if slip == "unit":
-        lo, hi = 0.0, 1.0
+    lo, hi = (0.0, 1.0) if slip == "unit" else (lo, hi)
     clipped = slip != "no_clip" and (lo is not None or hi is not None)
     return np.clip(x_adv, lo, hi) if clipped else x_adv
 
@@ -299,10 +295,6 @@ _FGSM_HINT = (
     "x_adv = x + epsilon * np.sign(grad); then np.clip(x_adv, lo, hi) when lo or hi is given."
 )
 
-_ZERO_GRAD = (
-    "you moved the features whose gradient is 0: sign(0) = 0, and a feature the "
-    "loss does not depend on should stay where it is. Use np.sign."
-)
 _FGSM_SLIPS = {  # slip -> what the learner is told
     "grad": "you stepped along grad instead of sign(grad): FGSM moves every feature by "
     "exactly epsilon, the largest step allowed in the L∞ ball.",
@@ -312,8 +304,11 @@ _FGSM_SLIPS = {  # slip -> what the learner is told
     "(pixels in [0, 1]).",
     "unit": "you clipped to [0, 1] instead of [lo, hi]: use the bounds you are given (None "
     "means no bound).",
-    "zero_up": _ZERO_GRAD,
-    "zero_down": _ZERO_GRAD,
+    **dict.fromkeys(
+        ("zero_up", "zero_down"),
+        "you moved the features whose gradient is 0: sign(0) = 0, and a feature the "
+        "loss does not depend on should stay where it is. Use np.sign.",
+    ),
     "l2": "you normalised the gradient by its L2 norm: that is the L2 'fast gradient' "
     "step. FGSM's L∞ step is epsilon · sign(grad).",
 }
@@ -372,10 +367,6 @@ _ADV_HINT = (
     "(tau above every score gives 0 - 0)."
 )
 
-_ONE_TAU = (
-    "you used a single threshold (such as the mean or the median of the scores): "
-    "the advantage is the best gap over every threshold."
-)
 _ADV_SLIPS = {  # slip -> what the learner is told
     "balanced": "you returned the best balanced accuracy, (TPR + 1 − FPR) / 2 = (1 + advantage) "
     "/ 2: it is 0.5 for a coin toss, where the advantage is 0.",
@@ -386,8 +377,11 @@ _ADV_SLIPS = {  # slip -> what the learner is told
     "max of TPR − FPR, which is 0 when members score lower.",
     "reversed": "you computed FPR − TPR: a higher score means 'member' here, so the advantage "
     "is TPR − FPR.",
-    "mean": _ONE_TAU,
-    "median": _ONE_TAU,
+    **dict.fromkeys(
+        ("mean", "median"),
+        "you used a single threshold (such as the mean or the median of the scores): "
+        "the advantage is the best gap over every threshold.",
+    ),
 }
 
 MEMBERSHIP_ADVANTAGE = FunctionCheck(
