@@ -372,3 +372,8 @@ def test_an_integer_answer_to_a_float_exercise_is_called_so():
 def test_a_vector_of_the_wrong_length_gets_a_hint_about_the_loop_not_keepdims():
     assert "You return 5 values where 6 are expected" in shape_hint((5,), (6,))
     assert "keepdims" not in shape_hint((5,), (6,))
+
+
+def test_a_one_element_array_where_a_number_is_expected_is_told_to_return_the_number():
+    assert "Return a single number" in shape_hint((1,), ())
+    assert "keepdims" not in shape_hint((1, 1), ())

@@ -428,6 +428,13 @@ def _accumulate_last(grad_fn, micro_batches):
     return g
 
 
+def _accumulate_in_one_call(grad_fn, micro_batches):
+    """The right number, but the whole batch at once: what accumulation avoids."""
+    x = np.concatenate([x for x, _ in micro_batches])
+    y = np.concatenate([y for _, y in micro_batches])
+    return grad_fn((x, y))
+
+
 def _accumulate_in_place(grad_fn, micro_batches):
     x, y = micro_batches[0]
     x *= 1.0  # harmless so far
@@ -443,6 +450,7 @@ def _accumulate_in_place(grad_fn, micro_batches):
         (_accumulate_last, "last micro-batch"),
         (_accumulate_in_place, "changed its input `micro_batches[0][1]` in place"),
         (lambda f, mbs: f(mbs[0]), "is expected"),
+        (_accumulate_in_one_call, "grad_fn takes one micro-batch at a time, at most 8"),
     ],
 )
 def test_accumulated_gradient_mistakes(student, words):

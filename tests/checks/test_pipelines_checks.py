@@ -705,6 +705,16 @@ def test_reload_with_frozen_weights_passes():
     assert check_reload(lambda m, mk, path: reload(m, mk, path).requires_grad_(False)).passed
 
 
+def test_saving_the_whole_model_object_is_told_to_save_the_state_dict():
+    def whole_model(model, make_model, path):
+        torch.save(model, path)
+        return torch.load(path, weights_only=False).eval()
+
+    result = check_reload(whole_model)
+    assert not result.passed and "raised" in result.message, str(result)
+    assert "save model.state_dict() to that path (not the model object" in result.hint
+
+
 def test_reload_to_a_file_of_its_own_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 

@@ -544,6 +544,8 @@ def shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str:
     size_got, size_exp = int(np.prod(got)), int(np.prod(expected))
     if len(got) == len(expected) and got == expected[::-1]:
         return "It looks transposed: check the order of the factors in your matrix product (.T)."
+    if expected == () and size_got == 1:
+        return "Return a single number: float(a) or a.item() takes it out of a 1-element array."
     if len(got) == len(expected) == 1:
         return (
             f"You return {got[0]} values where {expected[0]} are expected: check where your "

@@ -680,10 +680,20 @@ class _LinearMSEGrad:
     """grad_fn((x, y)): gradient of mean((x @ w - y)²) with respect to w, shape (D,)."""
 
     w: np.ndarray  # (D,) the weights at which the gradient is taken
+    max_batch: int  # the most examples that "fit in memory": one micro-batch
 
     def __call__(self, batch: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        x, y = batch  # (B, D), (B,)
-        return 2.0 * x.T @ (x @ self.w - y) / len(x)  # (D,)
+        if len(batch[0]) > self.max_batch:  # accumulation exists because this would not fit
+            raise ValueError(
+                f"grad_fn takes one micro-batch at a time, at most {self.max_batch} examples "
+                f"(no more fit in memory), but it was given {len(batch[0])}: call it on each "
+                "micro-batch and average the gradients"
+            )
+        return self.gradient(*batch)
+
+    def gradient(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """2 x^T (x w - y) / B for x (B, D) and y (B,): shape (D,)."""
+        return 2.0 * x.T @ (x @ self.w - y) / len(x)
 
     def __repr__(self) -> str:
         return "MSE gradient of a linear model"
@@ -693,7 +703,7 @@ def _accumulate_reference(grad_fn, micro_batches):
     """The gradient of the whole batch: the concatenated micro-batches in one call."""
     x = np.concatenate([mb[0] for mb in micro_batches])  # (k B, D)
     y = np.concatenate([mb[1] for mb in micro_batches])  # (k B,)
-    return grad_fn((x, y))
+    return grad_fn.gradient(x, y)
 
 
 def _accumulate_cases(rng: np.random.Generator) -> list[Case]:
@@ -703,7 +713,7 @@ def _accumulate_cases(rng: np.random.Generator) -> list[Case]:
             ((size * rng.normal(size=(B, D)), rng.normal(size=B)) for _ in range(k)),
             item="micro-batches (x, y)",
         )
-        return Case((_LinearMSEGrad(w), batches), label=label, stress=size > 1)  # large inputs
+        return Case((_LinearMSEGrad(w, B), batches), label=label, stress=size > 1)  # large inputs
 
     return [
         case(4, 8, 3, "4 micro-batches of 8 examples"),

@@ -708,7 +708,8 @@ RELOAD = FunctionCheck(
     make_cases=_reload_cases,
     task="Save model's state dict to path, load it into make_model(), return it in eval mode.",
     error_hint="The check passes a model, make_model (call it for a fresh model) and a path; "
-    "save to that path and return the new model.",
+    "save model.state_dict() to that path (not the model object, which cannot always be "
+    "pickled) and return the new model.",
     mistakes=slip_mistakes(
         _reload,
         hint=_RELOAD_HINT,
