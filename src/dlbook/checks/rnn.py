@@ -60,7 +60,7 @@ from dlbook.checks._kinds import (
 )
 from dlbook.lm import metrics as lm_metrics
 from dlbook.lm import sampling as lm_sampling
-from dlbook.nn.numpy_backend import sigmoid
+from dlbook.nn.numpy_backend import log_softmax, sigmoid
 from dlbook.optim.clipping import clip_grad_norm
 from dlbook.rnn import numpy_backend as rnn_np
 
@@ -664,22 +664,16 @@ def _perplexity_reference(logits, targets):
     return lm_metrics.perplexity(lm_metrics.cross_entropy_from_logits(logits, targets))
 
 
-def _log_softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
-    """log softmax(logits) row by row (N, V) (column by column for axis 0), stable."""
-    z = logits - logits.max(axis=axis, keepdims=True)  # (N, V)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
-
-
 def _perplexity(z, t, nll="stable", then="exp_mean", eps=0.0):
     """Perplexity written out, with switches for the classic slips (defaults: right)."""
     rows = np.arange(len(t))
     losses = {  # -log p of each target (N,), and what is used in its place by mistake
-        "stable": lambda: -_log_softmax(z)[rows, t],
+        "stable": lambda: -log_softmax(z)[rows, t],
         "logits": lambda: -z[rows, t],
-        "eps": lambda: -np.log(np.exp(_log_softmax(z))[rows, t] + eps),  # log(p + ε)
-        "columns": lambda: -_log_softmax(z)[:, t],  # (N, N)
+        "eps": lambda: -np.log(np.exp(log_softmax(z))[rows, t] + eps),  # log(p + ε)
+        "columns": lambda: -log_softmax(z)[:, t],  # (N, N)
         "global_max": lambda: np.log(np.exp(z - z.max()).sum(1)) - (z - z.max())[rows, t],
-        "axis0": lambda: -_log_softmax(z, axis=0)[rows, t],
+        "axis0": lambda: -log_softmax(z, axis=0)[rows, t],
         "softmax": lambda: -np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))[rows, t],
         "logsumexp": lambda: np.log(np.exp(z).sum(1)) - z[rows, t],
     }[nll]()
